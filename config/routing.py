@@ -1,0 +1,399 @@
+"""The routing file: who dispatches, which departments exist and who works in them.
+
+The file is YAML (see `config/routing.example.yaml`). :func:`load_routing` validates it
+and reports every problem as `file:line: field: message`.
+"""
+
+from __future__ import annotations
+
+import re
+import string
+from collections.abc import Hashable, Iterable
+from enum import StrEnum
+from pathlib import Path
+from typing import Annotated, Any, Literal
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+from pydantic import (
+    AfterValidator,
+    BaseModel,
+    BeforeValidator,
+    ConfigDict,
+    Field,
+    PrivateAttr,
+    StringConstraints,
+    ValidationError,
+    field_validator,
+    model_validator,
+)
+from pydantic_core import ErrorDetails, PydanticCustomError
+
+from config.errors import Problem, RoutingConfigError
+from config.yaml_lines import Loc, YamlSyntaxError, format_loc, parse_yaml
+
+__all__ = [
+    "Department",
+    "DispatchSection",
+    "HelpdeskSection",
+    "Person",
+    "Problem",
+    "Role",
+    "RoutingConfig",
+    "check_routing",
+    "find_conflicts",
+    "load_routing",
+    "load_routing_text",
+]
+
+_KEY_RE = re.compile(r"[a-z0-9_-]{1,20}")
+_TICKET_URL_FIELDS = frozenset({"id", "number"})
+_ERROR_TYPE = "modest_routing"
+_EXAMPLE = "config/routing.example.yaml"
+
+
+def _invalid(message: str, **context: Any) -> PydanticCustomError:
+    """Build a validation error whose message is shown to the operator verbatim."""
+    return PydanticCustomError(_ERROR_TYPE, message, context or None)
+
+
+def _check_key(value: str) -> str:
+    if not _KEY_RE.fullmatch(value):
+        raise _invalid(f"invalid key {value!r}: use 1-20 characters from a-z, 0-9, _ and -")
+    return value
+
+
+def _null_as(empty: object) -> BeforeValidator:
+    """Read an explicit null as `empty`.
+
+    `roles:` with every item commented out is null in YAML; treat it as left out.
+    """
+    return BeforeValidator(lambda value: empty if value is None else value)
+
+
+def _helpdesk_ref(value: object) -> object:
+    # YAML reads `helpdesk_id: 11` as an int; helpdesk APIs hand ids around as text.
+    if isinstance(value, int) and not isinstance(value, bool):
+        return str(value)
+    return value
+
+
+Key = Annotated[str, AfterValidator(_check_key)]
+Name = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1)]
+HelpdeskRef = Annotated[
+    str, BeforeValidator(_helpdesk_ref), StringConstraints(strip_whitespace=True, min_length=1)
+]
+
+
+class Role(StrEnum):
+    """What a person may do; a person can hold several roles."""
+
+    DISPATCHER = "dispatcher"
+    SPECIALIST = "specialist"
+    DEVELOPER = "developer"
+    LEAD = "lead"
+    MANAGER = "manager"
+    ADMIN = "admin"
+
+
+class _Section(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+class Person(_Section):
+    """Someone who can be assigned tickets or can dispatch them."""
+
+    key: Key
+    name: Name
+    telegram_id: int | None = Field(None, gt=0)
+    helpdesk_id: HelpdeskRef | None = None
+    roles: Annotated[frozenset[Role], _null_as(())] = frozenset()
+
+    def has_role(self, role: Role) -> bool:
+        """Whether the person holds `role`."""
+        return role in self.roles
+
+
+class Department(_Section):
+    """A group of people a ticket can be routed to; `members` are person keys."""
+
+    key: Key
+    name: Name
+    helpdesk_id: HelpdeskRef | None = None
+    members: Annotated[tuple[Key, ...], _null_as(())] = ()
+
+
+class DispatchSection(_Section):
+    """Where ticket cards are posted."""
+
+    chat_id: int
+
+
+class HelpdeskSection(_Section):
+    """Which helpdesk feeds tickets and how to link to a ticket in its web UI."""
+
+    kind: Literal["helpdeskeddy", "generic"] | None = None
+    ticket_url: str | None = None
+
+    @field_validator("ticket_url")
+    @classmethod
+    def _check_ticket_url(cls, value: str | None) -> str | None:
+        if value is None:
+            return None
+        if not value.startswith(("http://", "https://")):
+            raise _invalid("must be an http:// or https:// URL")
+        try:
+            fields = {
+                name for _, name, _, _ in string.Formatter().parse(value) if name is not None
+            }
+        except ValueError as exc:
+            raise _invalid(f"invalid template: {exc}") from exc
+        unknown = sorted(fields - _TICKET_URL_FIELDS)
+        if unknown:
+            raise _invalid(f"unknown placeholder {{{unknown[0]}}}, use {{id}} or {{number}}")
+        return value
+
+
+class RoutingConfig(_Section):
+    """The whole routing file, cross-checked, with lookups by key and by id.
+
+    Lookup tables are built during validation, so instances made with
+    `model_construct` or `model_copy(update=...)` have empty lookups.
+    """
+
+    timezone: str
+    language: Literal["ru", "en"] = "ru"
+    helpdesk: Annotated[HelpdeskSection, _null_as({})] = Field(default_factory=HelpdeskSection)
+    dispatch: DispatchSection
+    departments: tuple[Department, ...]
+    people: tuple[Person, ...]
+
+    _people: dict[str, Person] = PrivateAttr(default_factory=dict)
+    _departments: dict[str, Department] = PrivateAttr(default_factory=dict)
+    _by_telegram_id: dict[int, Person] = PrivateAttr(default_factory=dict)
+    _people_by_ref: dict[str, Person] = PrivateAttr(default_factory=dict)
+    _departments_by_ref: dict[str, Department] = PrivateAttr(default_factory=dict)
+
+    @field_validator("timezone")
+    @classmethod
+    def _check_timezone(cls, value: str) -> str:
+        try:
+            ZoneInfo(value)
+        except (ZoneInfoNotFoundError, ValueError, OSError):
+            raise _invalid(f"unknown time zone {value!r}") from None
+        return value
+
+    @field_validator("departments")
+    @classmethod
+    def _check_departments(cls, value: tuple[Department, ...]) -> tuple[Department, ...]:
+        if not value:
+            raise _invalid("at least one department is required")
+        return value
+
+    @model_validator(mode="after")
+    def _cross_check(self) -> RoutingConfig:
+        conflicts = find_conflicts(self)
+        if conflicts:
+            text = "; ".join(f"{format_loc(loc)}: {message}" for loc, message in conflicts)
+            # The structured list rides along so the loader can give each its own line.
+            raise _invalid(text, conflicts=tuple(conflicts))
+        # Private attributes may be set on frozen models; validation is the only writer.
+        self._people = {person.key: person for person in self.people}
+        self._departments = {department.key: department for department in self.departments}
+        self._by_telegram_id = {p.telegram_id: p for p in self.people if p.telegram_id is not None}
+        self._people_by_ref = {p.helpdesk_id: p for p in self.people if p.helpdesk_id is not None}
+        self._departments_by_ref = {
+            d.helpdesk_id: d for d in self.departments if d.helpdesk_id is not None
+        }
+        return self
+
+    @property
+    def tz(self) -> ZoneInfo:
+        """The configured time zone."""
+        return ZoneInfo(self.timezone)
+
+    def person(self, key: str) -> Person | None:
+        """The person with this key, if any."""
+        return self._people.get(key)
+
+    def department(self, key: str) -> Department | None:
+        """The department with this key, if any."""
+        return self._departments.get(key)
+
+    def person_by_telegram_id(self, telegram_id: int) -> Person | None:
+        """The person with this Telegram user id, if any."""
+        return self._by_telegram_id.get(telegram_id)
+
+    def person_by_helpdesk_id(self, ref: str) -> Person | None:
+        """The person whose helpdesk staff id is `ref`, if any."""
+        return self._people_by_ref.get(ref)
+
+    def department_by_helpdesk_id(self, ref: str) -> Department | None:
+        """The department whose helpdesk department id is `ref`, if any."""
+        return self._departments_by_ref.get(ref)
+
+    def members(self, department_key: str) -> list[Person]:
+        """People of a department in file order; empty for an unknown department."""
+        department = self._departments.get(department_key)
+        if department is None:
+            return []
+        return [self._people[key] for key in department.members]
+
+    def departments_of(self, person_key: str) -> list[Department]:
+        """Departments that list the person, in file order."""
+        return [d for d in self.departments if person_key in d.members]
+
+
+def find_conflicts(config: RoutingConfig) -> list[tuple[Loc, str]]:
+    """Problems between entries: unknown or repeated members, keys and ids used twice."""
+    people: list[tuple[int, Person]] = list(enumerate(config.people))
+    departments: list[tuple[int, Department]] = list(enumerate(config.departments))
+    conflicts = [
+        *_duplicates("departments", "key", ((d.key, i) for i, d in departments)),
+        *_duplicates("departments", "helpdesk_id", ((d.helpdesk_id, i) for i, d in departments)),
+        *_duplicates("people", "key", ((p.key, i) for i, p in people)),
+        *_duplicates("people", "telegram_id", ((p.telegram_id, i) for i, p in people)),
+        *_duplicates("people", "helpdesk_id", ((p.helpdesk_id, i) for i, p in people)),
+    ]
+    known = {person.key for person in config.people}
+    for index, department in departments:
+        listed: set[str] = set()
+        for position, member in enumerate(department.members):
+            loc: Loc = ("departments", index, "members", position)
+            if member not in known:
+                conflicts.append((loc, f"unknown person {member!r}"))
+            elif member in listed:
+                conflicts.append((loc, f"duplicate member {member!r}"))
+            listed.add(member)
+    return conflicts
+
+
+def _duplicates(
+    section: str, attribute: str, values: Iterable[tuple[Hashable | None, int]]
+) -> list[tuple[Loc, str]]:
+    """Report every repeat of a value after its first use (None never counts)."""
+    first: dict[Hashable, int] = {}
+    found: list[tuple[Loc, str]] = []
+    for value, index in values:
+        if value is None:
+            continue
+        if value in first:
+            message = f"duplicate {attribute} {value!r}, already used by {section}[{first[value]}]"
+            found.append(((section, index, attribute), message))
+        else:
+            first[value] = index
+    return found
+
+
+def load_routing(path: str | Path) -> RoutingConfig:
+    """Read and validate a routing file; raise RoutingConfigError listing every problem."""
+    config, problems = _check_file(Path(path))
+    if config is None:
+        raise RoutingConfigError(problems)
+    return config
+
+
+def check_routing(path: str | Path) -> list[Problem]:
+    """Problems in a routing file, in line order; empty when the file is valid."""
+    return _check_file(Path(path))[1]
+
+
+def load_routing_text(text: str, filename: str = "<string>") -> RoutingConfig:
+    """Validate routing YAML given as text; `filename` only labels the problems."""
+    config, problems = _check_text(text, filename)
+    if config is None:
+        raise RoutingConfigError(problems)
+    return config
+
+
+def _check_file(path: Path) -> tuple[RoutingConfig | None, list[Problem]]:
+    filename = str(path)
+    try:
+        raw = path.read_bytes()
+    except FileNotFoundError:
+        message = f"file not found; copy {_EXAMPLE} there and edit it"
+        return None, [Problem(filename, 0, "<file>", message)]
+    except OSError as exc:
+        return None, [Problem(filename, 0, "<file>", f"cannot read the file: {exc.strerror}")]
+    try:
+        text = raw.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        line = raw.count(b"\n", 0, exc.start) + 1
+        return None, [Problem(filename, line, "<yaml>", "the file is not valid UTF-8")]
+    return _check_text(text, filename)
+
+
+def _check_text(text: str, filename: str) -> tuple[RoutingConfig | None, list[Problem]]:
+    """Parse and validate: the config when valid, else None and the problems."""
+    try:
+        document = parse_yaml(text)
+    except YamlSyntaxError as exc:
+        return None, [Problem(filename, exc.line, "<yaml>", exc.message)]
+    if document.data is None:
+        return None, [Problem(filename, 0, "<yaml>", f"the file is empty; see {_EXAMPLE}")]
+    problems = [
+        Problem(filename, d.line, format_loc(d.loc), f"duplicate key, also on line {d.first_line}")
+        for d in document.duplicates
+    ]
+    config: RoutingConfig | None = None
+    try:
+        config = RoutingConfig.model_validate(document.data)
+    except ValidationError as exc:
+        problems.extend(
+            Problem(filename, document.line_of(loc), format_loc(loc), message)
+            for error in exc.errors()
+            for loc, message in _describe(error)
+        )
+    if problems:
+        # Stable sort: same-line problems keep pydantic's field order.
+        return None, sorted(problems, key=lambda problem: problem.line)
+    return config, []
+
+
+# Plain messages, and prefixes that get the offending scalar appended.
+_FIXED_MESSAGES = {
+    "missing": "required",
+    "extra_forbidden": "unknown key",
+    "string_too_short": "must not be empty",
+}
+_TYPE_MESSAGES = {
+    **dict.fromkeys(("int_type", "int_parsing", "int_from_float"), "expected a whole number"),
+    "string_type": "expected text",
+    **dict.fromkeys(("model_type", "model_attributes_type", "dict_type"), "expected a mapping"),
+    **dict.fromkeys(
+        ("tuple_type", "list_type", "set_type", "frozen_set_type", "iterable_type"),
+        "expected a list",
+    ),
+}
+
+
+def _describe(error: ErrorDetails) -> list[tuple[Loc, str]]:
+    """Turn one pydantic error into (path, message) pairs for the operator."""
+    ctx = error.get("ctx") or {}
+    if "conflicts" in ctx:
+        return list(ctx["conflicts"])
+    kind, loc = error["type"], error["loc"]
+    if kind == "invalid_key":
+        # YAML 1.1 reads `on:`/`no:`/`1:` as non-text keys; pydantic's loc drops the spelling.
+        return [((*loc[:-1], str(error["input"])), "unknown key (not text; quote it)")]
+    if kind == _ERROR_TYPE:
+        message = error["msg"]
+    elif kind in _FIXED_MESSAGES:
+        message = _FIXED_MESSAGES[kind]
+    elif kind in _TYPE_MESSAGES:
+        message = _TYPE_MESSAGES[kind] + _got(error["input"])
+    elif kind in {"literal_error", "enum"}:
+        message = f"expected {ctx['expected']}{_got(error['input'])}"
+    elif kind == "greater_than":
+        message = f"must be greater than {ctx['gt']}{_got(error['input'])}"
+    else:
+        message = error["msg"][:1].lower() + error["msg"][1:]
+    return [(loc, message)]
+
+
+def _got(value: object) -> str:
+    """`, got ...` for scalar input; containers would only clutter the line."""
+    if value is None:
+        return ", got an empty value"
+    if isinstance(value, str | int | float | bool):
+        return f", got {value!r}"
+    return ""

@@ -1,0 +1,64 @@
+"""Integration bases: one small async interface per kind of external system.
+
+Error tree (every connector raises only these)::
+
+    ConnectorError
+    ├── TransientError        network failure, timeout, 5xx, 429: worth retrying later
+    │   └── RateLimitedError  the remote or our own budget says wait ``retry_after`` seconds
+    └── PermanentError        4xx, bad credentials, unknown ticket: retrying will not help
+
+Connectors retry transient errors themselves (tenacity, bounded); what still
+fails is raised to the caller, which decides whether to schedule a later try.
+"""
+
+from __future__ import annotations
+
+from abc import ABC, abstractmethod
+from typing import ClassVar
+
+from dispatch.models import TicketData
+
+
+class ConnectorError(Exception):
+    """Base of every error a connector raises."""
+
+
+class TransientError(ConnectorError):
+    """A failure that may succeed if tried again later."""
+
+
+class RateLimitedError(TransientError):
+    """The call must wait ``retry_after`` seconds before it is tried again."""
+
+    def __init__(self, message: str, retry_after: float) -> None:
+        super().__init__(message)
+        self.retry_after = retry_after
+
+
+class PermanentError(ConnectorError):
+    """A failure that will not go away by retrying (bad request, auth, not found)."""
+
+
+class HelpdeskConnector(ABC):
+    """A helpdesk Modest reads tickets from and writes assignments back to."""
+
+    slug: ClassVar[str]
+    #: Whether ``fetch_ticket`` can read a ticket (False for webhook-only helpdesks).
+    can_fetch: ClassVar[bool] = True
+
+    @abstractmethod
+    async def fetch_ticket(self, external_id: str) -> TicketData:
+        """Read one ticket as the helpdesk has it now."""
+
+    @abstractmethod
+    async def assign(
+        self, external_id: str, *, department_ref: str | None, assignee_ref: str | None
+    ) -> None:
+        """Set the ticket's department and assignee in the helpdesk."""
+
+    @abstractmethod
+    async def add_internal_note(self, external_id: str, text: str) -> None:
+        """Add a note that staff see and the client does not."""
+
+    async def aclose(self) -> None:  # noqa: B027 - optional hook, no-op by default
+        """Release network resources."""
