@@ -1,0 +1,149 @@
+"""Engine, sessions and the unit of work.
+
+SQLite runs in WAL mode behind a single pooled connection with ``BEGIN
+IMMEDIATE`` transactions: SQLite has one writer anyway, and taking the write
+lock up front avoids the "database is locked" errors that deferred
+transactions hit when two of them try to upgrade at once.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from typing import Any
+
+from sqlalchemy import event, text
+from sqlalchemy.ext.asyncio import (
+    AsyncEngine,
+    AsyncSession,
+    async_sessionmaker,
+    create_async_engine,
+)
+
+from storage.job_repository import JobRepository
+from storage.outbox_repository import OutboxRepository
+from storage.repositories import (
+    DeliveryRepository,
+    MessageRepository,
+    TicketRepository,
+)
+
+
+class Wakeup:
+    """A level-triggered signal that a background worker has work to do."""
+
+    def __init__(self) -> None:
+        self._event: asyncio.Event | None = None
+
+    def _get(self) -> asyncio.Event:
+        if self._event is None:
+            self._event = asyncio.Event()
+        return self._event
+
+    def set(self) -> None:
+        """Wake the worker."""
+        self._get().set()
+
+    async def wait(self, seconds: float) -> None:
+        """Wait until woken or until ``seconds`` have passed, then re-arm."""
+        ev = self._get()
+        # A timeout is the normal poll tick, not an error.
+        with contextlib.suppress(TimeoutError):
+            await asyncio.wait_for(ev.wait(), timeout=max(seconds, 0.0))
+        ev.clear()
+
+
+class UnitOfWork:
+    """One transaction and the repositories working inside it."""
+
+    def __init__(self, session: AsyncSession, database: Database) -> None:
+        self.session = session
+        self._database = database
+        self.tickets = TicketRepository(session)
+        self.messages = MessageRepository(session)
+        self.outbox = OutboxRepository(session)
+        self.deliveries = DeliveryRepository(session)
+        self.jobs = JobRepository(session)
+
+    async def commit(self) -> None:
+        """Commit, then wake the workers whose queues this transaction filled."""
+        await self.session.commit()
+        if self.outbox.enqueued:
+            self.outbox.enqueued = 0
+            self._database.outbox_wakeup.set()
+        if self.jobs.enqueued:
+            self.jobs.enqueued = 0
+            self._database.jobs_wakeup.set()
+
+    async def rollback(self) -> None:
+        """Throw away everything this unit of work did."""
+        await self.session.rollback()
+        self.outbox.enqueued = 0
+        self.jobs.enqueued = 0
+
+
+class Database:
+    """Owns the engine; hands out units of work."""
+
+    def __init__(self, url: str, *, echo: bool = False) -> None:
+        self.url = url
+        self.is_sqlite = url.startswith("sqlite")
+        self.engine: AsyncEngine = _create_engine(url, echo=echo)
+        self._sessions = async_sessionmaker(self.engine, expire_on_commit=False)
+        self.outbox_wakeup = Wakeup()
+        self.jobs_wakeup = Wakeup()
+
+    @asynccontextmanager
+    async def unit_of_work(self) -> AsyncIterator[UnitOfWork]:
+        """A transaction; uncommitted work is rolled back on exit.
+
+        Closing (not ``rollback()``) ends it, so rows read inside stay usable,
+        detached, after the block.
+        """
+        async with self._sessions() as session:
+            yield UnitOfWork(session, self)
+
+    async def ping(self) -> bool:
+        """Whether the database answers a trivial query."""
+        async with self.engine.connect() as conn:
+            await conn.execute(text("SELECT 1"))
+        return True
+
+    async def dispose(self) -> None:
+        """Close every pooled connection."""
+        await self.engine.dispose()
+
+
+def _create_engine(url: str, *, echo: bool) -> AsyncEngine:
+    if not url.startswith("sqlite"):
+        return create_async_engine(url, echo=echo, pool_pre_ping=True, pool_size=10)
+    engine = create_async_engine(
+        url,
+        echo=echo,
+        pool_size=1,
+        max_overflow=0,
+        pool_timeout=60,
+        connect_args={"timeout": 30},
+    )
+
+    @event.listens_for(engine.sync_engine, "connect")
+    def _on_connect(dbapi_connection: Any, _record: Any) -> None:
+        # Let SQLAlchemy's "begin" hook issue BEGIN itself (see module docstring).
+        dbapi_connection.isolation_level = None
+        cursor = dbapi_connection.cursor()
+        for pragma in (
+            "PRAGMA journal_mode=WAL",
+            "PRAGMA synchronous=NORMAL",
+            "PRAGMA foreign_keys=ON",
+            "PRAGMA busy_timeout=30000",
+        ):
+            cursor.execute(pragma)
+        cursor.close()
+
+    @event.listens_for(engine.sync_engine, "begin")
+    def _on_begin(conn: Any) -> None:
+        conn.exec_driver_sql("BEGIN IMMEDIATE")
+
+    return engine

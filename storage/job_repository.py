@@ -1,0 +1,104 @@
+"""Background jobs that call a helpdesk: queueing and claiming."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import and_, func, or_, select, update
+from sqlalchemy.ext.asyncio import AsyncSession
+from sqlmodel import col
+
+from storage.models import (
+    JobRow,
+    JobStatus,
+)
+from storage.types import rowcount
+
+
+class JobRepository:
+    """Background jobs that call a helpdesk."""
+
+    def __init__(self, session: AsyncSession) -> None:
+        self._session = session
+        self.enqueued = 0
+
+    def enqueue(self, *, kind: str, payload: dict[str, Any], ticket_id: int | None) -> None:
+        """Queue a job to run after commit."""
+        self._session.add(JobRow(kind=kind, payload=payload, ticket_id=ticket_id))
+        self.enqueued += 1
+
+    async def due(self, *, now: datetime, limit: int) -> Sequence[JobRow]:
+        """Jobs whose time has come (or whose runner's lease ran out)."""
+        stmt = (
+            select(JobRow)
+            .where(
+                or_(
+                    and_(
+                        col(JobRow.status) == JobStatus.PENDING,
+                        col(JobRow.not_before) <= now,
+                    ),
+                    and_(
+                        col(JobRow.status) == JobStatus.RUNNING,
+                        col(JobRow.locked_until) < now,
+                    ),
+                )
+            )
+            .order_by(col(JobRow.id))
+            .limit(limit)
+        )
+        return (await self._session.execute(stmt)).scalars().all()
+
+    async def next_due_at(self) -> datetime | None:
+        """When the earliest pending job becomes due."""
+        stmt = select(func.min(col(JobRow.not_before))).where(
+            col(JobRow.status) == JobStatus.PENDING
+        )
+        value = (await self._session.execute(stmt)).scalar_one_or_none()
+        return value if isinstance(value, datetime) else None
+
+    async def claim(self, *, job_id: int, now: datetime, lease_until: datetime) -> bool:
+        """Take a job; False if another runner holds it."""
+        stmt = (
+            update(JobRow)
+            .where(
+                col(JobRow.id) == job_id,
+                or_(
+                    col(JobRow.status) == JobStatus.PENDING,
+                    and_(
+                        col(JobRow.status) == JobStatus.RUNNING,
+                        col(JobRow.locked_until) < now,
+                    ),
+                ),
+            )
+            .values(status=JobStatus.RUNNING, locked_until=lease_until)
+            .execution_options(synchronize_session=False)
+        )
+        return rowcount(await self._session.execute(stmt)) == 1
+
+    async def finish(
+        self,
+        *,
+        job_id: int,
+        status: str,
+        attempts: int,
+        error: str | None,
+        not_before: datetime | None = None,
+    ) -> None:
+        """Record a job's outcome: done, failed, or pending again at ``not_before``."""
+        values: dict[str, Any] = {
+            "status": status,
+            "attempts": attempts,
+            "last_error": error,
+            "locked_until": None,
+        }
+        if not_before is not None:
+            values["not_before"] = not_before
+        stmt = (
+            update(JobRow)
+            .where(col(JobRow.id) == job_id)
+            .values(**values)
+            .execution_options(synchronize_session=False)
+        )
+        await self._session.execute(stmt)

@@ -1,0 +1,175 @@
+"""The job runner: background work that calls a helpdesk after commit.
+
+A handler either returns (done), raises ``RetryJob`` (try again later, up to
+its kind's ``max_attempts``), or raises anything else (failed for good). When
+a job fails for good, the kind's ``on_failure`` hook records it in the domain
+(for a write-back: the card shows the failure and a retry button).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import random
+from collections.abc import Awaitable, Callable, Mapping
+from dataclasses import dataclass
+from datetime import timedelta
+
+import structlog
+
+from storage.db import Database
+from storage.models import JobRow, JobStatus
+from storage.types import utcnow
+
+log = structlog.get_logger(__name__)
+
+
+class RetryJob(Exception):
+    """Raised by a handler: the job should be tried again later."""
+
+    def __init__(self, reason: str, *, delay: float | None = None) -> None:
+        super().__init__(reason)
+        self.reason = reason
+        self.delay = delay
+
+
+@dataclass(frozen=True, slots=True)
+class JobKind:
+    """How to run one kind of job and how hard to try."""
+
+    handler: Callable[[JobRow], Awaitable[None]]
+    on_failure: Callable[[JobRow, str], Awaitable[None]] | None = None
+    max_attempts: int = 6
+    base_delay: float = 5.0
+    max_delay: float = 300.0
+
+
+class JobRunner:
+    """Background worker that runs due jobs, a few at a time."""
+
+    def __init__(
+        self,
+        database: Database,
+        kinds: Mapping[str, JobKind],
+        *,
+        poll_interval: float = 5.0,
+        lease_seconds: float = 120.0,
+        concurrency: int = 4,
+    ) -> None:
+        self._db = database
+        self._kinds = kinds
+        self._poll = poll_interval
+        self._lease = timedelta(seconds=lease_seconds)
+        self._slots = asyncio.Semaphore(concurrency)
+        self._running: set[asyncio.Task[None]] = set()
+        self._stopping = asyncio.Event()
+
+    async def run(self) -> None:
+        """Run jobs until ``stop`` is called."""
+        while not self._stopping.is_set():
+            try:
+                wait = await self.pass_once()
+            except Exception:
+                log.exception("jobs.pass_failed")
+                wait = self._poll
+            await self._db.jobs_wakeup.wait(wait)
+        if self._running:
+            await asyncio.gather(*self._running, return_exceptions=True)
+
+    def stop(self) -> None:
+        """Ask ``run`` to finish after the jobs in flight."""
+        self._stopping.set()
+        self._db.jobs_wakeup.set()
+
+    async def pass_once(self) -> float:
+        """Start the due jobs; return how long to sleep before the next pass."""
+        now = utcnow()
+        async with self._db.unit_of_work() as uow:
+            due = await uow.jobs.due(now=now, limit=50)
+            next_at = await uow.jobs.next_due_at()
+        for job in due:
+            task = asyncio.create_task(self._run_one(job))
+            self._running.add(task)
+            task.add_done_callback(self._running.discard)
+        if due:
+            await asyncio.gather(*list(self._running), return_exceptions=True)
+            return 0.0
+        if next_at is None:
+            return self._poll
+        return min(self._poll, max((next_at - utcnow()).total_seconds(), 0.0))
+
+    async def _run_one(self, job: JobRow) -> None:
+        assert job.id is not None
+        async with self._slots:
+            now = utcnow()
+            async with self._db.unit_of_work() as uow:
+                if not await uow.jobs.claim(job_id=job.id, now=now, lease_until=now + self._lease):
+                    return
+                await uow.commit()
+            kind = self._kinds.get(job.kind)
+            if kind is None:
+                await self._finish(job, JobStatus.FAILED, f"unknown job kind {job.kind!r}")
+                return
+            await self._execute(job, kind)
+
+    async def _execute(self, job: JobRow, kind: JobKind) -> None:
+        attempts = job.attempts + 1
+        try:
+            await kind.handler(job)
+        except RetryJob as retry:
+            if attempts < kind.max_attempts:
+                delay = retry.delay or self._backoff(kind, attempts)
+                log.warning(
+                    "jobs.retry",
+                    job_id=job.id,
+                    kind=job.kind,
+                    ticket_id=job.ticket_id,
+                    attempts=attempts,
+                    delay=round(delay, 2),
+                    reason=retry.reason,
+                )
+                await self._finish(job, JobStatus.PENDING, retry.reason, attempts, delay)
+                return
+            await self._fail(job, kind, retry.reason, attempts)
+        except Exception as exc:
+            log.exception("jobs.error", job_id=job.id, kind=job.kind, ticket_id=job.ticket_id)
+            await self._fail(job, kind, str(exc) or type(exc).__name__, attempts)
+        else:
+            await self._finish(job, JobStatus.DONE, None, attempts)
+
+    async def _fail(self, job: JobRow, kind: JobKind, reason: str, attempts: int) -> None:
+        log.error(
+            "jobs.failed",
+            job_id=job.id,
+            kind=job.kind,
+            ticket_id=job.ticket_id,
+            attempts=attempts,
+            reason=reason,
+        )
+        await self._finish(job, JobStatus.FAILED, reason, attempts)
+        if kind.on_failure is not None:
+            await kind.on_failure(job, reason)
+
+    async def _finish(
+        self,
+        job: JobRow,
+        status: str,
+        error: str | None,
+        attempts: int | None = None,
+        delay: float | None = None,
+    ) -> None:
+        assert job.id is not None
+        not_before = utcnow() + timedelta(seconds=delay) if delay is not None else None
+        async with self._db.unit_of_work() as uow:
+            await uow.jobs.finish(
+                job_id=job.id,
+                status=status,
+                error=error,
+                attempts=attempts if attempts is not None else job.attempts,
+                not_before=not_before,
+            )
+            await uow.commit()
+
+    @staticmethod
+    def _backoff(kind: JobKind, attempts: int) -> float:
+        base = min(kind.max_delay, kind.base_delay * 3.0 ** min(attempts - 1, 12))
+        return base * random.uniform(0.8, 1.2)  # noqa: S311 - jitter, not crypto

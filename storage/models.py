@@ -1,0 +1,162 @@
+"""Tables. Every state change and the Telegram messages it causes live here.
+
+Telegram chat ids exceed 32 bits (``-100…`` supergroups), so they are BigInteger.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+from enum import StrEnum
+from typing import Any
+
+from sqlalchemy import JSON, BigInteger, Index, UniqueConstraint
+from sqlmodel import Field, SQLModel
+
+from storage.types import UTCDateTime, utcnow
+
+
+class MessageKind(StrEnum):
+    """Which Telegram message of a ticket a row stands for."""
+
+    CARD = "card"
+    ASSIGNEE = "assignee"
+
+
+class OutboxOp(StrEnum):
+    """What the sender does with an outbox row."""
+
+    SEND = "send"
+    EDIT = "edit"
+    DELETE = "delete"
+
+
+class OutboxStatus(StrEnum):
+    """Lifecycle of an outbox row."""
+
+    PENDING = "pending"
+    SENDING = "sending"
+    SENT = "sent"
+    SUPERSEDED = "superseded"
+    FAILED = "failed"
+    BLOCKED = "blocked"
+
+
+class JobStatus(StrEnum):
+    """Lifecycle of a background job (helpdesk fetch, write-back)."""
+
+    PENDING = "pending"
+    RUNNING = "running"
+    DONE = "done"
+    FAILED = "failed"
+
+
+class TicketRow(SQLModel, table=True):
+    """A helpdesk ticket as Modest tracks it."""
+
+    __tablename__ = "ticket"
+    __table_args__ = (UniqueConstraint("source", "external_id", name="uq_ticket_source_external"),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    source: str = Field(max_length=32)
+    external_id: str = Field(max_length=64)
+    number: str = Field(max_length=64)
+    subject: str
+    body: str = ""
+    status: str = Field(default="", max_length=64)
+    priority: str = Field(default="", max_length=64)
+    type: str = Field(default="", max_length=64)
+    client_name: str = ""
+    client_email: str = ""
+    client_company: str = ""
+    url: str | None = None
+    helpdesk_department: str | None = Field(default=None, max_length=64)
+    helpdesk_assignee: str | None = Field(default=None, max_length=64)
+    created_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
+    received_at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime)
+    state: str = Field(default="unassigned", max_length=16, index=True)
+    department_key: str | None = Field(default=None, max_length=32)
+    assignee_key: str | None = Field(default=None, max_length=32)
+    assigned_by: str | None = Field(default=None, max_length=64)
+    assigned_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
+    writeback: str = Field(default="none", max_length=16)
+    writeback_error: str | None = None
+    version: int = 0
+
+
+class TelegramMessageRow(SQLModel, table=True):
+    """A Telegram message that belongs to a ticket (its card, the assignee's copy).
+
+    ``message_id`` is filled in when the sender has delivered the first send,
+    so edits queued before that still find their message.
+    """
+
+    __tablename__ = "telegram_message"
+    __table_args__ = (Index("ix_telegram_message_chat_message", "chat_id", "message_id"),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    ticket_id: int = Field(foreign_key="ticket.id", index=True)
+    kind: str = Field(max_length=16)
+    chat_id: int = Field(sa_type=BigInteger)
+    message_id: int | None = Field(default=None, sa_type=BigInteger)
+    created_at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime)
+
+
+class OutboxRow(SQLModel, table=True):
+    """One Telegram call to make after the transaction that caused it commits."""
+
+    __tablename__ = "outbox"
+    __table_args__ = (Index("ix_outbox_status_chat_id", "status", "chat_id", "id"),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    chat_id: int = Field(sa_type=BigInteger)
+    op: str = Field(max_length=8)
+    target_id: int | None = Field(default=None, foreign_key="telegram_message.id", index=True)
+    ticket_id: int | None = None
+    payload: dict[str, Any] = Field(default_factory=dict, sa_type=JSON)
+    status: str = Field(default=OutboxStatus.PENDING, max_length=16)
+    attempts: int = 0
+    not_before: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime)
+    locked_until: datetime | None = Field(default=None, sa_type=UTCDateTime)
+    created_at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime)
+    sent_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
+    last_error: str | None = None
+
+
+class BlockedChatRow(SQLModel, table=True):
+    """A chat where Telegram refuses our messages (bot blocked, kicked, deleted)."""
+
+    __tablename__ = "blocked_chat"
+
+    chat_id: int = Field(sa_type=BigInteger, primary_key=True)
+    reason: str
+    blocked_at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime)
+
+
+class WebhookDeliveryRow(SQLModel, table=True):
+    """A webhook delivery already accepted: the same key again is a duplicate."""
+
+    __tablename__ = "webhook_delivery"
+    __table_args__ = (UniqueConstraint("source", "delivery_key", name="uq_delivery_source_key"),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    source: str = Field(max_length=32)
+    delivery_key: str = Field(max_length=128)
+    received_at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime, index=True)
+
+
+class JobRow(SQLModel, table=True):
+    """Work to do after commit that talks to a helpdesk: fetch a ticket, write back."""
+
+    __tablename__ = "job"
+    __table_args__ = (Index("ix_job_status_not_before", "status", "not_before"),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    kind: str = Field(max_length=32)
+    ticket_id: int | None = None
+    payload: dict[str, Any] = Field(default_factory=dict, sa_type=JSON)
+    status: str = Field(default=JobStatus.PENDING, max_length=16)
+    attempts: int = 0
+    not_before: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime)
+    locked_until: datetime | None = Field(default=None, sa_type=UTCDateTime)
+    created_at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime)
+    last_error: str | None = None

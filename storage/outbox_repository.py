@@ -1,0 +1,189 @@
+"""The transactional outbox of Telegram calls: queueing, coalescing, claiming."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import and_, func, or_, select, update
+from sqlalchemy.ext.asyncio import AsyncSession
+from sqlmodel import col
+
+from storage.models import (
+    BlockedChatRow,
+    OutboxOp,
+    OutboxRow,
+    OutboxStatus,
+    TelegramMessageRow,
+)
+from storage.types import rowcount, utcnow
+
+
+class OutboxRepository:
+    """The transactional outbox of Telegram calls."""
+
+    def __init__(self, session: AsyncSession) -> None:
+        self._session = session
+        self.enqueued = 0
+
+    async def enqueue_send(
+        self, *, message: TelegramMessageRow, payload: dict[str, Any], ticket_id: int | None
+    ) -> None:
+        """Queue the first send of ``message``."""
+        self._add(message.chat_id, OutboxOp.SEND, message.id, ticket_id, payload)
+
+    async def enqueue_edit(
+        self, *, message: TelegramMessageRow, payload: dict[str, Any], ticket_id: int | None
+    ) -> None:
+        """Queue an edit, collapsing it with edits (or the send) still waiting."""
+        pending_send = await self._pending(message.id, OutboxOp.SEND)
+        if pending_send is not None:
+            # Not delivered yet: deliver the latest content in the first place.
+            pending_send.payload = {**pending_send.payload, **payload}
+            self.enqueued += 1
+            return
+        await self._supersede(message.id, OutboxOp.EDIT)
+        self._add(message.chat_id, OutboxOp.EDIT, message.id, ticket_id, payload)
+
+    async def enqueue_delete(self, *, message: TelegramMessageRow, ticket_id: int | None) -> None:
+        """Queue a delete; pending edits of that message become pointless."""
+        await self._supersede(message.id, OutboxOp.EDIT)
+        self._add(message.chat_id, OutboxOp.DELETE, message.id, ticket_id, {})
+
+    def enqueue_plain(self, *, chat_id: int, payload: dict[str, Any]) -> None:
+        """Queue a send that belongs to no ticket (command answers, notices)."""
+        self._add(chat_id, OutboxOp.SEND, None, None, payload)
+
+    def _add(
+        self,
+        chat_id: int,
+        op: str,
+        target_id: int | None,
+        ticket_id: int | None,
+        payload: dict[str, Any],
+    ) -> None:
+        row = OutboxRow(
+            chat_id=chat_id, op=op, target_id=target_id, ticket_id=ticket_id, payload=payload
+        )
+        self._session.add(row)
+        self.enqueued += 1
+
+    async def _pending(self, target_id: int | None, op: str) -> OutboxRow | None:
+        stmt = select(OutboxRow).where(
+            col(OutboxRow.target_id) == target_id,
+            col(OutboxRow.op) == op,
+            col(OutboxRow.status) == OutboxStatus.PENDING,
+        )
+        return (await self._session.execute(stmt)).scalars().first()
+
+    async def _supersede(self, target_id: int | None, op: str) -> None:
+        stmt = (
+            update(OutboxRow)
+            .where(
+                col(OutboxRow.target_id) == target_id,
+                col(OutboxRow.op) == op,
+                col(OutboxRow.status) == OutboxStatus.PENDING,
+            )
+            .values(status=OutboxStatus.SUPERSEDED)
+            .execution_options(synchronize_session=False)
+        )
+        await self._session.execute(stmt)
+
+    async def heads(self, *, limit: int) -> Sequence[OutboxRow]:
+        """The oldest undelivered row of each chat: only it may go (order per chat)."""
+        live = (OutboxStatus.PENDING, OutboxStatus.SENDING)
+        firsts = (
+            select(func.min(col(OutboxRow.id)).label("id"))
+            .where(col(OutboxRow.status).in_(live))
+            .group_by(col(OutboxRow.chat_id))
+            .subquery()
+        )
+        stmt = (
+            select(OutboxRow)
+            .join(firsts, col(OutboxRow.id) == firsts.c.id)
+            .order_by(col(OutboxRow.id))
+            .limit(limit)
+        )
+        return (await self._session.execute(stmt)).scalars().all()
+
+    async def claim(self, *, row_id: int, now: datetime, lease_until: datetime) -> bool:
+        """Take a row for sending; False if another sender holds it."""
+        stmt = (
+            update(OutboxRow)
+            .where(
+                col(OutboxRow.id) == row_id,
+                or_(
+                    col(OutboxRow.status) == OutboxStatus.PENDING,
+                    and_(
+                        col(OutboxRow.status) == OutboxStatus.SENDING,
+                        col(OutboxRow.locked_until) < now,
+                    ),
+                ),
+            )
+            .values(status=OutboxStatus.SENDING, locked_until=lease_until)
+            .execution_options(synchronize_session=False)
+        )
+        return rowcount(await self._session.execute(stmt)) == 1
+
+    async def finish(self, *, row_id: int, status: str, error: str | None = None) -> None:
+        """Close a row: sent, failed, blocked."""
+        values: dict[str, Any] = {"status": status, "locked_until": None, "last_error": error}
+        if status == OutboxStatus.SENT:
+            values["sent_at"] = utcnow()
+        await self._update(row_id, values)
+
+    async def reschedule(
+        self, *, row_id: int, not_before: datetime, attempts: int, error: str | None
+    ) -> None:
+        """Put a row back to be tried again at ``not_before``."""
+        values = {
+            "status": OutboxStatus.PENDING,
+            "locked_until": None,
+            "not_before": not_before,
+            "attempts": attempts,
+            "last_error": error,
+        }
+        await self._update(row_id, values)
+
+    async def _update(self, row_id: int, values: dict[str, Any]) -> None:
+        stmt = (
+            update(OutboxRow)
+            .where(col(OutboxRow.id) == row_id)
+            .values(**values)
+            .execution_options(synchronize_session=False)
+        )
+        await self._session.execute(stmt)
+
+    async def backlog(self) -> int:
+        """How many rows wait to be delivered."""
+        stmt = select(func.count()).where(
+            col(OutboxRow.status).in_((OutboxStatus.PENDING, OutboxStatus.SENDING))
+        )
+        return int((await self._session.execute(stmt)).scalar_one())
+
+    async def oldest_pending(self) -> datetime | None:
+        """When the oldest undelivered row was queued."""
+        stmt = select(func.min(col(OutboxRow.created_at))).where(
+            col(OutboxRow.status).in_((OutboxStatus.PENDING, OutboxStatus.SENDING))
+        )
+        value = (await self._session.execute(stmt)).scalar_one_or_none()
+        return value if isinstance(value, datetime) else None
+
+    async def blocked_chats(self) -> set[int]:
+        """Chats where Telegram refuses our messages."""
+        rows = (await self._session.execute(select(col(BlockedChatRow.chat_id)))).scalars().all()
+        return set(rows)
+
+    async def mark_blocked(self, *, chat_id: int, reason: str) -> None:
+        """Remember that a chat refuses our messages."""
+        if await self._session.get(BlockedChatRow, chat_id) is None:
+            self._session.add(BlockedChatRow(chat_id=chat_id, reason=reason))
+
+    async def unblock(self, *, chat_id: int) -> bool:
+        """Forget a block (the user talked to the bot again)."""
+        row = await self._session.get(BlockedChatRow, chat_id)
+        if row is None:
+            return False
+        await self._session.delete(row)
+        return True

@@ -1,0 +1,163 @@
+"""Repositories: every query Modest makes, with keyword-only arguments."""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from sqlalchemy import func, select, update
+from sqlalchemy.dialects.postgresql import insert as pg_insert
+from sqlalchemy.dialects.sqlite import insert as sqlite_insert
+from sqlalchemy.ext.asyncio import AsyncSession
+from sqlmodel import col
+
+from storage.models import (
+    TelegramMessageRow,
+    TicketRow,
+    WebhookDeliveryRow,
+)
+from storage.types import rowcount, utcnow
+
+
+class TicketRepository:
+    """Tickets and their assignment compare-and-set."""
+
+    def __init__(self, session: AsyncSession) -> None:
+        self._session = session
+
+    async def get(self, *, ticket_id: int, for_update: bool = False) -> TicketRow | None:
+        """One ticket by Modest's id."""
+        stmt = select(TicketRow).where(col(TicketRow.id) == ticket_id)
+        if for_update:
+            stmt = stmt.with_for_update()
+        return (await self._session.execute(stmt)).scalar_one_or_none()
+
+    async def get_by_external(
+        self, *, source: str, external_id: str, for_update: bool = False
+    ) -> TicketRow | None:
+        """One ticket by the helpdesk's id."""
+        stmt = select(TicketRow).where(
+            col(TicketRow.source) == source,
+            col(TicketRow.external_id) == external_id,
+        )
+        if for_update:
+            stmt = stmt.with_for_update()
+        return (await self._session.execute(stmt)).scalar_one_or_none()
+
+    async def create(self, ticket: TicketRow) -> TicketRow:
+        """Insert a ticket and give it its id."""
+        self._session.add(ticket)
+        await self._session.flush()
+        return ticket
+
+    async def claim_assignment(
+        self,
+        *,
+        ticket_id: int,
+        department_key: str,
+        assignee_key: str,
+        assigned_by: str,
+        at: datetime,
+        writeback: str,
+    ) -> bool:
+        """Assign an unassigned ticket; False if someone else got there first."""
+        stmt = (
+            update(TicketRow)
+            .where(col(TicketRow.id) == ticket_id, col(TicketRow.state) == "unassigned")
+            .values(
+                state="assigned",
+                department_key=department_key,
+                assignee_key=assignee_key,
+                assigned_by=assigned_by,
+                assigned_at=at,
+                writeback=writeback,
+                writeback_error=None,
+                version=col(TicketRow.version) + 1,
+            )
+            .execution_options(synchronize_session=False)
+        )
+        claimed = rowcount(await self._session.execute(stmt)) == 1
+        if claimed:
+            await self._refresh(ticket_id)
+        return claimed
+
+    async def set_writeback(self, *, ticket_id: int, state: str, error: str | None) -> None:
+        """Record how the helpdesk write-back went."""
+        stmt = (
+            update(TicketRow)
+            .where(col(TicketRow.id) == ticket_id)
+            .values(writeback=state, writeback_error=error)
+            .execution_options(synchronize_session=False)
+        )
+        await self._session.execute(stmt)
+        await self._refresh(ticket_id)
+
+    async def _refresh(self, ticket_id: int) -> None:
+        cached = await self._session.get(TicketRow, ticket_id)
+        if cached is not None:
+            await self._session.refresh(cached)
+
+    async def count_by_state(self) -> dict[str, int]:
+        """How many tickets are in each state."""
+        stmt = select(col(TicketRow.state), func.count()).group_by(col(TicketRow.state))
+        return {state: int(n) for state, n in (await self._session.execute(stmt)).all()}
+
+
+class MessageRepository:
+    """Telegram messages stored against their ticket."""
+
+    def __init__(self, session: AsyncSession) -> None:
+        self._session = session
+
+    async def get(self, *, message_row_id: int) -> TelegramMessageRow | None:
+        """One message row by id."""
+        return await self._session.get(TelegramMessageRow, message_row_id)
+
+    async def find(self, *, ticket_id: int, kind: str) -> list[TelegramMessageRow]:
+        """A ticket's messages of one kind."""
+        stmt = select(TelegramMessageRow).where(
+            col(TelegramMessageRow.ticket_id) == ticket_id,
+            col(TelegramMessageRow.kind) == kind,
+        )
+        return list((await self._session.execute(stmt)).scalars().all())
+
+    async def create(self, *, ticket_id: int, kind: str, chat_id: int) -> TelegramMessageRow:
+        """A new, not yet delivered, message of a ticket."""
+        row = TelegramMessageRow(ticket_id=ticket_id, kind=kind, chat_id=chat_id)
+        self._session.add(row)
+        await self._session.flush()
+        return row
+
+    async def set_message_id(self, *, message_row_id: int, message_id: int) -> None:
+        """Remember which Telegram message a delivered send became."""
+        stmt = (
+            update(TelegramMessageRow)
+            .where(col(TelegramMessageRow.id) == message_row_id)
+            .values(message_id=message_id)
+        )
+        await self._session.execute(stmt)
+
+    async def get_by_telegram(self, *, chat_id: int, message_id: int) -> TelegramMessageRow | None:
+        """The row for a Telegram message, e.g. the one a button was pressed on."""
+        stmt = select(TelegramMessageRow).where(
+            col(TelegramMessageRow.chat_id) == chat_id,
+            col(TelegramMessageRow.message_id) == message_id,
+        )
+        return (await self._session.execute(stmt)).scalars().first()
+
+
+class DeliveryRepository:
+    """Webhook deliveries already accepted, for idempotency."""
+
+    def __init__(self, session: AsyncSession) -> None:
+        self._session = session
+
+    async def remember(self, *, source: str, delivery_key: str) -> bool:
+        """Record a delivery; False if it was seen before."""
+        bind = self._session.get_bind()
+        insert = pg_insert if bind.dialect.name == "postgresql" else sqlite_insert
+        stmt = (
+            insert(WebhookDeliveryRow)
+            .values(source=source, delivery_key=delivery_key, received_at=utcnow())
+            .on_conflict_do_nothing(index_elements=["source", "delivery_key"])
+        )
+        return rowcount(await self._session.execute(stmt)) == 1

@@ -1,0 +1,128 @@
+"""Shared fixtures: databases on SQLite and PostgreSQL, routing, the emulator."""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import uuid
+from collections.abc import AsyncIterator, Iterator
+from pathlib import Path
+
+import asyncpg
+import pytest
+
+from config.routing import RoutingConfig, load_routing_text
+from storage.db import Database
+from storage.migrate import upgrade
+
+PG_DSN = os.environ.get("MODEST_TEST_PG", "postgresql://postgres@127.0.0.1:5432/test")
+
+ROUTING_YAML = """\
+timezone: Europe/Moscow
+language: en
+dispatch:
+  chat_id: -1001234567890
+departments:
+  - key: support
+    name: Support
+    helpdesk_id: 1
+    members: [ivan, olga]
+  - key: dev
+    name: Development
+    helpdesk_id: 2
+    members: [petr]
+people:
+  - key: ivan
+    name: Ivan Petrov
+    telegram_id: 1001
+    helpdesk_id: 11
+    roles: [dispatcher, specialist]
+  - key: olga
+    name: Olga Sidorova
+    telegram_id: 1002
+    helpdesk_id: 12
+    roles: [dispatcher, specialist]
+  - key: petr
+    name: Petr Ivanov
+    telegram_id: 1003
+    helpdesk_id: 13
+    roles: [developer]
+  - key: anna
+    name: Anna Smirnova
+    telegram_id: 1004
+    roles: [specialist]
+"""
+
+
+@pytest.fixture
+def routing() -> RoutingConfig:
+    """The routing file most tests use (English texts, two departments)."""
+    return load_routing_text(ROUTING_YAML, "routing.yaml")
+
+
+def _pg_available() -> str | None:
+    async def probe() -> None:
+        conn = await asyncpg.connect(PG_DSN, timeout=3)
+        await conn.close()
+
+    try:
+        asyncio.run(probe())
+    except (OSError, asyncpg.PostgresError, TimeoutError) as exc:
+        return f"PostgreSQL not reachable at {PG_DSN}: {exc!r}"
+    return None
+
+
+@pytest.fixture(scope="session")
+def pg_server() -> Iterator[str]:
+    """A database of its own on the local PostgreSQL for this run, dropped after."""
+    reason = _pg_available()
+    if reason:
+        if os.environ.get("CI"):
+            pytest.fail(f"{reason} (PostgreSQL tests must run in CI)")
+        pytest.skip(reason)
+    name = f"modest_test_{uuid.uuid4().hex[:10]}"
+
+    async def admin(sql: str) -> None:
+        conn = await asyncpg.connect(PG_DSN)
+        try:
+            await conn.execute(sql)
+        finally:
+            await conn.close()
+
+    asyncio.run(admin(f'CREATE DATABASE "{name}"'))
+    base = PG_DSN.rsplit("/", 1)[0].replace("postgresql://", "postgresql+asyncpg://")
+    yield f"{base}/{name}"
+    asyncio.run(admin(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+
+
+async def _reset_pg(url: str) -> None:
+    database = Database(url)
+    async with database.engine.begin() as conn:
+        await conn.exec_driver_sql("DROP SCHEMA public CASCADE")
+        await conn.exec_driver_sql("CREATE SCHEMA public")
+    await database.dispose()
+
+
+@pytest.fixture(params=["sqlite", pytest.param("postgres", marks=pytest.mark.postgres)])
+def db_url(request: pytest.FixtureRequest, tmp_path: Path) -> str:
+    """A fresh, empty database URL: SQLite file, then PostgreSQL."""
+    if request.param == "sqlite":
+        return f"sqlite+aiosqlite:///{tmp_path / 'modest.db'}"
+    url: str = request.getfixturevalue("pg_server")
+    asyncio.run(_reset_pg(url))
+    return url
+
+
+@pytest.fixture
+def sqlite_url(tmp_path: Path) -> str:
+    """A fresh SQLite database URL (for tests that need only the default backend)."""
+    return f"sqlite+aiosqlite:///{tmp_path / 'modest.db'}"
+
+
+@pytest.fixture
+async def database(db_url: str) -> AsyncIterator[Database]:
+    """A migrated database on each backend."""
+    db = Database(db_url)
+    await upgrade(db)
+    yield db
+    await db.dispose()
