@@ -1,0 +1,68 @@
+"""An in-memory helpdesk for tests: records what Modest writes, fails on demand."""
+
+from __future__ import annotations
+
+from dataclasses import replace
+from typing import ClassVar
+
+from connectors.base import ConnectorError, HelpdeskConnector, PermanentError
+from dispatch.models import TicketData
+
+
+class FakeHelpdesk(HelpdeskConnector):
+    """Tickets live in ``tickets``; assignments and notes are recorded in order.
+
+    A successful ``assign`` also updates the stored ticket (for the refs given),
+    so a later ``fetch_ticket`` sees it as a real helpdesk would.
+    """
+
+    slug: ClassVar[str] = "fake"
+
+    def __init__(self, tickets: list[TicketData] | None = None) -> None:
+        self.tickets: dict[str, TicketData] = {}
+        self.assignments: list[tuple[str, str | None, str | None]] = []
+        self.notes: list[tuple[str, str]] = []
+        self.fetches: list[str] = []
+        self.closed = False
+        self._assign_failures: list[ConnectorError] = []
+        for ticket in tickets or []:
+            self.put(ticket)
+
+    def put(self, ticket: TicketData) -> None:
+        """Store (or replace) a ticket under its ``external_id``."""
+        self.tickets[ticket.external_id] = ticket
+
+    def fail_assign(self, times: int, error: ConnectorError) -> None:
+        """Make the next ``times`` calls of ``assign`` raise ``error`` (nothing recorded)."""
+        self._assign_failures.extend([error] * times)
+
+    async def fetch_ticket(self, external_id: str) -> TicketData:
+        """The stored ticket; PermanentError for an unknown id."""
+        self.fetches.append(external_id)
+        try:
+            return self.tickets[external_id]
+        except KeyError:
+            raise PermanentError(f"fake helpdesk has no ticket {external_id!r}") from None
+
+    async def assign(
+        self, external_id: str, *, department_ref: str | None, assignee_ref: str | None
+    ) -> None:
+        """Record the assignment, or raise the next injected failure."""
+        if self._assign_failures:
+            raise self._assign_failures.pop(0)
+        self.assignments.append((external_id, department_ref, assignee_ref))
+        ticket = self.tickets.get(external_id)
+        if ticket is not None:
+            department = ticket.department_ref if department_ref is None else department_ref
+            assignee = ticket.assignee_ref if assignee_ref is None else assignee_ref
+            self.tickets[external_id] = replace(
+                ticket, department_ref=department, assignee_ref=assignee
+            )
+
+    async def add_internal_note(self, external_id: str, text: str) -> None:
+        """Record the note."""
+        self.notes.append((external_id, text))
+
+    async def aclose(self) -> None:
+        """Remember that it was closed, so tests can check cleanup."""
+        self.closed = True
