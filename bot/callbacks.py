@@ -1,0 +1,29 @@
+"""Callback data: one class per button family; buttons carry only ids and keys."""
+
+from __future__ import annotations
+
+from enum import StrEnum
+
+from aiogram.filters.callback_data import CallbackData
+
+
+class DispatchAction(StrEnum):
+    """What a dispatch button does."""
+
+    DEPARTMENT = "d"
+    BACK = "b"
+    ASSIGN = "a"
+    RETRY = "r"
+
+
+class DispatchCb(CallbackData, prefix="dp"):
+    """A dispatch card button: ``dp:<action>:<ticket id>:<department key>:<person key>``.
+
+    Keys are at most 20 characters (config enforces it), so the packed value
+    stays well under Telegram's 64 bytes.
+    """
+
+    action: DispatchAction
+    ticket: int
+    dept: str = ""
+    person: str = ""

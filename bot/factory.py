@@ -1,0 +1,30 @@
+"""Builds the aiogram Dispatcher with Modest's routers and services."""
+
+from __future__ import annotations
+
+from datetime import tzinfo
+
+from aiogram import Dispatcher
+
+from bot.handlers.common import common_router, fallback_router
+from bot.handlers.dispatch import dispatch_router
+from bot.i18n import Texts
+from dispatch.assignment import AssignmentService
+from storage.db import Database
+from storage.outbox import OutboxSender
+
+
+def create_dispatcher(
+    *,
+    assignment: AssignmentService,
+    texts: Texts,
+    tz: tzinfo,
+    database: Database,
+    outbox_sender: OutboxSender,
+) -> Dispatcher:
+    """A Dispatcher whose handlers get the services as workflow data."""
+    dispatcher = Dispatcher(
+        assignment=assignment, texts=texts, tz=tz, database=database, outbox_sender=outbox_sender
+    )
+    dispatcher.include_routers(dispatch_router(), common_router(), fallback_router())
+    return dispatcher

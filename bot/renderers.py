@@ -1,0 +1,186 @@
+"""Renders ticket views into Telegram payloads: HTML text and inline keyboards.
+
+Every string that comes from a ticket is cut first and HTML-escaped after, so
+no entity is ever split and nothing from a helpdesk can break the markup.
+"""
+
+from __future__ import annotations
+
+import html
+import re
+from collections.abc import Sequence
+from datetime import datetime, tzinfo
+from typing import Any
+
+from aiogram.types import InlineKeyboardButton, InlineKeyboardMarkup
+
+from bot.callbacks import DispatchAction, DispatchCb
+from bot.i18n import Texts
+from config.routing import Department, Person
+from dispatch.models import TicketState, WritebackState
+from dispatch.views import Payload, TicketView
+
+EXCERPT_CHARS = 500
+SUBJECT_CHARS = 300
+FIELD_CHARS = 120
+_SPACES = re.compile(r"[ \t\r\f\v]+")
+_BLANK_LINES = re.compile(r"\n{3,}")
+
+
+def cut(text: str, limit: int) -> str:
+    """Shorten plain text to ``limit`` characters at a word boundary, with an ellipsis."""
+    text = _BLANK_LINES.sub("\n\n", _SPACES.sub(" ", text)).strip()
+    if len(text) <= limit:
+        return text
+    head = text[: limit - 1]
+    space = head.rfind(" ")
+    if space > limit // 2:
+        head = head[:space]
+    return head.rstrip() + "…"
+
+
+def esc(text: str | None, limit: int = FIELD_CHARS) -> str:
+    """Cut, then escape for Telegram's HTML mode."""
+    return html.escape(cut(text or "", limit), quote=False)
+
+
+class TelegramRenderer:
+    """The bot's implementation of ``dispatch.views.Renderer``."""
+
+    def __init__(self, texts: Texts, tz: tzinfo) -> None:
+        self._t = texts
+        self._tz = tz
+
+    def card(
+        self,
+        ticket: TicketView,
+        *,
+        departments: Sequence[Department],
+        browsing: Department | None = None,
+        members: Sequence[Person] = (),
+    ) -> Payload:
+        """The dispatch card in its current state."""
+        lines = [*self._header(ticket), *self._status_lines(ticket, browsing)]
+        if ticket.state == TicketState.UNASSIGNED:
+            rows = (
+                self._member_rows(ticket, browsing, members)
+                if browsing
+                else self._department_rows(ticket, departments)
+            )
+        elif ticket.writeback == WritebackState.FAILED:
+            rows = [[self._button(self._t("Retry saving"), ticket, DispatchAction.RETRY)]]
+        else:
+            rows = []
+        return _payload("\n".join(lines), rows)
+
+    def assignee_message(self, ticket: TicketView) -> Payload:
+        """The private message that hands a ticket to its assignee."""
+        lines = [self._t("📌 <b>A ticket for you</b>"), *self._header(ticket)]
+        if ticket.assigned_by_name and ticket.assigned_by_name != "helpdesk":
+            lines.append(self._t("Assigned by {name}", name=esc(ticket.assigned_by_name)))
+        rows: list[list[InlineKeyboardButton]] = []
+        if ticket.url:
+            rows.append([InlineKeyboardButton(text=self._t("Open in helpdesk"), url=ticket.url)])
+        return _payload("\n".join(lines), rows)
+
+    def _header(self, ticket: TicketView) -> list[str]:
+        t = self._t
+        lines = [f"<b>#{esc(ticket.number, 64)}</b> {esc(ticket.subject, SUBJECT_CHARS)}"]
+        client = ", ".join(
+            esc(part) for part in (ticket.client_name, ticket.client_company) if part
+        )
+        if client:
+            lines.append(t("👤 {client}", client=client))
+        details = [
+            t("priority: {value}", value=esc(ticket.priority)) if ticket.priority else "",
+            t("type: {value}", value=esc(ticket.type)) if ticket.type else "",
+            self._when(ticket.created_at),
+        ]
+        if any(details):
+            lines.append(" · ".join(part for part in details if part))
+        excerpt = cut(ticket.body, EXCERPT_CHARS)
+        if excerpt:
+            lines.append(f"<blockquote>{html.escape(excerpt, quote=False)}</blockquote>")
+        if ticket.url:
+            lines.append(f'<a href="{html.escape(ticket.url)}">{t("Open in helpdesk")}</a>')
+        return lines
+
+    def _status_lines(self, ticket: TicketView, browsing: Department | None) -> list[str]:
+        t = self._t
+        if ticket.state == TicketState.CLOSED:
+            return ["", t("🔒 Closed in the helpdesk")]
+        if ticket.state == TicketState.UNASSIGNED:
+            if browsing is not None:
+                return ["", t("Choose a person in {department}:", department=esc(browsing.name))]
+            return ["", t("🆕 Not assigned. Choose a department:")]
+        return ["", self._assigned_line(ticket), *self._writeback_lines(ticket)]
+
+    def _assigned_line(self, ticket: TicketView) -> str:
+        t = self._t
+        who = esc(ticket.assignee_name or "?")
+        if ticket.department_name:
+            who = f"{who} ({esc(ticket.department_name)})"
+        at = self._time(ticket.assigned_at)
+        if ticket.assigned_by_name in (None, "helpdesk"):
+            return t("✅ Assigned to {who} in the helpdesk at {at}", who=who, at=at)
+        return t(
+            "✅ Assigned to {who} by {by} at {at}",
+            who=who,
+            by=esc(ticket.assigned_by_name),
+            at=at,
+        )
+
+    def _writeback_lines(self, ticket: TicketView) -> list[str]:
+        if ticket.writeback == WritebackState.PENDING:
+            return [self._t("⏳ Saving to the helpdesk…")]
+        if ticket.writeback == WritebackState.FAILED:
+            return [
+                self._t(
+                    "⚠️ Not saved to the helpdesk: {error}",
+                    error=esc(ticket.writeback_error or "?", 300),
+                )
+            ]
+        return []
+
+    def _department_rows(
+        self, ticket: TicketView, departments: Sequence[Department]
+    ) -> list[list[InlineKeyboardButton]]:
+        buttons = [
+            self._button(d.name, ticket, DispatchAction.DEPARTMENT, dept=d.key)
+            for d in departments
+        ]
+        return [buttons[i : i + 2] for i in range(0, len(buttons), 2)]
+
+    def _member_rows(
+        self, ticket: TicketView, department: Department, members: Sequence[Person]
+    ) -> list[list[InlineKeyboardButton]]:
+        buttons = [
+            self._button(p.name, ticket, DispatchAction.ASSIGN, dept=department.key, person=p.key)
+            for p in members
+        ]
+        rows = [buttons[i : i + 2] for i in range(0, len(buttons), 2)]
+        rows.append([self._button(self._t("« Back"), ticket, DispatchAction.BACK)])
+        return rows
+
+    @staticmethod
+    def _button(
+        text: str, ticket: TicketView, action: DispatchAction, dept: str = "", person: str = ""
+    ) -> InlineKeyboardButton:
+        data = DispatchCb(action=action, ticket=ticket.id, dept=dept, person=person).pack()
+        return InlineKeyboardButton(text=cut(text, 60), callback_data=data)
+
+    def _when(self, moment: datetime | None) -> str:
+        if moment is None:
+            return ""
+        return f"🕒 {moment.astimezone(self._tz):%d.%m.%Y %H:%M}"
+
+    def _time(self, moment: datetime | None) -> str:
+        return f"{moment.astimezone(self._tz):%H:%M}" if moment else "?"
+
+
+def _payload(text: str, rows: list[list[InlineKeyboardButton]]) -> Payload:
+    payload: dict[str, Any] = {"text": text}
+    if rows:
+        markup = InlineKeyboardMarkup(inline_keyboard=rows)
+        payload["reply_markup"] = markup.model_dump(mode="json", exclude_none=True)
+    return payload

@@ -1,0 +1,64 @@
+"""Queues the Telegram messages a ticket's state calls for (card, assignee copy)."""
+
+from __future__ import annotations
+
+from config.routing import Department, RoutingConfig
+from dispatch.views import Renderer, TicketView
+from storage.db import UnitOfWork
+from storage.models import MessageKind, TicketRow
+
+
+class CardPublisher:
+    """Renders a ticket and puts the sends and edits into the outbox."""
+
+    def __init__(self, routing: RoutingConfig, renderer: Renderer) -> None:
+        self._routing = routing
+        self._renderer = renderer
+
+    async def post_card(self, uow: UnitOfWork, ticket: TicketRow) -> None:
+        """Post a new dispatch card to the dispatchers' chat."""
+        assert ticket.id is not None
+        message = await uow.messages.create(
+            ticket_id=ticket.id, kind=MessageKind.CARD, chat_id=self._routing.dispatch.chat_id
+        )
+        await uow.outbox.enqueue_send(
+            message=message, payload=self._render(ticket), ticket_id=ticket.id
+        )
+
+    async def refresh_card(
+        self, uow: UnitOfWork, ticket: TicketRow, *, browsing: Department | None = None
+    ) -> bool:
+        """Edit every card of the ticket to its current state; False if it has none."""
+        assert ticket.id is not None
+        cards = await uow.messages.find(ticket_id=ticket.id, kind=MessageKind.CARD)
+        payload = self._render(ticket, browsing=browsing)
+        for message in cards:
+            await uow.outbox.enqueue_edit(message=message, payload=payload, ticket_id=ticket.id)
+        return bool(cards)
+
+    async def show_card(self, uow: UnitOfWork, ticket: TicketRow) -> None:
+        """Refresh the card, or post one if the ticket never had it."""
+        if not await self.refresh_card(uow, ticket):
+            await self.post_card(uow, ticket)
+
+    async def notify_assignee(self, uow: UnitOfWork, ticket: TicketRow) -> bool:
+        """Send the ticket to its assignee's private chat; False if they have none."""
+        assert ticket.id is not None
+        person = self._routing.person(ticket.assignee_key) if ticket.assignee_key else None
+        if person is None or person.telegram_id is None:
+            return False
+        message = await uow.messages.create(
+            ticket_id=ticket.id, kind=MessageKind.ASSIGNEE, chat_id=person.telegram_id
+        )
+        payload = self._renderer.assignee_message(TicketView.of(ticket, self._routing))
+        await uow.outbox.enqueue_send(message=message, payload=payload, ticket_id=ticket.id)
+        return True
+
+    def _render(
+        self, ticket: TicketRow, *, browsing: Department | None = None
+    ) -> dict[str, object]:
+        view = TicketView.of(ticket, self._routing)
+        members = self._routing.members(browsing.key) if browsing else []
+        return self._renderer.card(
+            view, departments=self._routing.departments, browsing=browsing, members=members
+        )

@@ -1,0 +1,196 @@
+"""Ticket intake: helpdesk events become tickets, cards and card updates.
+
+Each accepted delivery is remembered in the same transaction as its effects,
+so a repeated delivery answers "duplicate" and changes nothing.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from datetime import datetime
+from enum import StrEnum
+
+import structlog
+
+from config.routing import RoutingConfig
+from dispatch.cards import CardPublisher
+from dispatch.models import HelpdeskEvent, TicketData, TicketEventKind, TicketState
+from storage.db import Database, UnitOfWork
+from storage.models import TicketRow
+from storage.types import utcnow
+
+log = structlog.get_logger(__name__)
+
+#: Job that fetches a ticket from the helpdesk API, then applies the event.
+FETCH_JOB = "helpdesk.fetch"
+
+
+class Intake(StrEnum):
+    """What became of a delivery."""
+
+    ACCEPTED = "accepted"
+    DUPLICATE = "duplicate"
+
+
+class IntakeService:
+    """Accepts helpdesk events and applies them to tickets."""
+
+    def __init__(
+        self,
+        database: Database,
+        routing: RoutingConfig,
+        cards: CardPublisher,
+        *,
+        clock: Callable[[], datetime] = utcnow,
+    ) -> None:
+        self._db = database
+        self._routing = routing
+        self._cards = cards
+        self._clock = clock
+
+    async def accept_event(self, event: HelpdeskEvent) -> Intake:
+        """Record a delivery that carries the whole ticket and apply it, atomically."""
+        async with self._db.unit_of_work() as uow:
+            if not await uow.deliveries.remember(
+                source=event.source, delivery_key=event.delivery_key
+            ):
+                return Intake.DUPLICATE
+            ticket = await self._apply(uow, event)
+            await uow.commit()
+        log.info(
+            "intake.accepted",
+            source=event.source,
+            kind=event.kind.value,
+            ticket_id=ticket.id,
+            external_id=event.ticket.external_id,
+            state=ticket.state,
+        )
+        return Intake.ACCEPTED
+
+    async def accept_fetch_request(
+        self, *, source: str, kind: TicketEventKind, external_id: str, delivery_key: str
+    ) -> Intake:
+        """Record a delivery that carries only a ticket id; a job fetches the ticket."""
+        async with self._db.unit_of_work() as uow:
+            if not await uow.deliveries.remember(source=source, delivery_key=delivery_key):
+                return Intake.DUPLICATE
+            uow.jobs.enqueue(
+                kind=FETCH_JOB,
+                payload={"source": source, "kind": kind.value, "external_id": external_id},
+                ticket_id=None,
+            )
+            await uow.commit()
+        log.info("intake.fetch_queued", source=source, kind=kind.value, external_id=external_id)
+        return Intake.ACCEPTED
+
+    async def apply_fetched(self, *, source: str, kind: TicketEventKind, data: TicketData) -> None:
+        """Apply an event whose ticket was fetched from the helpdesk."""
+        event = HelpdeskEvent(source=source, kind=kind, delivery_key="", ticket=data)
+        async with self._db.unit_of_work() as uow:
+            ticket = await self._apply(uow, event)
+            await uow.commit()
+        log.info(
+            "intake.applied",
+            source=source,
+            kind=kind.value,
+            ticket_id=ticket.id,
+            external_id=data.external_id,
+            state=ticket.state,
+        )
+
+    async def _apply(self, uow: UnitOfWork, event: HelpdeskEvent) -> TicketRow:
+        data = event.ticket
+        ticket = await uow.tickets.get_by_external(
+            source=event.source, external_id=data.external_id, for_update=True
+        )
+        if ticket is None:
+            return await self._create(uow, event.source, data)
+        _copy_fields(ticket, data)
+        if data.closed:
+            if ticket.state != TicketState.CLOSED:
+                ticket.state = TicketState.CLOSED
+                await self._cards.refresh_card(uow, ticket)
+        elif ticket.state == TicketState.CLOSED:
+            await self._reopen(uow, ticket, data)
+        elif data.assignee_ref:
+            await self._assigned_in_helpdesk(uow, ticket, data)
+        await uow.session.flush()
+        return ticket
+
+    async def _create(self, uow: UnitOfWork, source: str, data: TicketData) -> TicketRow:
+        ticket = TicketRow(
+            source=source, external_id=data.external_id, number=data.number, subject=data.subject
+        )
+        _copy_fields(ticket, data)
+        if data.closed:
+            ticket.state = TicketState.CLOSED
+        elif data.assignee_ref:
+            self._take_helpdesk_assignment(ticket, data)
+        await uow.tickets.create(ticket)
+        if ticket.state == TicketState.UNASSIGNED:
+            await self._cards.post_card(uow, ticket)
+        elif ticket.state == TicketState.ASSIGNED:
+            await self._cards.notify_assignee(uow, ticket)
+        return ticket
+
+    async def _reopen(self, uow: UnitOfWork, ticket: TicketRow, data: TicketData) -> None:
+        if data.assignee_ref or ticket.assignee_key:
+            ticket.state = TicketState.ASSIGNED
+            if data.assignee_ref:
+                self._take_helpdesk_assignment(ticket, data)
+            await self._cards.refresh_card(uow, ticket)
+            await self._cards.notify_assignee(uow, ticket)
+        else:
+            ticket.state = TicketState.UNASSIGNED
+            await self._cards.show_card(uow, ticket)
+
+    async def _assigned_in_helpdesk(
+        self, uow: UnitOfWork, ticket: TicketRow, data: TicketData
+    ) -> None:
+        person = self._routing.person_by_helpdesk_id(data.assignee_ref or "")
+        same = person is not None and person.key == ticket.assignee_key
+        if ticket.state == TicketState.ASSIGNED and (same or ticket.writeback == "pending"):
+            # Our own write-back echoing back, or a stale view of it: nothing changed.
+            return
+        if ticket.state == TicketState.ASSIGNED and person is None and ticket.assignee_key is None:
+            return  # still the same unmapped helpdesk user
+        self._take_helpdesk_assignment(ticket, data)
+        await self._cards.refresh_card(uow, ticket)
+        await self._cards.notify_assignee(uow, ticket)
+
+    def _take_helpdesk_assignment(self, ticket: TicketRow, data: TicketData) -> None:
+        person = self._routing.person_by_helpdesk_id(data.assignee_ref or "")
+        department = (
+            self._routing.department_by_helpdesk_id(data.department_ref)
+            if data.department_ref
+            else None
+        )
+        if department is None and person is not None:
+            departments = self._routing.departments_of(person.key)
+            department = departments[0] if departments else None
+        ticket.state = TicketState.ASSIGNED
+        ticket.assignee_key = person.key if person else None
+        ticket.department_key = department.key if department else None
+        ticket.assigned_by = "helpdesk"
+        ticket.assigned_at = self._clock()
+        ticket.writeback = "none"
+        ticket.writeback_error = None
+        ticket.version += 1
+
+
+def _copy_fields(ticket: TicketRow, data: TicketData) -> None:
+    ticket.number = data.number
+    ticket.subject = data.subject
+    if data.body:
+        ticket.body = data.body
+    ticket.status = data.status
+    ticket.priority = data.priority
+    ticket.type = data.type
+    ticket.client_name = data.client.name
+    ticket.client_email = data.client.email
+    ticket.client_company = data.client.company
+    ticket.url = data.url or ticket.url
+    ticket.helpdesk_department = data.department_ref
+    ticket.helpdesk_assignee = data.assignee_ref
+    if data.created_at is not None:
+        ticket.created_at = data.created_at

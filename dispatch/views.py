@@ -1,0 +1,99 @@
+"""What the adapters render: a ticket as people see it, names resolved."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any, Protocol
+
+from config.routing import Department, Person, RoutingConfig
+from storage.models import TicketRow
+
+#: A Telegram call's parameters (text, reply_markup, ...), stored in the outbox.
+Payload = dict[str, Any]
+
+
+@dataclass(frozen=True, slots=True)
+class TicketView:
+    """A ticket with its people and departments resolved to names."""
+
+    id: int
+    number: str
+    subject: str
+    body: str
+    priority: str
+    type: str
+    client_name: str
+    client_email: str
+    client_company: str
+    url: str | None
+    created_at: datetime | None
+    state: str
+    department_name: str | None
+    assignee_name: str | None
+    assigned_by_name: str | None
+    assigned_at: datetime | None
+    writeback: str
+    writeback_error: str | None
+
+    @classmethod
+    def of(cls, row: TicketRow, routing: RoutingConfig) -> TicketView:
+        """Resolve a stored ticket against the routing file."""
+        assert row.id is not None
+        department = routing.department(row.department_key) if row.department_key else None
+        assignee = routing.person(row.assignee_key) if row.assignee_key else None
+        return cls(
+            id=row.id,
+            number=row.number,
+            subject=row.subject,
+            body=row.body,
+            priority=row.priority,
+            type=row.type,
+            client_name=row.client_name,
+            client_email=row.client_email,
+            client_company=row.client_company,
+            url=row.url,
+            created_at=row.created_at,
+            state=row.state,
+            department_name=department.name if department else None,
+            assignee_name=_name(routing, row.assignee_key, row.helpdesk_assignee, assignee),
+            assigned_by_name=_actor_name(routing, row.assigned_by),
+            assigned_at=row.assigned_at,
+            writeback=row.writeback,
+            writeback_error=row.writeback_error,
+        )
+
+
+def _name(
+    routing: RoutingConfig, key: str | None, helpdesk_ref: str | None, person: Person | None
+) -> str | None:
+    if person is not None:
+        return person.name
+    if key:
+        return key
+    return f"#{helpdesk_ref}" if helpdesk_ref else None
+
+
+def _actor_name(routing: RoutingConfig, actor: str | None) -> str | None:
+    if not actor:
+        return None
+    person = routing.person(actor)
+    return person.name if person else actor
+
+
+class Renderer(Protocol):
+    """Turns ticket views into Telegram payloads (implemented by the bot adapter)."""
+
+    def card(
+        self,
+        ticket: TicketView,
+        *,
+        departments: Sequence[Department],
+        browsing: Department | None = None,
+        members: Sequence[Person] = (),
+    ) -> Payload:
+        """The dispatch card in its current state."""
+
+    def assignee_message(self, ticket: TicketView) -> Payload:
+        """The private message that hands a ticket to its assignee."""

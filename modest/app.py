@@ -1,0 +1,264 @@
+"""The composition root: builds every part of Modest from settings and routing.
+
+Nothing here runs at import time. ``build_service`` wires the parts;
+``ModestService.start``/``stop`` run and stop them (the CLI and the end-to-end
+tests use the very same path).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+from collections.abc import Coroutine
+from dataclasses import dataclass, field
+from typing import Any
+from urllib.parse import urlparse
+
+import structlog
+from aiogram import Bot, Dispatcher
+from aiogram.client.default import DefaultBotProperties
+from aiogram.client.session.aiohttp import AiohttpSession
+from aiogram.client.telegram import TelegramAPIServer
+from aiogram.enums import ParseMode
+from aiogram.webhook.aiohttp_server import SimpleRequestHandler
+from aiohttp import web
+from apscheduler.schedulers.asyncio import AsyncIOScheduler
+
+from bot.factory import create_dispatcher
+from bot.i18n import Texts
+from bot.renderers import TelegramRenderer
+from bot.transport import AiogramTransport
+from config.errors import ConfigError
+from config.routing import RoutingConfig
+from config.settings import Settings
+from connectors.base import HelpdeskConnector
+from connectors.registry import HelpdeskOptions, HelpdeskRegistry, default_registry
+from dispatch.assignment import WRITEBACK_JOB, AssignmentService
+from dispatch.cards import CardPublisher
+from dispatch.intake import FETCH_JOB, IntakeService
+from dispatch.writeback import HelpdeskSync
+from modest.web import WebhookConfig, WebhookHandlers, build_web_app
+from scheduler.housekeeping import build_scheduler
+from storage.db import Database
+from storage.jobs import JobKind, JobRunner
+from storage.outbox import OutboxSender
+from storage.telegram_limits import TelegramRateLimiter
+
+log = structlog.get_logger(__name__)
+
+ALLOWED_UPDATES = ["message", "callback_query", "my_chat_member"]
+
+
+@dataclass
+class ModestService:
+    """Every long-lived part of a running Modest."""
+
+    settings: Settings
+    routing: RoutingConfig
+    database: Database
+    bot: Bot
+    dispatcher: Dispatcher
+    helpdesk: HelpdeskConnector
+    intake: IntakeService
+    assignment: AssignmentService
+    outbox_sender: OutboxSender
+    job_runner: JobRunner
+    scheduler: AsyncIOScheduler
+    web_app: web.Application
+    _tasks: list[asyncio.Task[None]] = field(default_factory=list)
+    _runner: web.AppRunner | None = None
+    http_port: int | None = None
+    _polling: bool = False
+    _stopped: asyncio.Event = field(default_factory=asyncio.Event)
+
+    async def start(self) -> None:
+        """Start HTTP, Telegram updates, the outbox sender, the job runner, the scheduler."""
+        webhook_url = self.settings.telegram_webhook_url
+        if webhook_url:
+            secret = self.settings.telegram_webhook_secret
+            SimpleRequestHandler(
+                self.dispatcher,
+                self.bot,
+                secret_token=secret.get_secret_value() if secret else None,
+            ).register(self.web_app, path=urlparse(webhook_url).path or "/telegram/webhook")
+        self._runner = web.AppRunner(self.web_app, access_log=None)
+        await self._runner.setup()
+        site = web.TCPSite(self._runner, self.settings.http_host, self.settings.http_port)
+        await site.start()
+        self.http_port = _bound_port(self._runner)
+        self._spawn(self.outbox_sender.run(), self.job_runner.run())
+        self.scheduler.start()
+        if webhook_url:
+            await self._set_webhook(webhook_url)
+        else:
+            self._polling = True
+            self._spawn(self._poll())
+        log.info(
+            "modest.started",
+            http_port=self.http_port,
+            webhook=bool(webhook_url),
+            helpdesk=self.helpdesk.slug,
+        )
+
+    async def _set_webhook(self, url: str) -> None:
+        secret = self.settings.telegram_webhook_secret
+        await self.bot.set_webhook(
+            url,
+            secret_token=secret.get_secret_value() if secret else None,
+            allowed_updates=ALLOWED_UPDATES,
+        )
+
+    async def _poll(self) -> None:
+        # aiogram retries getUpdates itself, but not the getMe it starts with:
+        # Telegram being down at start must delay polling, not end it.
+        delay = 1.0
+        while self._polling:
+            try:
+                await self.dispatcher.start_polling(
+                    self.bot,
+                    handle_signals=False,
+                    close_bot_session=False,
+                    allowed_updates=ALLOWED_UPDATES,
+                    polling_timeout=10,
+                )
+                return
+            except Exception as exc:
+                log.warning("telegram.polling_failed", error=repr(exc), retry_in=delay)
+                with contextlib.suppress(TimeoutError):
+                    await asyncio.wait_for(self._stopped.wait(), timeout=delay)
+                delay = min(delay * 2, 30.0)
+
+    def _spawn(self, *coros: Coroutine[Any, Any, None]) -> None:
+        for coro in coros:
+            self._tasks.append(asyncio.create_task(coro))
+
+    async def stop(self) -> None:
+        """Stop everything, letting calls in flight finish."""
+        self._stopped.set()
+        if self._polling:
+            self._polling = False
+            with contextlib.suppress(RuntimeError):  # polling had not started yet
+                await self.dispatcher.stop_polling()
+        self.outbox_sender.stop()
+        self.job_runner.stop()
+        if self.scheduler.running:
+            self.scheduler.shutdown(wait=False)
+        for task in self._tasks:
+            with contextlib.suppress(asyncio.CancelledError):
+                await asyncio.wait_for(task, timeout=15)
+        if self._runner is not None:
+            await self._runner.cleanup()
+        await self.bot.session.close()
+        await self.helpdesk.aclose()
+        await self.database.dispose()
+        log.info("modest.stopped")
+
+
+def _bound_port(runner: web.AppRunner) -> int | None:
+    for address in runner.addresses:
+        if isinstance(address, tuple) and len(address) >= 2:
+            return int(address[1])
+    return None
+
+
+def helpdesk_kind(settings: Settings, routing: RoutingConfig) -> str:
+    """Which helpdesk connector this deployment uses."""
+    kind = routing.helpdesk.kind
+    if kind is None:
+        return "helpdeskeddy" if settings.helpdeskeddy_enabled else "generic"
+    if kind == "helpdeskeddy" and not settings.helpdeskeddy_enabled:
+        raise ConfigError(
+            "helpdesk.kind is helpdeskeddy but HELPDESKEDDY_URL, HELPDESKEDDY_EMAIL and "
+            "HELPDESKEDDY_API_KEY are not all set"
+        )
+    return kind
+
+
+def build_helpdesk(
+    settings: Settings, routing: RoutingConfig, registry: HelpdeskRegistry | None = None
+) -> HelpdeskConnector:
+    """The helpdesk connector named by the configuration."""
+    key = settings.helpdeskeddy_api_key
+    options = HelpdeskOptions(
+        helpdeskeddy_url=settings.helpdeskeddy_url,
+        helpdeskeddy_email=settings.helpdeskeddy_email,
+        helpdeskeddy_api_key=key.get_secret_value() if key else None,
+        max_requests_per_minute=settings.helpdeskeddy_max_requests_per_minute,
+        ticket_url_template=routing.helpdesk.ticket_url,
+        portal_tz=routing.tz,
+    )
+    return (registry or default_registry()).create(helpdesk_kind(settings, routing), options)
+
+
+def build_bot(settings: Settings) -> Bot:
+    """The aiogram Bot, pointed at Telegram or a self-hosted Bot API server."""
+    session = AiohttpSession(api=TelegramAPIServer.from_base(settings.telegram_api_base))
+    return Bot(
+        settings.telegram_bot_token.get_secret_value(),
+        session=session,
+        default=DefaultBotProperties(parse_mode=ParseMode.HTML),
+    )
+
+
+def build_service(
+    settings: Settings,
+    routing: RoutingConfig,
+    *,
+    helpdesk: HelpdeskConnector | None = None,
+    limiter: TelegramRateLimiter | None = None,
+    job_retry_delay: float = 5.0,
+) -> ModestService:
+    """Wire every part; start nothing.
+
+    ``helpdesk`` and ``limiter`` replace the configured ones (tests, benchmarks);
+    ``job_retry_delay`` is the first back-off of a failed helpdesk call.
+    """
+    database = Database(settings.database_url)
+    helpdesk = helpdesk or build_helpdesk(settings, routing)
+    texts = Texts(routing.language)
+    cards = CardPublisher(routing, TelegramRenderer(texts, routing.tz))
+    intake = IntakeService(database, routing, cards)
+    assignment = AssignmentService(
+        database, routing, cards, writes_back=helpdesk.slug != "generic"
+    )
+    sync = HelpdeskSync(database, routing, helpdesk, intake, cards)
+    job_runner = JobRunner(
+        database,
+        {
+            FETCH_JOB: JobKind(sync.fetch, sync.fetch_failed, max_attempts=12, max_delay=900),
+            WRITEBACK_JOB: JobKind(sync.write_back, sync.writeback_failed, max_attempts=5),
+        },
+    )
+    bot = build_bot(settings)
+    sender = OutboxSender(database, AiogramTransport(bot), limiter or TelegramRateLimiter())
+    dispatcher = create_dispatcher(
+        assignment=assignment,
+        texts=texts,
+        tz=routing.tz,
+        database=database,
+        outbox_sender=sender,
+    )
+    secret = settings.helpdesk_webhook_secret
+    handlers = WebhookHandlers(
+        WebhookConfig(
+            secret=secret.get_secret_value() if secret else None,
+            max_body_bytes=settings.webhook_max_body_bytes,
+            generic_source=helpdesk.slug,
+            helpdeskeddy_enabled=helpdesk.slug == "helpdeskeddy",
+        ),
+        intake,
+    )
+    return ModestService(
+        settings=settings,
+        routing=routing,
+        database=database,
+        bot=bot,
+        dispatcher=dispatcher,
+        helpdesk=helpdesk,
+        intake=intake,
+        assignment=assignment,
+        outbox_sender=sender,
+        job_runner=job_runner,
+        scheduler=build_scheduler(database),
+        web_app=build_web_app(handlers, database, settings.webhook_max_body_bytes),
+    )

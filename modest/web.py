@@ -1,0 +1,211 @@
+"""HTTP intake: helpdesk webhooks and the health check.
+
+Every webhook is untrusted: the shared secret is checked (constant time)
+before the body is read, the body is size-limited and validated, and a
+delivery seen before answers 200 without doing anything again. The answer
+comes as soon as the event is committed; Telegram and helpdesk calls happen
+after it, in the outbox sender and the job runner.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+import json
+import time
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
+from typing import Any
+
+import structlog
+from aiohttp import web
+
+from connectors.generic import parse_generic_webhook
+from connectors.helpdeskeddy import parse_webhook as parse_helpdeskeddy_webhook
+from connectors.payload import PayloadError
+from dispatch.intake import Intake, IntakeService
+from dispatch.models import HelpdeskEvent
+from storage.db import Database
+
+log = structlog.get_logger(__name__)
+
+_JSON = "application/json"
+_FORM = ("application/x-www-form-urlencoded", "multipart/form-data")
+
+
+@dataclass(frozen=True, slots=True)
+class WebhookConfig:
+    """What the webhook endpoints need to know."""
+
+    secret: str | None
+    max_body_bytes: int
+    generic_source: str
+    helpdeskeddy_enabled: bool
+
+
+class WebhookError(Exception):
+    """Turns into a JSON error answer; nothing has been stored."""
+
+    def __init__(self, status: int, error: str, field: str | None = None) -> None:
+        super().__init__(error)
+        self.status = status
+        self.error = error
+        self.field = field
+
+
+class WebhookHandlers:
+    """The aiohttp handlers of the helpdesk webhooks."""
+
+    def __init__(self, config: WebhookConfig, intake: IntakeService) -> None:
+        self._config = config
+        self._intake = intake
+
+    async def generic(self, request: web.Request) -> web.Response:
+        """``POST /webhooks/generic``: the ticket travels in the body."""
+        return await self._handle(request, "generic", self._accept_generic)
+
+    async def helpdeskeddy(self, request: web.Request) -> web.Response:
+        """``POST /webhooks/helpdeskeddy``: the body names a ticket; a job fetches it."""
+        return await self._handle(request, "helpdeskeddy", self._accept_helpdeskeddy)
+
+    async def _handle(
+        self,
+        request: web.Request,
+        source: str,
+        accept: Callable[[web.Request, bytes], Awaitable[tuple[Intake, str]]],
+    ) -> web.Response:
+        started = time.perf_counter()
+        try:
+            self._check_secret(request)
+            body = await self._read_body(request)
+            outcome, external_id = await accept(request, body)
+        except WebhookError as exc:
+            log.info(
+                "webhook",
+                source=source,
+                status=exc.status,
+                error=exc.error,
+                field=exc.field,
+                ms=_ms(started),
+            )
+            payload: dict[str, Any] = {"error": exc.error}
+            if exc.field:
+                payload["field"] = exc.field
+            return web.json_response(payload, status=exc.status)
+        log.info(
+            "webhook",
+            source=source,
+            status=200,
+            outcome=outcome.value,
+            external_id=external_id,
+            ms=_ms(started),
+        )
+        return web.json_response({"status": outcome.value})
+
+    def _check_secret(self, request: web.Request) -> None:
+        expected = self._config.secret
+        if not expected:
+            raise WebhookError(401, "webhooks are disabled: HELPDESK_WEBHOOK_SECRET is not set")
+        given = request.headers.get("X-Webhook-Secret") or request.query.get("secret") or ""
+        if not hmac.compare_digest(given.encode(), expected.encode()):
+            raise WebhookError(401, "missing or wrong webhook secret")
+
+    async def _read_body(self, request: web.Request) -> bytes:
+        limit = self._config.max_body_bytes
+        if request.content_length is not None and request.content_length > limit:
+            raise WebhookError(413, f"body larger than {limit} bytes")
+        body = await request.content.read(limit + 1)
+        if len(body) > limit:
+            raise WebhookError(413, f"body larger than {limit} bytes")
+        return body
+
+    async def _accept_generic(self, request: web.Request, body: bytes) -> tuple[Intake, str]:
+        data = _json_body(request, body)
+        try:
+            kind, ticket, delivery_id = parse_generic_webhook(data)
+        except PayloadError as exc:
+            raise WebhookError(400, exc.message, exc.field) from exc
+        event = HelpdeskEvent(
+            source=self._config.generic_source,
+            kind=kind,
+            ticket=ticket,
+            delivery_key=_delivery_key(delivery_id, body),
+        )
+        return await self._intake.accept_event(event), ticket.external_id
+
+    async def _accept_helpdeskeddy(self, request: web.Request, body: bytes) -> tuple[Intake, str]:
+        if not self._config.helpdeskeddy_enabled:
+            raise WebhookError(503, "the HelpDeskEddy API is not configured (HELPDESKEDDY_*)")
+        fields = await _fields(request, body)
+        try:
+            kind, ticket_id, delivery_id = parse_helpdeskeddy_webhook(fields)
+        except PayloadError as exc:
+            raise WebhookError(400, exc.message, exc.field) from exc
+        outcome = await self._intake.accept_fetch_request(
+            source="helpdeskeddy",
+            kind=kind,
+            external_id=ticket_id,
+            delivery_key=_delivery_key(delivery_id, body),
+        )
+        return outcome, ticket_id
+
+
+def _json_body(request: web.Request, body: bytes) -> object:
+    if request.content_type != _JSON:
+        raise WebhookError(415, f"expected {_JSON}, got {request.content_type or 'nothing'}")
+    try:
+        return json.loads(body)
+    except (UnicodeDecodeError, json.JSONDecodeError) as exc:
+        raise WebhookError(400, f"malformed JSON: {exc}", "$") from exc
+
+
+async def _fields(request: web.Request, body: bytes) -> dict[str, str]:
+    if request.content_type == _JSON:
+        data = _json_body(request, body)
+        if not isinstance(data, dict):
+            raise WebhookError(400, "expected a JSON object", "$")
+        return {str(k): "" if v is None else str(v) for k, v in data.items()}
+    if request.content_type in _FORM:
+        form = await request.post()
+        return {k: v for k, v in form.items() if isinstance(v, str)}
+    raise WebhookError(415, "expected JSON or form-encoded data")
+
+
+def _delivery_key(delivery_id: str | None, body: bytes) -> str:
+    if delivery_id:
+        return "id:" + delivery_id[:120]
+    # No id: the helpdesk re-sends the very same body, so the body identifies it.
+    return "sha256:" + hashlib.sha256(body).hexdigest()
+
+
+def _ms(started: float) -> float:
+    return round((time.perf_counter() - started) * 1000, 2)
+
+
+async def healthz(request: web.Request) -> web.Response:
+    """``GET /healthz``: the database answers and how much the outbox holds."""
+    database: Database = request.app[DATABASE_KEY]
+    try:
+        async with database.unit_of_work() as uow:
+            backlog = await uow.outbox.backlog()
+            oldest = await uow.outbox.oldest_pending()
+    except Exception as exc:
+        log.error("healthz.database_down", error=repr(exc))
+        return web.json_response({"status": "error", "database": "down"}, status=503)
+    age = round(time.time() - oldest.timestamp(), 1) if oldest else 0.0
+    return web.json_response(
+        {"status": "ok", "database": "ok", "outbox_backlog": backlog, "outbox_oldest_s": age}
+    )
+
+
+DATABASE_KEY = web.AppKey("database", Database)
+
+
+def build_web_app(handlers: WebhookHandlers, database: Database, max_body: int) -> web.Application:
+    """The aiohttp application with the intake routes."""
+    app = web.Application(client_max_size=max_body + 1)
+    app[DATABASE_KEY] = database
+    app.router.add_post("/webhooks/generic", handlers.generic)
+    app.router.add_post("/webhooks/helpdeskeddy", handlers.helpdeskeddy)
+    app.router.add_get("/healthz", healthz)
+    return app

@@ -1,0 +1,73 @@
+"""Periodic jobs run by APScheduler inside ``modest run``.
+
+The jobs keep no state of their own: everything they act on is in the
+database, so a restart or a second instance changes nothing.
+"""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+import structlog
+from apscheduler.schedulers.asyncio import AsyncIOScheduler
+from sqlalchemy import delete
+from sqlmodel import col
+
+from storage.db import Database
+from storage.models import JobRow, JobStatus, OutboxRow, OutboxStatus, WebhookDeliveryRow
+from storage.types import rowcount, utcnow
+
+log = structlog.get_logger(__name__)
+
+#: HelpDeskEddy retries for 24 h; keeping keys a week covers that with room to spare.
+DELIVERY_RETENTION = timedelta(days=7)
+#: Delivered messages and finished jobs are kept a while for diagnosis.
+HISTORY_RETENTION = timedelta(days=14)
+
+
+async def prune(database: Database) -> dict[str, int]:
+    """Delete old delivery keys, delivered outbox rows and finished jobs."""
+    now = utcnow()
+    done_outbox = (OutboxStatus.SENT, OutboxStatus.SUPERSEDED)
+    async with database.unit_of_work() as uow:
+        deliveries = await uow.session.execute(
+            delete(WebhookDeliveryRow).where(
+                col(WebhookDeliveryRow.received_at) < now - DELIVERY_RETENTION
+            )
+        )
+        outbox = await uow.session.execute(
+            delete(OutboxRow).where(
+                col(OutboxRow.status).in_(done_outbox),
+                col(OutboxRow.created_at) < now - HISTORY_RETENTION,
+            )
+        )
+        jobs = await uow.session.execute(
+            delete(JobRow).where(
+                col(JobRow.status) == JobStatus.DONE,
+                col(JobRow.created_at) < now - HISTORY_RETENTION,
+            )
+        )
+        await uow.commit()
+    counts = {
+        "deliveries": rowcount(deliveries),
+        "outbox": rowcount(outbox),
+        "jobs": rowcount(jobs),
+    }
+    log.info("housekeeping.pruned", **counts)
+    return counts
+
+
+def build_scheduler(database: Database) -> AsyncIOScheduler:
+    """The scheduler with Modest's periodic jobs (fixed ids: re-adding replaces)."""
+    scheduler = AsyncIOScheduler(timezone="UTC")
+    scheduler.add_job(
+        prune,
+        "interval",
+        hours=1,
+        args=[database],
+        id="housekeeping.prune",
+        replace_existing=True,
+        max_instances=1,
+        coalesce=True,
+    )
+    return scheduler
