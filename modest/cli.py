@@ -10,6 +10,8 @@ import sys
 from collections.abc import Sequence
 from pathlib import Path
 
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
 from config.errors import ConfigError
 from config.routing import check_routing, load_routing
 from config.settings import Settings, load_settings
@@ -60,12 +62,15 @@ def check_config(file: str | None) -> int:
     return 0
 
 
+class _RoutingPathOnly(BaseSettings):
+    """Just ``MODEST_CONFIG``: check-config must work without a bot token."""
+
+    model_config = SettingsConfigDict(env_file=".env", extra="ignore", env_ignore_empty=True)
+    modest_config: Path = Path("config/routing.yaml")
+
+
 def _config_path() -> Path:
-    try:
-        return load_settings().modest_config
-    except ConfigError:
-        # check-config must work without a bot token: fall back to the default path.
-        return Path(Settings.model_fields["modest_config"].default)
+    return _RoutingPathOnly().modest_config
 
 
 async def _migrate(settings: Settings) -> None:
