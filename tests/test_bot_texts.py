@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+import dataclasses
 import re
 import string
 from datetime import UTC, datetime
 from pathlib import Path
+from typing import Any
 from zoneinfo import ZoneInfo
 
 import pytest
@@ -73,29 +75,30 @@ def test_callback_data_fits_64_bytes_with_the_longest_keys_and_ids() -> None:
     assert DispatchCb.unpack(longest.pack()) == longest
 
 
-def view(**changes: object) -> TicketView:
-    base = dict(
-        id=1,
-        number="A-1",
-        subject="Принтер",
-        body="Текст",
-        priority="high",
-        type="incident",
-        client_name="Мария",
-        client_email="",
-        client_company="ООО Ромашка",
-        url=None,
-        created_at=datetime(2026, 11, 22, 7, 30, tzinfo=UTC),
-        state="unassigned",
-        department_name=None,
-        assignee_name=None,
-        assigned_by_name=None,
-        assigned_at=None,
-        writeback="none",
-        writeback_error=None,
-    )
-    base.update(changes)
-    return TicketView(**base)  # type: ignore[arg-type]
+BASE_VIEW = TicketView(
+    id=1,
+    number="A-1",
+    subject="Принтер",
+    body="Текст",
+    priority="high",
+    type="incident",
+    client_name="Мария",
+    client_email="",
+    client_company="ООО Ромашка",
+    url=None,
+    created_at=datetime(2026, 11, 22, 7, 30, tzinfo=UTC),
+    state="unassigned",
+    department_name=None,
+    assignee_name=None,
+    assigned_by_name=None,
+    assigned_at=None,
+    writeback="none",
+    writeback_error=None,
+)
+
+
+def view(**changes: Any) -> TicketView:
+    return dataclasses.replace(BASE_VIEW, **changes)
 
 
 @pytest.fixture
