@@ -10,6 +10,7 @@ from __future__ import annotations
 from typing import Any
 
 from aiogram import Bot
+from aiogram.enums import ParseMode
 from aiogram.exceptions import (
     TelegramBadRequest,
     TelegramForbiddenError,
@@ -61,6 +62,7 @@ class AiogramTransport:
             sent = await self._bot.send_message(
                 chat_id=chat_id,
                 text=payload["text"],
+                parse_mode=ParseMode.HTML,
                 reply_markup=markup,
                 link_preview_options=LinkPreviewOptions(is_disabled=True),
             )
@@ -71,6 +73,7 @@ class AiogramTransport:
                 chat_id=chat_id,
                 message_id=message_id,
                 text=payload["text"],
+                parse_mode=ParseMode.HTML,
                 reply_markup=markup,
                 link_preview_options=LinkPreviewOptions(is_disabled=True),
             )

@@ -10,6 +10,7 @@ from pathlib import Path
 
 import asyncpg
 import pytest
+import structlog
 
 from config.routing import RoutingConfig, load_routing_text
 from storage.db import Database
@@ -52,6 +53,13 @@ people:
     telegram_id: 1004
     roles: [specialist]
 """
+
+
+@pytest.fixture(autouse=True)
+def _default_structlog() -> Iterator[None]:
+    """Undo ``configure_logging`` (CLI tests): it binds the stdout of the test that ran it."""
+    yield
+    structlog.reset_defaults()
 
 
 @pytest.fixture

@@ -7,20 +7,12 @@ import json
 from collections.abc import AsyncIterator
 
 import pytest
-import structlog
 from structlog.testing import capture_logs
 
 from config.routing import RoutingConfig
 from tests.support.harness import SECRET, running_modest, ticket_body
 from tests.support.telegram_emulator import TelegramEmulator
 from tests.test_e2e_dispatch import DISPATCH, OLGA, PETR
-
-pytestmark = pytest.mark.usefixtures("reset_structlog")
-
-
-@pytest.fixture
-def reset_structlog() -> None:
-    structlog.reset_defaults()
 
 
 @pytest.fixture
