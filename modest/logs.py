@@ -42,6 +42,26 @@ def configure_logging(level: str = "INFO", fmt: str = "json") -> None:
         logger_factory=structlog.PrintLoggerFactory(sys.stdout),
         cache_logger_on_first_use=True,
     )
-    logging.basicConfig(stream=sys.stdout, level=level.upper(), format="%(name)s %(message)s")
-    # aiogram logs every update at INFO; our own lines already say what matters.
-    logging.getLogger("aiogram.event").setLevel(logging.WARNING)
+    _route_stdlib_logging(level, renderer)
+
+
+def _route_stdlib_logging(level: str, renderer: Any) -> None:
+    # Libraries (aiogram, alembic, apscheduler) log through stdlib logging: render
+    # their records the same way, so every line of the service is one JSON object.
+    handler = logging.StreamHandler(sys.stdout)
+    handler.setFormatter(
+        structlog.stdlib.ProcessorFormatter(
+            processor=renderer,
+            foreign_pre_chain=[
+                structlog.stdlib.add_logger_name,
+                structlog.processors.add_log_level,
+                structlog.processors.TimeStamper(fmt="iso", utc=True),
+            ],
+        )
+    )
+    root = logging.getLogger()
+    root.handlers = [handler]
+    root.setLevel(level.upper())
+    # Chatty at INFO about things our own lines already say.
+    for name in ("aiogram.event", "aiogram.dispatcher", "apscheduler"):
+        logging.getLogger(name).setLevel(logging.WARNING)

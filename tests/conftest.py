@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import logging
 import os
 import uuid
 from collections.abc import AsyncIterator, Iterator
@@ -58,8 +59,11 @@ people:
 @pytest.fixture(autouse=True)
 def _default_structlog() -> Iterator[None]:
     """Undo ``configure_logging`` (CLI tests): it binds the stdout of the test that ran it."""
+    root = logging.getLogger()
+    handlers, level = list(root.handlers), root.level
     yield
     structlog.reset_defaults()
+    root.handlers, root.level = handlers, level
 
 
 @pytest.fixture
