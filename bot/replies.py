@@ -40,10 +40,18 @@ def tap_reply(result: TapResult, texts: Texts, tz: tzinfo) -> tuple[str | None, 
             return t("This button is out of date."), True
 
 
-async def answer_tap(query: CallbackQuery, result: TapResult, texts: Texts, tz: tzinfo) -> None:
+async def answer_tap(
+    query: CallbackQuery, result: TapResult, texts: Texts, tz: tzinfo, *, ticket_id: int
+) -> None:
     """Answer the press with the outcome; log it as one line."""
     text, alert = tap_reply(result, texts, tz)
-    log.info("bot.tap", data=query.data, user_id=query.from_user.id, outcome=result.outcome.value)
+    log.info(
+        "bot.tap",
+        ticket_id=ticket_id,
+        data=query.data,
+        user_id=query.from_user.id,
+        outcome=result.outcome.value,
+    )
     await safe_answer(query, text, alert)
 
 

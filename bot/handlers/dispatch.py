@@ -42,7 +42,7 @@ async def department_tapped(
         department_key=callback_data.dept,
         actor_telegram_id=query.from_user.id,
     )
-    await answer_tap(query, result, texts, tz)
+    await answer_tap(query, result, texts, tz, ticket_id=callback_data.ticket)
 
 
 async def back_tapped(
@@ -56,7 +56,7 @@ async def back_tapped(
     result = await assignment.browse(
         ticket_id=callback_data.ticket, department_key=None, actor_telegram_id=query.from_user.id
     )
-    await answer_tap(query, result, texts, tz)
+    await answer_tap(query, result, texts, tz, ticket_id=callback_data.ticket)
 
 
 async def person_tapped(
@@ -73,7 +73,7 @@ async def person_tapped(
         person_key=callback_data.person,
         actor_telegram_id=query.from_user.id,
     )
-    await answer_tap(query, result, texts, tz)
+    await answer_tap(query, result, texts, tz, ticket_id=callback_data.ticket)
 
 
 async def retry_tapped(
@@ -87,4 +87,4 @@ async def retry_tapped(
     result = await assignment.retry_writeback(
         ticket_id=callback_data.ticket, actor_telegram_id=query.from_user.id
     )
-    await answer_tap(query, result, texts, tz)
+    await answer_tap(query, result, texts, tz, ticket_id=callback_data.ticket)
