@@ -225,8 +225,16 @@ def build_service(
     job_runner = JobRunner(
         database,
         {
-            FETCH_JOB: JobKind(sync.fetch, sync.fetch_failed, max_attempts=12, max_delay=900),
-            WRITEBACK_JOB: JobKind(sync.write_back, sync.writeback_failed, max_attempts=5),
+            FETCH_JOB: JobKind(
+                sync.fetch,
+                sync.fetch_failed,
+                max_attempts=12,
+                base_delay=job_retry_delay,
+                max_delay=900,
+            ),
+            WRITEBACK_JOB: JobKind(
+                sync.write_back, sync.writeback_failed, max_attempts=5, base_delay=job_retry_delay
+            ),
         },
     )
     bot = build_bot(settings)

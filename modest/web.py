@@ -30,7 +30,7 @@ from storage.db import Database
 log = structlog.get_logger(__name__)
 
 _JSON = "application/json"
-_FORM = ("application/x-www-form-urlencoded", "multipart/form-data")
+_FORM = "application/x-www-form-urlencoded"
 
 
 @dataclass(frozen=True, slots=True)
@@ -114,7 +114,12 @@ class WebhookHandlers:
         limit = self._config.max_body_bytes
         if request.content_length is not None and request.content_length > limit:
             raise WebhookError(413, f"body larger than {limit} bytes")
-        body = await request.content.read(limit + 1)
+        try:
+            # read() keeps the bytes, so request.post() can still parse a form later;
+            # the app's client_max_size (limit + 1) stops a chunked body that lies.
+            body = await request.read()
+        except web.HTTPRequestEntityTooLarge as exc:
+            raise WebhookError(413, f"body larger than {limit} bytes") from exc
         if len(body) > limit:
             raise WebhookError(413, f"body larger than {limit} bytes")
         return body
@@ -165,7 +170,7 @@ async def _fields(request: web.Request, body: bytes) -> dict[str, str]:
         if not isinstance(data, dict):
             raise WebhookError(400, "expected a JSON object", "$")
         return {str(k): "" if v is None else str(v) for k, v in data.items()}
-    if request.content_type in _FORM:
+    if request.content_type == _FORM:
         form = await request.post()
         return {k: v for k, v in form.items() if isinstance(v, str)}
     raise WebhookError(415, "expected JSON or form-encoded data")

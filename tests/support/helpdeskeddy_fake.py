@@ -28,8 +28,9 @@ Every answer carries ``X-Rate-Limit`` (300) and ``X-Rate-Limit-Remaining``,
 counted per calendar minute of ``clock``; past the quota the answer is 429.
 Requests without the right HTTP Basic credentials get 401 with ``errors``.
 Every request is recorded in ``requests`` (even refused ones), failures can be
-injected with :meth:`fail_next`, and :meth:`set_down` / :meth:`set_offline`
-make the whole server fail.
+injected with :meth:`fail_next`, :meth:`set_down` / :meth:`set_offline`
+make the whole server fail, ``latency`` makes it slow and :meth:`pause` holds
+every answer until :meth:`resume`.
 
 Simplifications: no files, no custom fields, no delete, no ``s-`` success codes;
 ``PUT`` does not check that owners and departments exist.
@@ -37,6 +38,7 @@ Simplifications: no files, no custom fields, no delete, no ``s-`` success codes;
 
 from __future__ import annotations
 
+import asyncio
 import base64
 import binascii
 import dataclasses
@@ -93,6 +95,8 @@ class HdeRequest:
     authorized: bool
     #: The status the fake answered with (0 when the connection was dropped).
     status: int = 0
+    #: The ``X-Rate-Limit-Remaining`` header of the answer (None when dropped).
+    remaining: int | None = None
 
 
 @dataclass
@@ -174,6 +178,9 @@ class HelpDeskEddyFake:
         #: Every request received, in order.
         self.requests: list[HdeRequest] = []
         self.rate_limit = rate_limit
+        #: Seconds every answer is held back (a slow portal); 0 = answer at once.
+        self.latency = 0.0
+        self._gate: asyncio.Event | None = None
         self._clock = clock
         self._tz = tz
         self._failures: list[_Failure] = []
@@ -199,7 +206,8 @@ class HelpDeskEddyFake:
         self.base_url = f"http://127.0.0.1:{self._server.port}{API_PREFIX}"
 
     async def stop(self) -> None:
-        """Stop the server (connections in flight are closed)."""
+        """Stop the server (held requests are released, connections in flight closed)."""
+        self.resume()
         runner = self._server.runner
         self._server = _Server()
         if runner is not None:
@@ -378,6 +386,17 @@ class HelpDeskEddyFake:
         """While down every request answers 503, or (``disconnect``) the connection drops."""
         self._down = mode if down else None
 
+    def pause(self) -> None:
+        """Hold every answer (requests are still recorded on arrival) until :meth:`resume`."""
+        if self._gate is None:
+            self._gate = asyncio.Event()
+
+    def resume(self) -> None:
+        """Answer the held requests and stop holding new ones."""
+        gate, self._gate = self._gate, None
+        if gate is not None:
+            gate.set()
+
     async def set_offline(self, offline: bool) -> None:
         """Stop (or resume) listening: new connections are refused, open ones dropped."""
         if offline == self._server.offline:
@@ -413,7 +432,7 @@ class HelpDeskEddyFake:
 
     @property
     def rate_limit_remaining(self) -> int:
-        """What the next answer's ``X-Rate-Limit-Remaining`` would say before counting it."""
+        """Requests left in the current minute (what ``X-Rate-Limit-Remaining`` says)."""
         minute = int(self._clock() // 60)
         used = self._window.used if self._window.minute == minute else 0
         return max(0, self.rate_limit - used)
@@ -454,6 +473,10 @@ class HelpDeskEddyFake:
         )
         index = len(self.requests)
         self.requests.append(record)
+        if self._gate is not None:
+            await self._gate.wait()
+        if self.latency > 0:
+            await asyncio.sleep(self.latency)
         if self._server.offline or self._down == "disconnect":
             # Drop the connection without an answer: the client sees a network error.
             if request.transport is not None:
@@ -461,8 +484,10 @@ class HelpDeskEddyFake:
             # Hand aiohttp something to write into the closed transport (it is discarded).
             return web.Response(status=503)
         response = self._answer(request, record)
-        self.requests[index] = dataclasses.replace(record, status=response.status)
-        self._rate_headers(response)
+        remaining = self._rate_headers(response)
+        self.requests[index] = dataclasses.replace(
+            record, status=response.status, remaining=remaining
+        )
         return response
 
     def _answer(self, request: web.Request, record: HdeRequest) -> web.Response:
@@ -486,11 +511,11 @@ class HelpDeskEddyFake:
         self._window.used += 1
         return self._window.used <= self.rate_limit
 
-    def _rate_headers(self, response: web.Response) -> None:
-        minute = int(self._clock() // 60)
-        used = self._window.used if self._window.minute == minute else 0
+    def _rate_headers(self, response: web.Response) -> int:
+        remaining = self.rate_limit_remaining
         response.headers["X-Rate-Limit"] = str(self.rate_limit)
-        response.headers["X-Rate-Limit-Remaining"] = str(max(0, self.rate_limit - used))
+        response.headers["X-Rate-Limit-Remaining"] = str(remaining)
+        return remaining
 
     def _take_failure(self, method: str, path: str) -> _Failure | None:
         for failure in self._failures:
