@@ -14,7 +14,7 @@ from storage.models import (
     JobRow,
     JobStatus,
 )
-from storage.types import rowcount
+from storage.types import claim_lease
 
 
 class JobRepository:
@@ -60,22 +60,15 @@ class JobRepository:
 
     async def claim(self, *, job_id: int, now: datetime, lease_until: datetime) -> bool:
         """Take a job; False if another runner holds it."""
-        stmt = (
-            update(JobRow)
-            .where(
-                col(JobRow.id) == job_id,
-                or_(
-                    col(JobRow.status) == JobStatus.PENDING,
-                    and_(
-                        col(JobRow.status) == JobStatus.RUNNING,
-                        col(JobRow.locked_until) < now,
-                    ),
-                ),
-            )
-            .values(status=JobStatus.RUNNING, locked_until=lease_until)
-            .execution_options(synchronize_session=False)
+        return await claim_lease(
+            self._session,
+            JobRow,
+            row_id=job_id,
+            now=now,
+            lease_until=lease_until,
+            pending=JobStatus.PENDING,
+            working=JobStatus.RUNNING,
         )
-        return rowcount(await self._session.execute(stmt)) == 1
 
     async def finish(
         self,

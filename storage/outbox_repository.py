@@ -6,7 +6,7 @@ from collections.abc import Sequence
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import and_, func, or_, select, update
+from sqlalchemy import func, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlmodel import col
 
@@ -17,7 +17,7 @@ from storage.models import (
     OutboxStatus,
     TelegramMessageRow,
 )
-from storage.types import rowcount, utcnow
+from storage.types import claim_lease, utcnow
 
 
 class OutboxRepository:
@@ -109,22 +109,15 @@ class OutboxRepository:
 
     async def claim(self, *, row_id: int, now: datetime, lease_until: datetime) -> bool:
         """Take a row for sending; False if another sender holds it."""
-        stmt = (
-            update(OutboxRow)
-            .where(
-                col(OutboxRow.id) == row_id,
-                or_(
-                    col(OutboxRow.status) == OutboxStatus.PENDING,
-                    and_(
-                        col(OutboxRow.status) == OutboxStatus.SENDING,
-                        col(OutboxRow.locked_until) < now,
-                    ),
-                ),
-            )
-            .values(status=OutboxStatus.SENDING, locked_until=lease_until)
-            .execution_options(synchronize_session=False)
+        return await claim_lease(
+            self._session,
+            OutboxRow,
+            row_id=row_id,
+            now=now,
+            lease_until=lease_until,
+            pending=OutboxStatus.PENDING,
+            working=OutboxStatus.SENDING,
         )
-        return rowcount(await self._session.execute(stmt)) == 1
 
     async def finish(self, *, row_id: int, status: str, error: str | None = None) -> None:
         """Close a row: sent, failed, blocked."""

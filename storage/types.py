@@ -5,8 +5,9 @@ from __future__ import annotations
 from datetime import UTC, datetime
 from typing import Any
 
-from sqlalchemy import DateTime
+from sqlalchemy import DateTime, and_, or_, update
 from sqlalchemy.engine import Dialect
+from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.types import TypeDecorator
 
 
@@ -44,3 +45,32 @@ def utcnow() -> datetime:
 def rowcount(result: Any) -> int:
     """Rows an UPDATE/INSERT touched (SQLAlchemy types the result loosely)."""
     return int(result.rowcount)
+
+
+async def claim_lease(
+    session: AsyncSession,
+    model: type[Any],
+    *,
+    row_id: int,
+    now: datetime,
+    lease_until: datetime,
+    pending: str,
+    working: str,
+) -> bool:
+    """Move a row from ``pending`` (or ``working`` with a lapsed lease) to ``working``.
+
+    A compare-and-set: of several workers claiming the same row, one succeeds.
+    """
+    stmt = (
+        update(model)
+        .where(
+            model.id == row_id,
+            or_(
+                model.status == pending,
+                and_(model.status == working, model.locked_until < now),
+            ),
+        )
+        .values(status=working, locked_until=lease_until)
+        .execution_options(synchronize_session=False)
+    )
+    return rowcount(await session.execute(stmt)) == 1

@@ -16,6 +16,7 @@ import structlog
 from config.routing import RoutingConfig, load_routing_text
 from storage.db import Database
 from storage.migrate import upgrade
+from tests.support.telegram_emulator import TelegramEmulator
 
 PG_DSN = os.environ.get("MODEST_TEST_PG", "postgresql://postgres@127.0.0.1:5432/test")
 
@@ -64,6 +65,13 @@ def _default_structlog() -> Iterator[None]:
     yield
     structlog.reset_defaults()
     root.handlers, root.level = handlers, level
+
+
+@pytest.fixture
+async def tg() -> AsyncIterator[TelegramEmulator]:
+    """The Telegram Bot API emulator, enforcing Telegram's limits."""
+    async with TelegramEmulator() as emulator:
+        yield emulator
 
 
 @pytest.fixture

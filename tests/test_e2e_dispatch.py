@@ -8,7 +8,6 @@ the emulator enforcing Telegram's limits.
 from __future__ import annotations
 
 import asyncio
-from collections.abc import AsyncIterator
 
 import pytest
 
@@ -20,12 +19,6 @@ from tests.support.telegram_emulator import TelegramEmulator
 
 DISPATCH = -1001234567890
 IVAN, OLGA, PETR, ANNA = 1001, 1002, 1003, 1004
-
-
-@pytest.fixture
-async def tg() -> AsyncIterator[TelegramEmulator]:
-    async with TelegramEmulator() as emulator:
-        yield emulator
 
 
 def button(h: Harness, message_id: int, label: str) -> str:

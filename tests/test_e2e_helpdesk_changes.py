@@ -4,21 +4,13 @@ from __future__ import annotations
 
 import asyncio
 import json
-from collections.abc import AsyncIterator
 
-import pytest
 from structlog.testing import capture_logs
 
 from config.routing import RoutingConfig
 from tests.support.harness import SECRET, running_modest, ticket_body
 from tests.support.telegram_emulator import TelegramEmulator
 from tests.test_e2e_dispatch import DISPATCH, OLGA, PETR
-
-
-@pytest.fixture
-async def tg() -> AsyncIterator[TelegramEmulator]:
-    async with TelegramEmulator() as emulator:
-        yield emulator
 
 
 async def test_assigned_then_closed_then_reopened_in_the_helpdesk(

@@ -37,12 +37,6 @@ HDE_IVAN, HDE_OLGA, HDE_PETR = 11, 12, 13
 
 
 @pytest.fixture
-async def tg() -> AsyncIterator[TelegramEmulator]:
-    async with TelegramEmulator() as emulator:
-        yield emulator
-
-
-@pytest.fixture
 async def hde() -> AsyncIterator[HelpDeskEddyFake]:
     """A portal in the routing's time zone with the staff of the routing and one client."""
     async with HelpDeskEddyFake(tz=MOSCOW) as fake:

@@ -3,21 +3,12 @@
 from __future__ import annotations
 
 import asyncio
-from collections.abc import AsyncIterator
-
-import pytest
 
 from config.routing import RoutingConfig
 from connectors.fake import FakeHelpdesk
 from tests.support.harness import running_modest, ticket_body
 from tests.support.telegram_emulator import TelegramEmulator
 from tests.test_e2e_dispatch import DISPATCH, IVAN, OLGA, button, tap
-
-
-@pytest.fixture
-async def tg() -> AsyncIterator[TelegramEmulator]:
-    async with TelegramEmulator() as emulator:
-        yield emulator
 
 
 async def test_two_dispatchers_tapping_at_once_one_wins(
