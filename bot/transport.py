@@ -12,8 +12,10 @@ from typing import Any
 from aiogram import Bot
 from aiogram.enums import ParseMode
 from aiogram.exceptions import (
+    TelegramAPIError,
     TelegramBadRequest,
     TelegramForbiddenError,
+    TelegramMigrateToChat,
     TelegramNetworkError,
     TelegramRetryAfter,
     TelegramServerError,
@@ -53,6 +55,13 @@ class AiogramTransport:
             return DeliveryResult(Outcome.TRANSIENT, error=f"{type(exc).__name__}: {exc.message}")
         except (TimeoutError, OSError) as exc:
             return DeliveryResult(Outcome.TRANSIENT, error=repr(exc))
+        except TelegramMigrateToChat as exc:
+            # The group became a supergroup: routing.yaml must name the new id.
+            return DeliveryResult(
+                Outcome.FAILED, error=f"chat moved to {exc.migrate_to_chat_id}: update chat_id"
+            )
+        except TelegramAPIError as exc:
+            return DeliveryResult(Outcome.FAILED, error=f"{type(exc).__name__}: {exc.message}")
 
     async def _call(
         self, op: OutboxOp, chat_id: int, message_id: int | None, payload: dict[str, Any]
