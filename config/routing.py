@@ -9,6 +9,7 @@ from __future__ import annotations
 import re
 import string
 from collections.abc import Hashable, Iterable
+from datetime import timedelta
 from enum import StrEnum
 from pathlib import Path
 from typing import Annotated, Any, Literal
@@ -29,6 +30,7 @@ from pydantic import (
 from pydantic_core import ErrorDetails, PydanticCustomError
 
 from config.errors import Problem, RoutingConfigError
+from config.schedule import Duration, WorkingHours
 from config.yaml_lines import Loc, YamlSyntaxError, format_loc, parse_yaml
 
 __all__ = [
@@ -106,6 +108,7 @@ class Person(_Section):
     name: Name
     telegram_id: int | None = Field(None, gt=0)
     helpdesk_id: HelpdeskRef | None = None
+    rt_user: HelpdeskRef | None = None
     roles: Annotated[frozenset[Role], _null_as(())] = frozenset()
 
     def has_role(self, role: Role) -> bool:
@@ -119,20 +122,33 @@ class Department(_Section):
     key: Key
     name: Name
     helpdesk_id: HelpdeskRef | None = None
+    rt_queue: HelpdeskRef | None = None
     members: Annotated[tuple[Key, ...], _null_as(())] = ()
 
 
 class DispatchSection(_Section):
-    """Where ticket cards are posted."""
+    """Where ticket cards are posted, and how unassigned tickets are raised again."""
 
     chat_id: int
+    nag_interval: Duration = timedelta(minutes=5)
+    digest_threshold: int = Field(5, ge=1)
+    escalate_after: int = Field(3, ge=1)
+    always_nag_priorities: Annotated[frozenset[str], _null_as(())] = frozenset()
+
+
+class HelpDeskEddySection(_Section):
+    """HelpDeskEddy API limits (the environment variable is the fallback)."""
+
+    max_requests_per_minute: int | None = Field(None, ge=1, le=250)
 
 
 class HelpdeskSection(_Section):
     """Which helpdesk feeds tickets and how to link to a ticket in its web UI."""
 
-    kind: Literal["helpdeskeddy", "generic"] | None = None
+    kind: Literal["helpdeskeddy", "rt", "generic"] | None = None
     ticket_url: str | None = None
+    poll_interval: Duration = timedelta(seconds=30)
+    reconcile_interval: Duration = timedelta(minutes=10)
 
     @field_validator("ticket_url")
     @classmethod
@@ -164,6 +180,10 @@ class RoutingConfig(_Section):
     language: Literal["ru", "en"] = "ru"
     helpdesk: Annotated[HelpdeskSection, _null_as({})] = Field(default_factory=HelpdeskSection)
     dispatch: DispatchSection
+    working_hours: WorkingHours | None = None
+    helpdeskeddy: Annotated[HelpDeskEddySection, _null_as({})] = Field(
+        default_factory=HelpDeskEddySection
+    )
     departments: tuple[Department, ...]
     people: tuple[Person, ...]
 
@@ -200,10 +220,10 @@ class RoutingConfig(_Section):
         self._people = {person.key: person for person in self.people}
         self._departments = {department.key: department for department in self.departments}
         self._by_telegram_id = {p.telegram_id: p for p in self.people if p.telegram_id is not None}
-        self._people_by_ref = {p.helpdesk_id: p for p in self.people if p.helpdesk_id is not None}
-        self._departments_by_ref = {
-            d.helpdesk_id: d for d in self.departments if d.helpdesk_id is not None
-        }
+        refs = [(self.person_ref(p), p) for p in self.people]
+        self._people_by_ref = {ref: p for ref, p in refs if ref is not None}
+        by_ref = [(self.department_ref(d), d) for d in self.departments]
+        self._departments_by_ref = {ref: d for ref, d in by_ref if ref is not None}
         return self
 
     @property
@@ -222,6 +242,14 @@ class RoutingConfig(_Section):
     def person_by_telegram_id(self, telegram_id: int) -> Person | None:
         """The person with this Telegram user id, if any."""
         return self._by_telegram_id.get(telegram_id)
+
+    def person_ref(self, person: Person) -> str | None:
+        """How the configured helpdesk names this person (RT: the user name)."""
+        return person.rt_user if self.helpdesk.kind == "rt" else person.helpdesk_id
+
+    def department_ref(self, department: Department) -> str | None:
+        """How the configured helpdesk names this department (RT: the queue)."""
+        return department.rt_queue if self.helpdesk.kind == "rt" else department.helpdesk_id
 
     def person_by_helpdesk_id(self, ref: str) -> Person | None:
         """The person whose helpdesk staff id is `ref`, if any."""
@@ -253,6 +281,8 @@ def find_conflicts(config: RoutingConfig) -> list[tuple[Loc, str]]:
         *_duplicates("people", "key", ((p.key, i) for i, p in people)),
         *_duplicates("people", "telegram_id", ((p.telegram_id, i) for i, p in people)),
         *_duplicates("people", "helpdesk_id", ((p.helpdesk_id, i) for i, p in people)),
+        *_duplicates("departments", "rt_queue", ((d.rt_queue, i) for i, d in departments)),
+        *_duplicates("people", "rt_user", ((p.rt_user, i) for i, p in people)),
     ]
     known = {person.key for person in config.people}
     for index, department in departments:

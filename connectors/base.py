@@ -14,6 +14,8 @@ fails is raised to the caller, which decides whether to schedule a later try.
 from __future__ import annotations
 
 from abc import ABC, abstractmethod
+from collections.abc import AsyncIterator
+from datetime import datetime
 from typing import ClassVar
 
 from dispatch.models import TicketData
@@ -59,6 +61,13 @@ class HelpdeskConnector(ABC):
     @abstractmethod
     async def add_internal_note(self, external_id: str, text: str) -> None:
         """Add a note that staff see and the client does not."""
+
+    #: Whether ``list_updated_since`` works (polling, reconciliation).
+    can_list: ClassVar[bool] = False
+
+    def list_updated_since(self, since: datetime) -> AsyncIterator[TicketData]:
+        """Tickets changed at or after ``since``, oldest change first."""
+        raise PermanentError(f"{self.slug} cannot list tickets")
 
     async def aclose(self) -> None:  # noqa: B027 - optional hook, no-op by default
         """Release network resources."""

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+from collections.abc import AsyncIterator
 from dataclasses import replace
+from datetime import datetime
 from typing import ClassVar
 
 from connectors.base import ConnectorError, HelpdeskConnector, PermanentError
@@ -17,12 +19,14 @@ class FakeHelpdesk(HelpdeskConnector):
     """
 
     slug: ClassVar[str] = "fake"
+    can_list: ClassVar[bool] = True
 
     def __init__(self, tickets: list[TicketData] | None = None) -> None:
         self.tickets: dict[str, TicketData] = {}
         self.assignments: list[tuple[str, str | None, str | None]] = []
         self.notes: list[tuple[str, str]] = []
         self.fetches: list[str] = []
+        self.listings: list[datetime] = []
         self.closed = False
         self._assign_failures: list[ConnectorError] = []
         for ticket in tickets or []:
@@ -66,3 +70,10 @@ class FakeHelpdesk(HelpdeskConnector):
     async def aclose(self) -> None:
         """Remember that it was closed, so tests can check cleanup."""
         self.closed = True
+
+    async def list_updated_since(self, since: datetime) -> AsyncIterator[TicketData]:
+        """Stored tickets whose ``updated_at`` is at or after ``since``, oldest first."""
+        self.listings.append(since)
+        changed = [t for t in self.tickets.values() if t.updated_at and t.updated_at >= since]
+        for ticket in sorted(changed, key=lambda t: t.updated_at or since):
+            yield ticket

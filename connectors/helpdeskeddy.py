@@ -149,6 +149,7 @@ class HelpDeskEddyConnector(HelpdeskConnector):
     """
 
     slug: ClassVar[str] = "helpdeskeddy"
+    can_list: ClassVar[bool] = True
 
     def __init__(
         self,

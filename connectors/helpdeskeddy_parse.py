@@ -310,6 +310,7 @@ def ticket_from_hde(
         client=Client(name=name, email=_text(raw.get("user_email")), company=company),
         url=ticket_url(context.url_template, external_id, number),
         created_at=parse_datetime(raw.get("date_created"), context.portal_tz),
+        updated_at=parse_datetime(raw.get("date_updated"), context.portal_tz),
         closed=status in context.closed_statuses,
     )
 

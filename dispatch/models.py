@@ -53,7 +53,8 @@ class TicketData:
 
     ``department_ref`` and ``assignee_ref`` are the helpdesk's own ids (as
     strings), mapped to YAML departments and people by ``helpdesk_id``.
-    ``status_closed`` tells whether the helpdesk considers the ticket closed.
+    ``closed`` tells whether the helpdesk considers the ticket closed;
+    ``updated_at`` (when the helpdesk gives it) drives polling watermarks.
     """
 
     external_id: str
@@ -68,6 +69,7 @@ class TicketData:
     client: Client = Client()
     url: str | None = None
     created_at: datetime | None = None
+    updated_at: datetime | None = None
     closed: bool = False
 
 

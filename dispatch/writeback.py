@@ -59,8 +59,8 @@ class HelpdeskSync:
         try:
             await self._helpdesk.assign(
                 ticket.external_id,
-                department_ref=department.helpdesk_id if department else None,
-                assignee_ref=person.helpdesk_id if person else None,
+                department_ref=self._routing.department_ref(department) if department else None,
+                assignee_ref=self._routing.person_ref(person) if person else None,
             )
         except TransientError as exc:
             raise _retry(exc) from exc

@@ -36,9 +36,10 @@ from connectors.registry import HelpdeskOptions, HelpdeskRegistry, default_regis
 from dispatch.assignment import WRITEBACK_JOB, AssignmentService
 from dispatch.cards import CardPublisher
 from dispatch.intake import FETCH_JOB, IntakeService
+from dispatch.reconcile import HelpdeskPoller
 from dispatch.writeback import HelpdeskSync
 from modest.web import WebhookConfig, WebhookHandlers, build_web_app
-from scheduler.housekeeping import build_scheduler
+from scheduler.housekeeping import PeriodicJob, build_scheduler
 from storage.db import Database
 from storage.jobs import JobKind, JobRunner
 from storage.outbox import OutboxSender
@@ -65,6 +66,7 @@ class ModestService:
     job_runner: JobRunner
     scheduler: AsyncIOScheduler
     web_app: web.Application
+    poller: HelpdeskPoller
     _tasks: list[asyncio.Task[None]] = field(default_factory=list)
     _runner: web.AppRunner | None = None
     http_port: int | None = None
@@ -161,6 +163,20 @@ def _bound_port(runner: web.AppRunner) -> int | None:
     return None
 
 
+def _periodic_jobs(
+    routing: RoutingConfig, helpdesk: HelpdeskConnector, poller: HelpdeskPoller
+) -> list[PeriodicJob]:
+    if not helpdesk.can_list:
+        return []
+    # RT has no webhooks, so polling is its intake; elsewhere it catches lost webhooks.
+    every = (
+        routing.helpdesk.poll_interval
+        if helpdesk.slug == "rt"
+        else routing.helpdesk.reconcile_interval
+    )
+    return [PeriodicJob("helpdesk.poll", poller.run_once, every)]
+
+
 def helpdesk_kind(settings: Settings, routing: RoutingConfig) -> str:
     """Which helpdesk connector this deployment uses."""
     kind = routing.helpdesk.kind
@@ -237,6 +253,7 @@ def build_service(
             ),
         },
     )
+    poller = HelpdeskPoller(database, helpdesk, intake)
     bot = build_bot(settings)
     sender = OutboxSender(database, AiogramTransport(bot), limiter or TelegramRateLimiter())
     dispatcher = create_dispatcher(
@@ -252,7 +269,7 @@ def build_service(
             secret=secret.get_secret_value() if secret else None,
             max_body_bytes=settings.webhook_max_body_bytes,
             generic_source=helpdesk.slug,
-            helpdeskeddy_enabled=helpdesk.slug == "helpdeskeddy",
+            fetch_source=helpdesk.slug if helpdesk.can_fetch else None,
         ),
         intake,
     )
@@ -267,6 +284,7 @@ def build_service(
         assignment=assignment,
         outbox_sender=sender,
         job_runner=job_runner,
-        scheduler=build_scheduler(database),
+        scheduler=build_scheduler(database, _periodic_jobs(routing, helpdesk, poller)),
+        poller=poller,
         web_app=build_web_app(handlers, database, settings.webhook_max_body_bytes),
     )

@@ -21,7 +21,7 @@ import structlog
 from aiohttp import web
 
 from connectors.generic import parse_generic_webhook
-from connectors.helpdeskeddy import parse_webhook as parse_helpdeskeddy_webhook
+from connectors.helpdeskeddy import parse_webhook as parse_id_webhook
 from connectors.payload import PayloadError
 from dispatch.intake import Intake, IntakeService
 from dispatch.models import HelpdeskEvent
@@ -40,7 +40,8 @@ class WebhookConfig:
     secret: str | None
     max_body_bytes: int
     generic_source: str
-    helpdeskeddy_enabled: bool
+    #: The helpdesk whose webhooks only name a ticket, fetched through its API.
+    fetch_source: str | None
 
 
 class WebhookError(Exception):
@@ -66,7 +67,11 @@ class WebhookHandlers:
 
     async def helpdeskeddy(self, request: web.Request) -> web.Response:
         """``POST /webhooks/helpdeskeddy``: the body names a ticket; a job fetches it."""
-        return await self._handle(request, "helpdeskeddy", self._accept_helpdeskeddy)
+        return await self._handle(request, "helpdeskeddy", self._accept_fetch("helpdeskeddy"))
+
+    async def rt(self, request: web.Request) -> web.Response:
+        """``POST /webhooks/rt``: an RT scrip names a ticket; a job fetches it."""
+        return await self._handle(request, "rt", self._accept_fetch("rt"))
 
     async def _handle(
         self,
@@ -138,21 +143,26 @@ class WebhookHandlers:
         )
         return await self._intake.accept_event(event), ticket.external_id
 
-    async def _accept_helpdeskeddy(self, request: web.Request, body: bytes) -> tuple[Intake, str]:
-        if not self._config.helpdeskeddy_enabled:
-            raise WebhookError(503, "the HelpDeskEddy API is not configured (HELPDESKEDDY_*)")
-        fields = await _fields(request, body)
-        try:
-            kind, ticket_id, delivery_id = parse_helpdeskeddy_webhook(fields)
-        except PayloadError as exc:
-            raise WebhookError(400, exc.message, exc.field) from exc
-        outcome = await self._intake.accept_fetch_request(
-            source="helpdeskeddy",
-            kind=kind,
-            external_id=ticket_id,
-            delivery_key=_delivery_key(delivery_id, body),
-        )
-        return outcome, ticket_id
+    def _accept_fetch(
+        self, source: str
+    ) -> Callable[[web.Request, bytes], Awaitable[tuple[Intake, str]]]:
+        async def accept(request: web.Request, body: bytes) -> tuple[Intake, str]:
+            if self._config.fetch_source != source:
+                raise WebhookError(503, f"the {source} helpdesk is not configured")
+            fields = await _fields(request, body)
+            try:
+                kind, ticket_id, delivery_id = parse_id_webhook(fields)
+            except PayloadError as exc:
+                raise WebhookError(400, exc.message, exc.field) from exc
+            outcome = await self._intake.accept_fetch_request(
+                source=source,
+                kind=kind,
+                external_id=ticket_id,
+                delivery_key=_delivery_key(delivery_id, body),
+            )
+            return outcome, ticket_id
+
+        return accept
 
 
 def _json_body(request: web.Request, body: bytes) -> object:
@@ -212,5 +222,6 @@ def build_web_app(handlers: WebhookHandlers, database: Database, max_body: int) 
     app[DATABASE_KEY] = database
     app.router.add_post("/webhooks/generic", handlers.generic)
     app.router.add_post("/webhooks/helpdeskeddy", handlers.helpdeskeddy)
+    app.router.add_post("/webhooks/rt", handlers.rt)
     app.router.add_get("/healthz", healthz)
     return app

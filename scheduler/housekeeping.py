@@ -6,6 +6,8 @@ database, so a restart or a second instance changes nothing.
 
 from __future__ import annotations
 
+from collections.abc import Awaitable, Callable, Sequence
+from dataclasses import dataclass
 from datetime import timedelta
 
 import structlog
@@ -57,17 +59,31 @@ async def prune(database: Database) -> dict[str, int]:
     return counts
 
 
-def build_scheduler(database: Database) -> AsyncIOScheduler:
-    """The scheduler with Modest's periodic jobs (fixed ids: re-adding replaces)."""
+@dataclass(frozen=True, slots=True)
+class PeriodicJob:
+    """A job run every ``every``; ``run`` takes no arguments."""
+
+    id: str
+    run: Callable[[], Awaitable[object]]
+    every: timedelta
+
+
+def build_scheduler(database: Database, jobs: Sequence[PeriodicJob] = ()) -> AsyncIOScheduler:
+    """The scheduler with Modest's periodic jobs (fixed ids: re-adding replaces).
+
+    ``max_instances=1`` and ``coalesce``: a slow pass is never run twice at once,
+    and passes missed while the process was busy collapse into one.
+    """
     scheduler = AsyncIOScheduler(timezone="UTC")
-    scheduler.add_job(
-        prune,
-        "interval",
-        hours=1,
-        args=[database],
-        id="housekeeping.prune",
-        replace_existing=True,
-        max_instances=1,
-        coalesce=True,
-    )
+    prune_job = PeriodicJob("housekeeping.prune", lambda: prune(database), timedelta(hours=1))
+    for job in [prune_job, *jobs]:
+        scheduler.add_job(
+            job.run,
+            "interval",
+            seconds=job.every.total_seconds(),
+            id=job.id,
+            replace_existing=True,
+            max_instances=1,
+            coalesce=True,
+        )
     return scheduler

@@ -27,6 +27,7 @@ from storage.outbox_repository import OutboxRepository
 from storage.repositories import (
     DeliveryRepository,
     MessageRepository,
+    SyncStateRepository,
     TicketRepository,
 )
 
@@ -66,6 +67,7 @@ class UnitOfWork:
         self.outbox = OutboxRepository(session)
         self.deliveries = DeliveryRepository(session)
         self.jobs = JobRepository(session)
+        self.sync_state = SyncStateRepository(session)
 
     async def commit(self) -> None:
         """Commit, then wake the workers whose queues this transaction filled."""

@@ -20,6 +20,9 @@ class MessageKind(StrEnum):
 
     CARD = "card"
     ASSIGNEE = "assignee"
+    REMINDER = "reminder"
+    DIGEST = "digest"
+    ESCALATION = "escalation"
 
 
 class OutboxOp(StrEnum):
@@ -94,7 +97,7 @@ class TelegramMessageRow(SQLModel, table=True):
     __table_args__ = (Index("ix_telegram_message_chat_message", "chat_id", "message_id"),)
 
     id: int | None = Field(default=None, primary_key=True)
-    ticket_id: int = Field(foreign_key="ticket.id", index=True)
+    ticket_id: int | None = Field(default=None, foreign_key="ticket.id", index=True)
     kind: str = Field(max_length=16)
     chat_id: int = Field(sa_type=BigInteger)
     message_id: int | None = Field(default=None, sa_type=BigInteger)
@@ -160,3 +163,38 @@ class JobRow(SQLModel, table=True):
     locked_until: datetime | None = Field(default=None, sa_type=UTCDateTime)
     created_at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime)
     last_error: str | None = None
+
+
+class NagRow(SQLModel, table=True):
+    """Reminder state of an unassigned ticket: when it is raised next, how often it was."""
+
+    __tablename__ = "nag"
+    __table_args__ = (Index("ix_nag_active_next_at", "active", "next_at"),)
+
+    ticket_id: int = Field(foreign_key="ticket.id", primary_key=True)
+    active: bool = True
+    next_at: datetime = Field(sa_type=UTCDateTime)
+    count: int = 0
+    escalations: int = 0
+    last_message_id: int | None = Field(default=None, foreign_key="telegram_message.id")
+    created_at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime)
+
+
+class SyncStateRow(SQLModel, table=True):
+    """Small named values that background work keeps between runs (watermarks)."""
+
+    __tablename__ = "sync_state"
+
+    key: str = Field(primary_key=True, max_length=64)
+    value: str
+    updated_at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime)
+
+
+class LeaseRow(SQLModel, table=True):
+    """A named lease: which instance may do a singleton job (e.g. poll Telegram) until when."""
+
+    __tablename__ = "lease"
+
+    name: str = Field(primary_key=True, max_length=64)
+    holder: str = Field(max_length=64)
+    expires_at: datetime = Field(sa_type=UTCDateTime)

@@ -11,6 +11,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from sqlmodel import col
 
 from storage.models import (
+    SyncStateRow,
     TelegramMessageRow,
     TicketRow,
     WebhookDeliveryRow,
@@ -161,3 +162,24 @@ class DeliveryRepository:
             .on_conflict_do_nothing(index_elements=["source", "delivery_key"])
         )
         return rowcount(await self._session.execute(stmt)) == 1
+
+
+class SyncStateRepository:
+    """Named values kept between runs of background work (polling watermarks)."""
+
+    def __init__(self, session: AsyncSession) -> None:
+        self._session = session
+
+    async def get(self, *, key: str) -> str | None:
+        """The value stored under ``key``."""
+        row = await self._session.get(SyncStateRow, key)
+        return row.value if row else None
+
+    async def put(self, *, key: str, value: str) -> None:
+        """Store ``value`` under ``key``."""
+        row = await self._session.get(SyncStateRow, key)
+        if row is None:
+            self._session.add(SyncStateRow(key=key, value=value))
+        else:
+            row.value = value
+            row.updated_at = utcnow()
