@@ -27,3 +27,16 @@ class DispatchCb(CallbackData, prefix="dp"):
     ticket: int
     dept: str = ""
     person: str = ""
+
+
+class NagAction(StrEnum):
+    """What a reminder-list button does."""
+
+    SHOW = "s"
+
+
+class NagCb(CallbackData, prefix="ng"):
+    """A digest or ``/queue`` button: ``ng:<action>:<ticket id>``."""
+
+    action: NagAction
+    ticket: int

@@ -8,8 +8,11 @@ from aiogram import Dispatcher
 
 from bot.handlers.common import common_router, fallback_router
 from bot.handlers.dispatch import dispatch_router
+from bot.handlers.reminders import reminders_router
 from bot.i18n import Texts
 from dispatch.assignment import AssignmentService
+from dispatch.lists import TicketLists
+from dispatch.reminders import ReminderService
 from storage.db import Database
 from storage.outbox import OutboxSender
 
@@ -17,6 +20,8 @@ from storage.outbox import OutboxSender
 def create_dispatcher(
     *,
     assignment: AssignmentService,
+    reminders: ReminderService,
+    lists: TicketLists,
     texts: Texts,
     tz: tzinfo,
     database: Database,
@@ -24,7 +29,15 @@ def create_dispatcher(
 ) -> Dispatcher:
     """A Dispatcher whose handlers get the services as workflow data."""
     dispatcher = Dispatcher(
-        assignment=assignment, texts=texts, tz=tz, database=database, outbox_sender=outbox_sender
+        assignment=assignment,
+        reminders=reminders,
+        lists=lists,
+        texts=texts,
+        tz=tz,
+        database=database,
+        outbox_sender=outbox_sender,
     )
-    dispatcher.include_routers(dispatch_router(), common_router(), fallback_router())
+    dispatcher.include_routers(
+        dispatch_router(), reminders_router(), common_router(), fallback_router()
+    )
     return dispatcher

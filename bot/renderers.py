@@ -10,15 +10,15 @@ import html
 import re
 from collections.abc import Sequence
 from datetime import datetime, tzinfo
-from typing import Any
 
-from aiogram.types import InlineKeyboardButton, InlineKeyboardMarkup
+from aiogram.types import InlineKeyboardButton
 
 from bot.callbacks import DispatchAction, DispatchCb
 from bot.i18n import Texts
+from bot.list_renderers import ListRenderer, cut, esc, payload_of, waited
 from config.routing import Department, Person
 from dispatch.models import TicketState, WritebackState
-from dispatch.views import Payload, TicketView
+from dispatch.views import Payload, ReminderNote, TicketView
 
 EXCERPT_CHARS = 500
 SUBJECT_CHARS = 300
@@ -27,28 +27,11 @@ _SPACES = re.compile(r"[ \t\r\f\v]+")
 _BLANK_LINES = re.compile(r"\n{3,}")
 
 
-def cut(text: str, limit: int) -> str:
-    """Shorten plain text to ``limit`` characters at a word boundary, with an ellipsis."""
-    text = _BLANK_LINES.sub("\n\n", _SPACES.sub(" ", text)).strip()
-    if len(text) <= limit:
-        return text
-    head = text[: limit - 1]
-    space = head.rfind(" ")
-    if space > limit // 2:
-        head = head[:space]
-    return head.rstrip() + "…"
-
-
-def esc(text: str | None, limit: int = FIELD_CHARS) -> str:
-    """Cut, then escape for Telegram's HTML mode."""
-    return html.escape(cut(text or "", limit), quote=False)
-
-
-class TelegramRenderer:
+class TelegramRenderer(ListRenderer):
     """The bot's implementation of ``dispatch.views.Renderer``."""
 
     def __init__(self, texts: Texts, tz: tzinfo) -> None:
-        self._t = texts
+        super().__init__(texts)
         self._tz = tz
 
     def card(
@@ -58,9 +41,11 @@ class TelegramRenderer:
         departments: Sequence[Department],
         browsing: Department | None = None,
         members: Sequence[Person] = (),
+        reminder: ReminderNote | None = None,
     ) -> Payload:
-        """The dispatch card in its current state."""
-        lines = [*self._header(ticket), *self._status_lines(ticket, browsing)]
+        """The dispatch card in its current state (a short reminder when ``reminder``)."""
+        head = self._reminder_head(ticket, reminder) if reminder else self._header(ticket)
+        lines = [*head, *self._status_lines(ticket, browsing)]
         if ticket.state == TicketState.UNASSIGNED:
             rows = (
                 self._member_rows(ticket, browsing, members)
@@ -71,7 +56,17 @@ class TelegramRenderer:
             rows = [[self._button(self._t("Retry saving"), ticket, DispatchAction.RETRY)]]
         else:
             rows = []
-        return _payload("\n".join(lines), rows)
+        return payload_of("\n".join(lines), rows)
+
+    def _reminder_head(self, ticket: TicketView, reminder: ReminderNote) -> list[str]:
+        return [
+            self._t(
+                "⏰ Reminder {count}: not assigned for {waiting}",
+                count=reminder.count,
+                waiting=waited(reminder.waiting, self._t),
+            ),
+            f"<b>#{esc(ticket.number, 64)}</b> {esc(ticket.subject, SUBJECT_CHARS)}",
+        ]
 
     def assignee_message(self, ticket: TicketView) -> Payload:
         """The private message that hands a ticket to its assignee."""
@@ -81,7 +76,7 @@ class TelegramRenderer:
         rows: list[list[InlineKeyboardButton]] = []
         if ticket.url:
             rows.append([InlineKeyboardButton(text=self._t("Open in helpdesk"), url=ticket.url)])
-        return _payload("\n".join(lines), rows)
+        return payload_of("\n".join(lines), rows)
 
     def _header(self, ticket: TicketView) -> list[str]:
         t = self._t
@@ -176,11 +171,3 @@ class TelegramRenderer:
 
     def _time(self, moment: datetime | None) -> str:
         return f"{moment.astimezone(self._tz):%H:%M}" if moment else "?"
-
-
-def _payload(text: str, rows: list[list[InlineKeyboardButton]]) -> Payload:
-    payload: dict[str, Any] = {"text": text}
-    if rows:
-        markup = InlineKeyboardMarkup(inline_keyboard=rows)
-        payload["reply_markup"] = markup.model_dump(mode="json", exclude_none=True)
-    return payload

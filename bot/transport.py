@@ -21,7 +21,7 @@ from aiogram.exceptions import (
     TelegramServerError,
     TelegramUnauthorizedError,
 )
-from aiogram.types import InlineKeyboardMarkup, LinkPreviewOptions, Message
+from aiogram.types import InlineKeyboardMarkup, LinkPreviewOptions, Message, ReplyParameters
 
 from storage.models import OutboxOp
 from storage.outbox import DeliveryResult, Outcome
@@ -74,6 +74,7 @@ class AiogramTransport:
                 parse_mode=ParseMode.HTML,
                 reply_markup=markup,
                 link_preview_options=LinkPreviewOptions(is_disabled=True),
+                reply_parameters=_reply_to(payload),
             )
             return DeliveryResult(Outcome.DELIVERED, message_id=sent.message_id)
         assert message_id is not None
@@ -90,6 +91,14 @@ class AiogramTransport:
             return DeliveryResult(Outcome.DELIVERED, message_id=mid)
         await self._bot.delete_message(chat_id=chat_id, message_id=message_id)
         return DeliveryResult(Outcome.DELIVERED, message_id=message_id)
+
+
+def _reply_to(payload: dict[str, Any]) -> ReplyParameters | None:
+    message_id = payload.get("reply_to_message_id")
+    if not message_id:
+        return None
+    # The card may have been deleted (older than 48 h, or by hand): send anyway.
+    return ReplyParameters(message_id=int(message_id), allow_sending_without_reply=True)
 
 
 def _markup(payload: dict[str, Any]) -> InlineKeyboardMarkup | None:

@@ -17,6 +17,7 @@ import structlog
 from config.routing import Department, Person, Role, RoutingConfig
 from dispatch.cards import CardPublisher
 from dispatch.models import TicketState, WritebackState
+from dispatch.reminders import NagTracker
 from storage.db import Database, UnitOfWork
 from storage.models import TicketRow
 from storage.types import utcnow
@@ -57,6 +58,7 @@ class AssignmentService:
         database: Database,
         routing: RoutingConfig,
         cards: CardPublisher,
+        nags: NagTracker,
         *,
         writes_back: bool,
         clock: Callable[[], datetime] = utcnow,
@@ -64,6 +66,7 @@ class AssignmentService:
         self._db = database
         self._routing = routing
         self._cards = cards
+        self._nags = nags
         self._writes_back = writes_back
         self._clock = clock
 
@@ -148,6 +151,7 @@ class AssignmentService:
     ) -> None:
         if self._writes_back:
             self._enqueue_writeback(uow, ticket)
+        await self._nags.stop(uow, ticket)
         await self._cards.refresh_card(uow, ticket)
         await self._cards.notify_assignee(uow, ticket)
 

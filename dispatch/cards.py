@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
+from datetime import datetime
+
 from config.routing import Department, RoutingConfig
-from dispatch.views import Renderer, TicketView
+from dispatch.views import Payload, ReminderNote, Renderer, TicketView
 from storage.db import UnitOfWork
-from storage.models import MessageKind, TicketRow
+from storage.models import MessageKind, TelegramMessageRow, TicketRow
+from storage.types import utcnow
 
 
 class CardPublisher:
@@ -34,7 +37,37 @@ class CardPublisher:
         payload = self._render(ticket, browsing=browsing)
         for message in cards:
             await uow.outbox.enqueue_edit(message=message, payload=payload, ticket_id=ticket.id)
+        await self._refresh_reminder(uow, ticket, browsing)
         return bool(cards)
+
+    async def _refresh_reminder(
+        self, uow: UnitOfWork, ticket: TicketRow, browsing: Department | None
+    ) -> None:
+        # The live reminder carries the same buttons as the card: keep them in step.
+        assert ticket.id is not None
+        nag = await uow.nags.get(ticket_id=ticket.id)
+        if nag is None or not nag.active or nag.last_message_id is None:
+            return
+        message = await uow.messages.get(message_row_id=nag.last_message_id)
+        if message is not None:
+            note = ReminderNote(nag.count, utcnow() - ticket.received_at)
+            payload = self._render(ticket, browsing=browsing, reminder=note)
+            await uow.outbox.enqueue_edit(message=message, payload=payload, ticket_id=ticket.id)
+
+    async def post_reminder(
+        self, uow: UnitOfWork, ticket: TicketRow, *, count: int, now: datetime
+    ) -> TelegramMessageRow:
+        """Post a reminder: a reply to the card with the same department buttons."""
+        assert ticket.id is not None
+        cards = await uow.messages.find(ticket_id=ticket.id, kind=MessageKind.CARD)
+        message = await uow.messages.create(
+            ticket_id=ticket.id, kind=MessageKind.REMINDER, chat_id=self._routing.dispatch.chat_id
+        )
+        payload = self._render(ticket, reminder=ReminderNote(count, now - ticket.received_at))
+        if cards:
+            payload["reply_to_row"] = cards[0].id
+        await uow.outbox.enqueue_send(message=message, payload=payload, ticket_id=ticket.id)
+        return message
 
     async def show_card(self, uow: UnitOfWork, ticket: TicketRow) -> None:
         """Refresh the card, or post one if the ticket never had it."""
@@ -55,10 +88,18 @@ class CardPublisher:
         return True
 
     def _render(
-        self, ticket: TicketRow, *, browsing: Department | None = None
-    ) -> dict[str, object]:
+        self,
+        ticket: TicketRow,
+        *,
+        browsing: Department | None = None,
+        reminder: ReminderNote | None = None,
+    ) -> Payload:
         view = TicketView.of(ticket, self._routing)
         members = self._routing.members(browsing.key) if browsing else []
         return self._renderer.card(
-            view, departments=self._routing.departments, browsing=browsing, members=members
+            view,
+            departments=self._routing.departments,
+            browsing=browsing,
+            members=members,
+            reminder=reminder,
         )

@@ -15,6 +15,7 @@ import structlog
 from config.routing import RoutingConfig
 from dispatch.cards import CardPublisher
 from dispatch.models import HelpdeskEvent, TicketData, TicketEventKind, TicketState
+from dispatch.reminders import NagTracker
 from storage.db import Database, UnitOfWork
 from storage.models import TicketRow
 from storage.types import utcnow
@@ -40,12 +41,14 @@ class IntakeService:
         database: Database,
         routing: RoutingConfig,
         cards: CardPublisher,
+        nags: NagTracker,
         *,
         clock: Callable[[], datetime] = utcnow,
     ) -> None:
         self._db = database
         self._routing = routing
         self._cards = cards
+        self._nags = nags
         self._clock = clock
 
     async def accept_event(self, event: HelpdeskEvent) -> Intake:
@@ -105,7 +108,15 @@ class IntakeService:
         )
         if ticket is None:
             return await self._create(uow, event.source, data)
+        was = ticket.state
         _copy_fields(ticket, data)
+        await self._apply_changes(uow, ticket, data)
+        if was != ticket.state:
+            await self._sync_nag(uow, ticket)
+        await uow.session.flush()
+        return ticket
+
+    async def _apply_changes(self, uow: UnitOfWork, ticket: TicketRow, data: TicketData) -> None:
         if data.closed:
             if ticket.state != TicketState.CLOSED:
                 ticket.state = TicketState.CLOSED
@@ -114,8 +125,12 @@ class IntakeService:
             await self._reopen(uow, ticket, data)
         elif data.assignee_ref:
             await self._assigned_in_helpdesk(uow, ticket, data)
-        await uow.session.flush()
-        return ticket
+
+    async def _sync_nag(self, uow: UnitOfWork, ticket: TicketRow) -> None:
+        if ticket.state == TicketState.UNASSIGNED:
+            await self._nags.start(uow, ticket)
+        else:
+            await self._nags.stop(uow, ticket)
 
     async def _create(self, uow: UnitOfWork, source: str, data: TicketData) -> TicketRow:
         ticket = TicketRow(
@@ -129,6 +144,7 @@ class IntakeService:
         await uow.tickets.create(ticket)
         if ticket.state == TicketState.UNASSIGNED:
             await self._cards.post_card(uow, ticket)
+            await self._nags.start(uow, ticket)
         elif ticket.state == TicketState.ASSIGNED:
             await self._cards.notify_assignee(uow, ticket)
         return ticket

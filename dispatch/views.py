@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Any, Protocol
 
 from config.routing import Department, Person, RoutingConfig
@@ -82,6 +82,25 @@ def _actor_name(routing: RoutingConfig, actor: str | None) -> str | None:
     return person.name if person else actor
 
 
+@dataclass(frozen=True, slots=True)
+class ReminderNote:
+    """Shown on a reminder: how many times the ticket was raised and how long it waits."""
+
+    count: int
+    waiting: timedelta
+
+
+@dataclass(frozen=True, slots=True)
+class WaitingTicket:
+    """One line of a digest or a list: a ticket and how long it has waited."""
+
+    ticket_id: int
+    number: str
+    subject: str
+    waiting: timedelta
+    assignee_name: str | None = None
+
+
 class Renderer(Protocol):
     """Turns ticket views into Telegram payloads (implemented by the bot adapter)."""
 
@@ -92,8 +111,18 @@ class Renderer(Protocol):
         departments: Sequence[Department],
         browsing: Department | None = None,
         members: Sequence[Person] = (),
+        reminder: ReminderNote | None = None,
     ) -> Payload:
-        """The dispatch card in its current state."""
+        """The dispatch card in its current state (a reminder when ``reminder`` is given)."""
 
     def assignee_message(self, ticket: TicketView) -> Payload:
         """The private message that hands a ticket to its assignee."""
+
+    def digest(self, tickets: Sequence[WaitingTicket], total: int) -> Payload:
+        """One message listing waiting tickets, a button per ticket to bring up its card."""
+
+    def escalation(self, tickets: Sequence[WaitingTicket], reminders: int) -> Payload:
+        """A lead's private message about tickets nobody took after several reminders."""
+
+    def ticket_list(self, tickets: Sequence[WaitingTicket], *, mine: bool) -> Payload:
+        """``/queue`` (waiting tickets) or ``/mine`` (my open tickets)."""

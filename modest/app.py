@@ -33,15 +33,10 @@ from config.routing import RoutingConfig
 from config.settings import Settings
 from connectors.base import HelpdeskConnector
 from connectors.registry import HelpdeskOptions, HelpdeskRegistry, default_registry
-from dispatch.assignment import WRITEBACK_JOB, AssignmentService
-from dispatch.cards import CardPublisher
-from dispatch.intake import FETCH_JOB, IntakeService
-from dispatch.reconcile import HelpdeskPoller
-from dispatch.writeback import HelpdeskSync
+from modest.domain import Domain, build_domain, periodic_jobs
 from modest.web import WebhookConfig, WebhookHandlers, build_web_app
-from scheduler.housekeeping import PeriodicJob, build_scheduler
+from scheduler.housekeeping import build_scheduler
 from storage.db import Database
-from storage.jobs import JobKind, JobRunner
 from storage.outbox import OutboxSender
 from storage.telegram_limits import TelegramRateLimiter
 
@@ -60,13 +55,10 @@ class ModestService:
     bot: Bot
     dispatcher: Dispatcher
     helpdesk: HelpdeskConnector
-    intake: IntakeService
-    assignment: AssignmentService
+    domain: Domain
     outbox_sender: OutboxSender
-    job_runner: JobRunner
     scheduler: AsyncIOScheduler
     web_app: web.Application
-    poller: HelpdeskPoller
     _tasks: list[asyncio.Task[None]] = field(default_factory=list)
     _runner: web.AppRunner | None = None
     http_port: int | None = None
@@ -88,7 +80,7 @@ class ModestService:
         site = web.TCPSite(self._runner, self.settings.http_host, self.settings.http_port)
         await site.start()
         self.http_port = _bound_port(self._runner)
-        self._spawn(self.outbox_sender.run(), self.job_runner.run())
+        self._spawn(self.outbox_sender.run(), self.domain.job_runner.run())
         self.scheduler.start()
         if webhook_url:
             await self._set_webhook(webhook_url)
@@ -142,7 +134,7 @@ class ModestService:
             with contextlib.suppress(RuntimeError):  # polling had not started yet
                 await self.dispatcher.stop_polling()
         self.outbox_sender.stop()
-        self.job_runner.stop()
+        self.domain.job_runner.stop()
         if self.scheduler.running:
             self.scheduler.shutdown(wait=False)
         for task in self._tasks:
@@ -161,20 +153,6 @@ def _bound_port(runner: web.AppRunner) -> int | None:
         if isinstance(address, tuple) and len(address) >= 2:
             return int(address[1])
     return None
-
-
-def _periodic_jobs(
-    routing: RoutingConfig, helpdesk: HelpdeskConnector, poller: HelpdeskPoller
-) -> list[PeriodicJob]:
-    if not helpdesk.can_list:
-        return []
-    # RT has no webhooks, so polling is its intake; elsewhere it catches lost webhooks.
-    every = (
-        routing.helpdesk.poll_interval
-        if helpdesk.slug == "rt"
-        else routing.helpdesk.reconcile_interval
-    )
-    return [PeriodicJob("helpdesk.poll", poller.run_once, every)]
 
 
 def helpdesk_kind(settings: Settings, routing: RoutingConfig) -> str:
@@ -232,32 +210,19 @@ def build_service(
     database = Database(settings.database_url)
     helpdesk = helpdesk or build_helpdesk(settings, routing)
     texts = Texts(routing.language)
-    cards = CardPublisher(routing, TelegramRenderer(texts, routing.tz))
-    intake = IntakeService(database, routing, cards)
-    assignment = AssignmentService(
-        database, routing, cards, writes_back=helpdesk.slug != "generic"
-    )
-    sync = HelpdeskSync(database, routing, helpdesk, intake, cards)
-    job_runner = JobRunner(
+    domain = build_domain(
         database,
-        {
-            FETCH_JOB: JobKind(
-                sync.fetch,
-                sync.fetch_failed,
-                max_attempts=12,
-                base_delay=job_retry_delay,
-                max_delay=900,
-            ),
-            WRITEBACK_JOB: JobKind(
-                sync.write_back, sync.writeback_failed, max_attempts=5, base_delay=job_retry_delay
-            ),
-        },
+        routing,
+        helpdesk,
+        TelegramRenderer(texts, routing.tz),
+        job_retry_delay=job_retry_delay,
     )
-    poller = HelpdeskPoller(database, helpdesk, intake)
     bot = build_bot(settings)
     sender = OutboxSender(database, AiogramTransport(bot), limiter or TelegramRateLimiter())
     dispatcher = create_dispatcher(
-        assignment=assignment,
+        assignment=domain.assignment,
+        reminders=domain.reminders,
+        lists=domain.lists,
         texts=texts,
         tz=routing.tz,
         database=database,
@@ -271,7 +236,7 @@ def build_service(
             generic_source=helpdesk.slug,
             fetch_source=helpdesk.slug if helpdesk.can_fetch else None,
         ),
-        intake,
+        domain.intake,
     )
     return ModestService(
         settings=settings,
@@ -280,11 +245,8 @@ def build_service(
         bot=bot,
         dispatcher=dispatcher,
         helpdesk=helpdesk,
-        intake=intake,
-        assignment=assignment,
+        domain=domain,
         outbox_sender=sender,
-        job_runner=job_runner,
-        scheduler=build_scheduler(database, _periodic_jobs(routing, helpdesk, poller)),
-        poller=poller,
+        scheduler=build_scheduler(database, periodic_jobs(routing, helpdesk, domain)),
         web_app=build_web_app(handlers, database, settings.webhook_max_body_bytes),
     )

@@ -23,6 +23,7 @@ from sqlalchemy.ext.asyncio import (
 )
 
 from storage.job_repository import JobRepository
+from storage.nag_repository import NagRepository
 from storage.outbox_repository import OutboxRepository
 from storage.repositories import (
     DeliveryRepository,
@@ -68,6 +69,7 @@ class UnitOfWork:
         self.deliveries = DeliveryRepository(session)
         self.jobs = JobRepository(session)
         self.sync_state = SyncStateRepository(session)
+        self.nags = NagRepository(session)
 
     async def commit(self) -> None:
         """Commit, then wake the workers whose queues this transaction filled."""

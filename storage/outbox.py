@@ -27,7 +27,7 @@ from typing import Any, Protocol
 
 import structlog
 
-from storage.db import Database
+from storage.db import Database, UnitOfWork
 from storage.models import OutboxOp, OutboxRow, OutboxStatus
 from storage.telegram_limits import TelegramRateLimiter
 from storage.types import utcnow
@@ -155,16 +155,26 @@ class OutboxSender:
                 return
             message_id = None
             if row.target_id is not None and row.op != OutboxOp.SEND:
-                target = await uow.messages.get(message_row_id=row.target_id)
-                message_id = target.message_id if target else None
+                message_id = await self._telegram_id(uow, row.target_id)
+            if "reply_to_row" in row.payload:
+                # A reply names the message it answers by our row id; Telegram wants its id.
+                replied = await self._telegram_id(uow, int(row.payload["reply_to_row"]))
+                row.payload = {**row.payload, "reply_to_message_id": replied}
             await uow.commit()
         if self._blocked and row.chat_id in self._blocked:
             result = DeliveryResult(Outcome.BLOCKED, error="chat is marked blocked")
+        elif row.op == OutboxOp.DELETE and message_id is None:
+            result = DeliveryResult(Outcome.DELIVERED, error="never delivered: nothing to delete")
         elif row.op != OutboxOp.SEND and message_id is None:
             result = DeliveryResult(Outcome.FAILED, error="the message was never delivered")
         else:
             result = await self._call(row, message_id)
         await self._record(row, result)
+
+    @staticmethod
+    async def _telegram_id(uow: UnitOfWork, message_row_id: int) -> int | None:
+        message = await uow.messages.get(message_row_id=message_row_id)
+        return message.message_id if message else None
 
     async def _call(self, row: OutboxRow, message_id: int | None) -> DeliveryResult:
         started = time.perf_counter()

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from datetime import datetime
 
 from sqlalchemy import func, select, update
@@ -97,6 +98,19 @@ class TicketRepository:
         if cached is not None:
             await self._session.refresh(cached)
 
+    async def open_assigned_to(self, *, assignee_key: str, limit: int) -> Sequence[TicketRow]:
+        """Tickets assigned to a person and not closed, oldest first."""
+        stmt = (
+            select(TicketRow)
+            .where(
+                col(TicketRow.assignee_key) == assignee_key,
+                col(TicketRow.state) == "assigned",
+            )
+            .order_by(col(TicketRow.received_at))
+            .limit(limit)
+        )
+        return (await self._session.execute(stmt)).scalars().all()
+
     async def count_by_state(self) -> dict[str, int]:
         """How many tickets are in each state."""
         stmt = select(col(TicketRow.state), func.count()).group_by(col(TicketRow.state))
@@ -121,7 +135,9 @@ class MessageRepository:
         )
         return list((await self._session.execute(stmt)).scalars().all())
 
-    async def create(self, *, ticket_id: int, kind: str, chat_id: int) -> TelegramMessageRow:
+    async def create(
+        self, *, ticket_id: int | None, kind: str, chat_id: int
+    ) -> TelegramMessageRow:
         """A new, not yet delivered, message of a ticket."""
         row = TelegramMessageRow(ticket_id=ticket_id, kind=kind, chat_id=chat_id)
         self._session.add(row)

@@ -13,15 +13,17 @@ from dispatch.assignment import AssignmentService, TapOutcome
 from dispatch.cards import CardPublisher
 from dispatch.intake import Intake, IntakeService
 from dispatch.models import HelpdeskEvent, TicketData, TicketEventKind
+from dispatch.reminders import NagTracker
 from storage.db import Database
 from storage.models import JobRow, OutboxRow
 
 
 def services(db: Database, routing: RoutingConfig) -> tuple[IntakeService, AssignmentService]:
     cards = CardPublisher(routing, TelegramRenderer(Texts("en"), routing.tz))
+    nags = NagTracker(routing)
     return (
-        IntakeService(db, routing, cards),
-        AssignmentService(db, routing, cards, writes_back=True),
+        IntakeService(db, routing, cards, nags),
+        AssignmentService(db, routing, cards, nags, writes_back=True),
     )
 
 

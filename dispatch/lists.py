@@ -1,0 +1,58 @@
+"""Ticket lists on demand: ``/queue`` (waiting for an assignee) and ``/mine``."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from datetime import datetime
+
+from config.routing import RoutingConfig
+from dispatch.reminders import waiting_item
+from dispatch.views import Renderer
+from storage.db import Database
+from storage.types import utcnow
+
+LIST_LIMIT = 100
+
+
+class TicketLists:
+    """Renders a list and queues it to the chat that asked."""
+
+    def __init__(
+        self,
+        database: Database,
+        routing: RoutingConfig,
+        renderer: Renderer,
+        *,
+        clock: Callable[[], datetime] = utcnow,
+    ) -> None:
+        self._db = database
+        self._routing = routing
+        self._renderer = renderer
+        self._clock = clock
+
+    async def send_queue(self, *, chat_id: int) -> bool:
+        """The unassigned tickets, oldest first; False outside the dispatch chat."""
+        if chat_id != self._routing.dispatch.chat_id:
+            return False
+        now = self._clock()
+        async with self._db.unit_of_work() as uow:
+            tickets = await uow.nags.waiting(limit=LIST_LIMIT)
+            items = [waiting_item(ticket, now) for ticket in tickets]
+            payload = self._renderer.ticket_list(items, mine=False)
+            uow.outbox.enqueue_plain(chat_id=chat_id, payload=payload)
+            await uow.commit()
+        return True
+
+    async def send_mine(self, *, telegram_id: int) -> bool:
+        """The open tickets assigned to whoever asked; False for someone unknown."""
+        person = self._routing.person_by_telegram_id(telegram_id)
+        if person is None:
+            return False
+        now = self._clock()
+        async with self._db.unit_of_work() as uow:
+            tickets = await uow.tickets.open_assigned_to(assignee_key=person.key, limit=LIST_LIMIT)
+            items = [waiting_item(ticket, now) for ticket in tickets]
+            payload = self._renderer.ticket_list(items, mine=True)
+            uow.outbox.enqueue_plain(chat_id=telegram_id, payload=payload)
+            await uow.commit()
+        return True

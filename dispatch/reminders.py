@@ -1,0 +1,220 @@
+"""Reminders: unassigned tickets are raised again every ``nag_interval``.
+
+State lives in the ``nag`` table, claimed with row locks (SKIP LOCKED), so a
+restart neither loses nor repeats a reminder and two instances send each once.
+A pass after downtime raises each overdue ticket once (``next_at`` moves to
+now + interval, not by one interval). Above ``digest_threshold`` due tickets,
+or when working hours open after a pause, one digest replaces single reminders.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from datetime import datetime
+
+import structlog
+
+from config.routing import Role, RoutingConfig
+from dispatch.cards import CardPublisher
+from dispatch.models import TicketState
+from dispatch.views import Renderer, WaitingTicket
+from storage.db import Database, UnitOfWork
+from storage.models import MessageKind, NagRow, TicketRow
+from storage.types import utcnow
+
+log = structlog.get_logger(__name__)
+
+_OPEN_KEY = "nag.working_hours_open"
+_DIGEST_KEY = "nag.digest_message"
+
+
+@dataclass(frozen=True, slots=True)
+class NagPass:
+    """What one reminder pass did."""
+
+    reminded: int = 0
+    digest: int = 0
+    escalated: int = 0
+    paused: bool = False
+
+
+def waiting_item(ticket: TicketRow, now: datetime, assignee: str | None = None) -> WaitingTicket:
+    """A ticket as a line of a digest or list."""
+    assert ticket.id is not None
+    return WaitingTicket(
+        ticket.id, ticket.number, ticket.subject, now - ticket.received_at, assignee
+    )
+
+
+class NagTracker:
+    """Starts and stops a ticket's reminders as its state changes."""
+
+    def __init__(self, routing: RoutingConfig, *, clock: Callable[[], datetime] = utcnow) -> None:
+        self._routing = routing
+        self._clock = clock
+
+    async def start(self, uow: UnitOfWork, ticket: TicketRow) -> None:
+        """Remind about an unassigned ticket one interval from now."""
+        assert ticket.id is not None
+        next_at = self._clock() + self._routing.dispatch.nag_interval
+        await uow.nags.start(ticket_id=ticket.id, next_at=next_at)
+
+    async def stop(self, uow: UnitOfWork, ticket: TicketRow) -> None:
+        """No more reminders; queued ones are dropped and the last one deleted."""
+        assert ticket.id is not None
+        nag = await uow.nags.stop(ticket_id=ticket.id)
+        if nag is None:
+            return
+        await uow.nags.drop_queued_reminders(ticket_id=ticket.id)
+        await _delete_last_reminder(uow, nag)
+
+
+async def _delete_last_reminder(uow: UnitOfWork, nag: NagRow) -> None:
+    if nag.last_message_id is None:
+        return
+    message = await uow.messages.get(message_row_id=nag.last_message_id)
+    if message is not None:
+        await uow.outbox.enqueue_delete(message=message, ticket_id=nag.ticket_id)
+    nag.last_message_id = None
+
+
+class ReminderService:
+    """Runs reminder passes (a scheduler job) and the commands around them."""
+
+    def __init__(
+        self,
+        database: Database,
+        routing: RoutingConfig,
+        cards: CardPublisher,
+        renderer: Renderer,
+        *,
+        clock: Callable[[], datetime] = utcnow,
+        batch: int = 20_000,
+    ) -> None:
+        self._db = database
+        self._routing = routing
+        self._cards = cards
+        self._renderer = renderer
+        self._clock = clock
+        self._batch = batch
+
+    def _is_open(self, now: datetime) -> bool:
+        hours = self._routing.working_hours
+        return hours is None or hours.is_open(now, self._routing.tz)
+
+    async def run_pass(self, now: datetime | None = None) -> NagPass:
+        """Raise every due ticket once: single reminders, or one digest."""
+        now = now or self._clock()
+        is_open = self._is_open(now)
+        async with self._db.unit_of_work() as uow:
+            was_open = await uow.sync_state.get(key=_OPEN_KEY) != "0"
+            due = await uow.nags.claim_due(now=now, limit=self._batch)
+            if not is_open:
+                urgent = self._routing.dispatch.always_nag_priorities
+                due = [(nag, ticket) for nag, ticket in due if ticket.priority in urgent]
+            morning = is_open and not was_open
+            result = await self._raise(uow, due, now, digest_all=morning)
+            if is_open != was_open:
+                await uow.sync_state.put(key=_OPEN_KEY, value="1" if is_open else "0")
+            await uow.commit()
+        if due:
+            log.info(
+                "reminders.pass",
+                due=len(due),
+                reminded=result.reminded,
+                digest=result.digest,
+                escalated=result.escalated,
+                open=is_open,
+            )
+        return NagPass(result.reminded, result.digest, result.escalated, paused=not is_open)
+
+    async def _raise(
+        self,
+        uow: UnitOfWork,
+        due: Sequence[tuple[NagRow, TicketRow]],
+        now: datetime,
+        *,
+        digest_all: bool,
+    ) -> NagPass:
+        if not due:
+            return NagPass()
+        threshold = self._routing.dispatch.digest_threshold
+        if len(due) > threshold or (digest_all and len(due) > 1):
+            escalated = await self._digest(uow, due, now)
+            return NagPass(digest=len(due), escalated=escalated)
+        escalated = 0
+        for nag, ticket in due:
+            escalated += await self._remind(uow, nag, ticket, now)
+        return NagPass(reminded=len(due), escalated=escalated)
+
+    async def _remind(self, uow: UnitOfWork, nag: NagRow, ticket: TicketRow, now: datetime) -> int:
+        await _delete_last_reminder(uow, nag)
+        nag.count += 1
+        nag.next_at = now + self._routing.dispatch.nag_interval
+        reminder = await self._cards.post_reminder(uow, ticket, count=nag.count, now=now)
+        nag.last_message_id = reminder.id
+        if nag.count % self._routing.dispatch.escalate_after:
+            return 0
+        nag.escalations += 1
+        await self._escalate(uow, [waiting_item(ticket, now)], nag.count)
+        return 1
+
+    async def _digest(
+        self, uow: UnitOfWork, due: Sequence[tuple[NagRow, TicketRow]], now: datetime
+    ) -> int:
+        interval = self._routing.dispatch.nag_interval
+        every = self._routing.dispatch.escalate_after
+        escalate: list[WaitingTicket] = []
+        for nag, ticket in due:
+            await _delete_last_reminder(uow, nag)
+            nag.count += 1
+            nag.next_at = now + interval
+            if nag.count % every == 0:
+                nag.escalations += 1
+                escalate.append(waiting_item(ticket, now))
+        items = sorted((waiting_item(t, now) for _, t in due), key=lambda i: -i.waiting)
+        await self._replace_digest(uow, self._renderer.digest(items, len(items)))
+        if escalate:
+            await self._escalate(uow, escalate, every)
+        return len(escalate)
+
+    async def _replace_digest(self, uow: UnitOfWork, payload: dict[str, object]) -> None:
+        previous = await uow.sync_state.get(key=_DIGEST_KEY)
+        if previous:
+            old = await uow.messages.get(message_row_id=int(previous))
+            if old is not None:
+                await uow.outbox.enqueue_delete(message=old, ticket_id=None)
+        message = await uow.messages.create(
+            ticket_id=None, kind=MessageKind.DIGEST, chat_id=self._routing.dispatch.chat_id
+        )
+        await uow.outbox.enqueue_send(message=message, payload=payload, ticket_id=None)
+        await uow.sync_state.put(key=_DIGEST_KEY, value=str(message.id))
+
+    async def _escalate(
+        self, uow: UnitOfWork, tickets: Sequence[WaitingTicket], reminders: int
+    ) -> None:
+        payload = self._renderer.escalation(tickets, reminders)
+        ticket_id = tickets[0].ticket_id if len(tickets) == 1 else None
+        for lead in self._routing.people:
+            if Role.LEAD in lead.roles and lead.telegram_id is not None:
+                message = await uow.messages.create(
+                    ticket_id=ticket_id, kind=MessageKind.ESCALATION, chat_id=lead.telegram_id
+                )
+                await uow.outbox.enqueue_send(
+                    message=message, payload=payload, ticket_id=ticket_id
+                )
+
+    async def bring_up(self, *, ticket_id: int) -> bool:
+        """Post a waiting ticket's card again (digest and /queue buttons); False if taken."""
+        now = self._clock()
+        async with self._db.unit_of_work() as uow:
+            ticket = await uow.tickets.get(ticket_id=ticket_id)
+            nag = await uow.nags.get(ticket_id=ticket_id)
+            if ticket is None or ticket.state != TicketState.UNASSIGNED or nag is None:
+                return False
+            await _delete_last_reminder(uow, nag)
+            message = await self._cards.post_reminder(uow, ticket, count=nag.count, now=now)
+            nag.last_message_id = message.id
+            await uow.commit()
+        return True

@@ -1,0 +1,89 @@
+"""Builds the domain services (dispatch/) and the helpdesk job runner."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import timedelta
+
+from config.routing import RoutingConfig
+from connectors.base import HelpdeskConnector
+from dispatch.assignment import WRITEBACK_JOB, AssignmentService
+from dispatch.cards import CardPublisher
+from dispatch.intake import FETCH_JOB, IntakeService
+from dispatch.lists import TicketLists
+from dispatch.reconcile import HelpdeskPoller
+from dispatch.reminders import NagTracker, ReminderService
+from dispatch.views import Renderer
+from dispatch.writeback import HelpdeskSync
+from scheduler.housekeeping import PeriodicJob
+from storage.db import Database
+from storage.jobs import JobKind, JobRunner
+
+
+@dataclass(frozen=True, slots=True)
+class Domain:
+    """The services the HTTP intake, the bot and the scheduler all call."""
+
+    intake: IntakeService
+    assignment: AssignmentService
+    reminders: ReminderService
+    lists: TicketLists
+    poller: HelpdeskPoller
+    job_runner: JobRunner
+
+
+def build_domain(
+    database: Database,
+    routing: RoutingConfig,
+    helpdesk: HelpdeskConnector,
+    renderer: Renderer,
+    *,
+    job_retry_delay: float,
+) -> Domain:
+    """Wire the dispatch services around one card publisher and one nag tracker."""
+    cards = CardPublisher(routing, renderer)
+    nags = NagTracker(routing)
+    intake = IntakeService(database, routing, cards, nags)
+    assignment = AssignmentService(
+        database, routing, cards, nags, writes_back=helpdesk.slug != "generic"
+    )
+    sync = HelpdeskSync(database, routing, helpdesk, intake, cards)
+    kinds = {
+        FETCH_JOB: JobKind(
+            sync.fetch,
+            sync.fetch_failed,
+            max_attempts=12,
+            base_delay=job_retry_delay,
+            max_delay=900,
+        ),
+        WRITEBACK_JOB: JobKind(
+            sync.write_back, sync.writeback_failed, max_attempts=5, base_delay=job_retry_delay
+        ),
+    }
+    return Domain(
+        intake=intake,
+        assignment=assignment,
+        reminders=ReminderService(database, routing, cards, renderer),
+        lists=TicketLists(database, routing, renderer),
+        poller=HelpdeskPoller(database, helpdesk, intake),
+        job_runner=JobRunner(database, kinds),
+    )
+
+
+def periodic_jobs(
+    routing: RoutingConfig, helpdesk: HelpdeskConnector, domain: Domain
+) -> list[PeriodicJob]:
+    """Reminder passes, and helpdesk polling where the connector can list tickets."""
+    interval = routing.dispatch.nag_interval
+    # A pass every quarter interval (at most 15 s apart) keeps reminders on time.
+    every = max(timedelta(seconds=1), min(timedelta(seconds=15), interval / 4))
+    jobs = [PeriodicJob("reminders.pass", domain.reminders.run_pass, every)]
+    if helpdesk.can_list:
+        # RT has no webhooks, so polling is its intake; elsewhere it catches lost webhooks.
+        poll = (
+            routing.helpdesk.poll_interval
+            if helpdesk.slug == "rt"
+            else routing.helpdesk.reconcile_interval
+        )
+        jobs.append(PeriodicJob("helpdesk.poll", domain.poller.run_once, poll))
+    return jobs

@@ -1,0 +1,97 @@
+"""Reminder state of unassigned tickets: start, stop, claim the due ones."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from datetime import datetime
+
+from sqlalchemy import func, select, update
+from sqlalchemy.ext.asyncio import AsyncSession
+from sqlmodel import col
+
+from storage.models import (
+    MessageKind,
+    NagRow,
+    OutboxRow,
+    OutboxStatus,
+    TelegramMessageRow,
+    TicketRow,
+)
+
+
+class NagRepository:
+    """Queries on the ``nag`` table."""
+
+    def __init__(self, session: AsyncSession) -> None:
+        self._session = session
+
+    async def get(self, *, ticket_id: int) -> NagRow | None:
+        """A ticket's reminder state."""
+        return await self._session.get(NagRow, ticket_id)
+
+    async def start(self, *, ticket_id: int, next_at: datetime) -> NagRow:
+        """Begin (or resume) reminding about a ticket."""
+        nag = await self._session.get(NagRow, ticket_id)
+        if nag is None:
+            nag = NagRow(ticket_id=ticket_id, next_at=next_at)
+            self._session.add(nag)
+        else:
+            nag.active, nag.next_at, nag.count, nag.escalations = True, next_at, 0, 0
+        await self._session.flush()
+        return nag
+
+    async def stop(self, *, ticket_id: int) -> NagRow | None:
+        """Stop reminding; the row stays for its last reminder message."""
+        nag = await self._session.get(NagRow, ticket_id)
+        if nag is not None:
+            nag.active = False
+        return nag
+
+    async def claim_due(self, *, now: datetime, limit: int) -> Sequence[tuple[NagRow, TicketRow]]:
+        """Due reminders with their tickets, locked so no other instance takes them."""
+        stmt = (
+            select(NagRow, TicketRow)
+            .join(TicketRow, col(TicketRow.id) == col(NagRow.ticket_id))
+            .where(col(NagRow.active).is_(True), col(NagRow.next_at) <= now)
+            .order_by(col(NagRow.next_at))
+            .limit(limit)
+            # Row locks, skipping rows another instance holds: each reminder goes once.
+            .with_for_update(skip_locked=True, of=NagRow)
+        )
+        rows = (await self._session.execute(stmt)).tuples().all()
+        return list(rows)
+
+    async def next_due_at(self) -> datetime | None:
+        """When the earliest active reminder is due."""
+        stmt = select(func.min(col(NagRow.next_at))).where(col(NagRow.active).is_(True))
+        value = (await self._session.execute(stmt)).scalar_one_or_none()
+        return value if isinstance(value, datetime) else None
+
+    async def waiting(self, *, limit: int) -> Sequence[TicketRow]:
+        """Unassigned tickets being reminded about, oldest first."""
+        stmt = (
+            select(TicketRow)
+            .join(NagRow, col(TicketRow.id) == col(NagRow.ticket_id))
+            .where(col(NagRow.active).is_(True))
+            .order_by(col(TicketRow.received_at))
+            .limit(limit)
+        )
+        return (await self._session.execute(stmt)).scalars().all()
+
+    async def drop_queued_reminders(self, *, ticket_id: int) -> int:
+        """Supersede reminder and escalation sends of a ticket not yet delivered."""
+        reminder_rows = select(col(TelegramMessageRow.id)).where(
+            col(TelegramMessageRow.ticket_id) == ticket_id,
+            col(TelegramMessageRow.kind).in_((MessageKind.REMINDER, MessageKind.ESCALATION)),
+        )
+        stmt = (
+            update(OutboxRow)
+            .where(
+                col(OutboxRow.target_id).in_(reminder_rows),
+                col(OutboxRow.status) == OutboxStatus.PENDING,
+            )
+            .values(status=OutboxStatus.SUPERSEDED)
+            .execution_options(synchronize_session=False)
+        )
+        result = await self._session.execute(stmt)
+        return int(result.rowcount)  # type: ignore[attr-defined]
