@@ -34,6 +34,7 @@ from config.settings import Settings
 from connectors.base import HelpdeskConnector
 from connectors.registry import HelpdeskOptions, HelpdeskRegistry, default_registry
 from modest.domain import Domain, build_domain, periodic_jobs
+from modest.polling import PollingLease, instance_id, poll_while_leased
 from modest.web import WebhookConfig, WebhookHandlers, build_web_app
 from scheduler.housekeeping import build_scheduler
 from storage.db import Database
@@ -62,6 +63,7 @@ class ModestService:
     _tasks: list[asyncio.Task[None]] = field(default_factory=list)
     _runner: web.AppRunner | None = None
     http_port: int | None = None
+    polling_lease_ttl: float = 30.0
     _polling: bool = False
     _stopped: asyncio.Event = field(default_factory=asyncio.Event)
 
@@ -103,24 +105,10 @@ class ModestService:
         )
 
     async def _poll(self) -> None:
-        # aiogram retries getUpdates itself, but not the getMe it starts with:
-        # Telegram being down at start must delay polling, not end it.
-        delay = 1.0
-        while self._polling:
-            try:
-                await self.dispatcher.start_polling(
-                    self.bot,
-                    handle_signals=False,
-                    close_bot_session=False,
-                    allowed_updates=ALLOWED_UPDATES,
-                    polling_timeout=10,
-                )
-                return
-            except Exception as exc:
-                log.warning("telegram.polling_failed", error=repr(exc), retry_in=delay)
-                with contextlib.suppress(TimeoutError):
-                    await asyncio.wait_for(self._stopped.wait(), timeout=delay)
-                delay = min(delay * 2, 30.0)
+        lease = PollingLease(self.database, holder=instance_id(), ttl=self.polling_lease_ttl)
+        await poll_while_leased(
+            self.dispatcher, self.bot, lease, self._stopped, allowed_updates=ALLOWED_UPDATES
+        )
 
     def _spawn(self, *coros: Coroutine[Any, Any, None]) -> None:
         for coro in coros:

@@ -27,6 +27,7 @@ from storage.nag_repository import NagRepository
 from storage.outbox_repository import OutboxRepository
 from storage.repositories import (
     DeliveryRepository,
+    LeaseRepository,
     MessageRepository,
     SyncStateRepository,
     TicketRepository,
@@ -70,6 +71,7 @@ class UnitOfWork:
         self.jobs = JobRepository(session)
         self.sync_state = SyncStateRepository(session)
         self.nags = NagRepository(session)
+        self.leases = LeaseRepository(session)
 
     async def commit(self) -> None:
         """Commit, then wake the workers whose queues this transaction filled."""

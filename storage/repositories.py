@@ -4,20 +4,28 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from datetime import datetime
+from typing import Any
 
-from sqlalchemy import func, select, update
+from sqlalchemy import delete, func, select, update
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlmodel import col
 
 from storage.models import (
+    LeaseRow,
     SyncStateRow,
     TelegramMessageRow,
     TicketRow,
     WebhookDeliveryRow,
 )
 from storage.types import rowcount, utcnow
+
+
+def _insert(session: AsyncSession, table: type[Any]) -> Any:
+    """An INSERT with the dialect's ON CONFLICT clauses (SQLite and PostgreSQL)."""
+    dialect = session.get_bind().dialect.name
+    return (pg_insert if dialect == "postgresql" else sqlite_insert)(table)
 
 
 class TicketRepository:
@@ -170,10 +178,8 @@ class DeliveryRepository:
 
     async def remember(self, *, source: str, delivery_key: str) -> bool:
         """Record a delivery; False if it was seen before."""
-        bind = self._session.get_bind()
-        insert = pg_insert if bind.dialect.name == "postgresql" else sqlite_insert
         stmt = (
-            insert(WebhookDeliveryRow)
+            _insert(self._session, WebhookDeliveryRow)
             .values(source=source, delivery_key=delivery_key, received_at=utcnow())
             .on_conflict_do_nothing(index_elements=["source", "delivery_key"])
         )
@@ -199,3 +205,26 @@ class SyncStateRepository:
         else:
             row.value = value
             row.updated_at = utcnow()
+
+
+class LeaseRepository:
+    """Named leases: at most one holder at a time, until it stops renewing."""
+
+    def __init__(self, session: AsyncSession) -> None:
+        self._session = session
+
+    async def acquire(self, *, name: str, holder: str, now: datetime, until: datetime) -> bool:
+        """Take or renew the lease; False while another holder's lease runs."""
+        stmt = _insert(self._session, LeaseRow).values(name=name, holder=holder, expires_at=until)
+        stmt = stmt.on_conflict_do_update(
+            index_elements=["name"],
+            set_={"holder": holder, "expires_at": until},
+            where=(col(LeaseRow.expires_at) < now) | (col(LeaseRow.holder) == holder),
+        )
+        return rowcount(await self._session.execute(stmt)) == 1
+
+    async def release(self, *, name: str, holder: str) -> None:
+        """Give the lease up at once (clean shutdown)."""
+        await self._session.execute(
+            delete(LeaseRow).where(col(LeaseRow.name) == name, col(LeaseRow.holder) == holder)
+        )
