@@ -134,7 +134,11 @@ class IntakeService:
 
     async def _create(self, uow: UnitOfWork, source: str, data: TicketData) -> TicketRow:
         ticket = TicketRow(
-            source=source, external_id=data.external_id, number=data.number, subject=data.subject
+            source=source,
+            external_id=data.external_id,
+            number=data.number,
+            subject=data.subject,
+            received_at=self._clock(),
         )
         _copy_fields(ticket, data)
         if data.closed:
