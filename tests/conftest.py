@@ -134,6 +134,13 @@ def db_url(request: pytest.FixtureRequest, tmp_path: Path) -> str:
 
 
 @pytest.fixture
+def pg_url(pg_server: str) -> str:
+    """A fresh, empty PostgreSQL database URL."""
+    asyncio.run(_reset_pg(pg_server))
+    return pg_server
+
+
+@pytest.fixture
 def sqlite_url(tmp_path: Path) -> str:
     """A fresh SQLite database URL (for tests that need only the default backend)."""
     return f"sqlite+aiosqlite:///{tmp_path / 'modest.db'}"

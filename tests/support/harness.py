@@ -83,6 +83,7 @@ async def running_modest(
     helpdesk: HelpdeskConnector | None = None,
     limiter: TelegramRateLimiter | None = None,
     job_retry_delay: float = 0.2,
+    polling_lease_ttl: float = 30.0,
     **settings: Any,
 ) -> AsyncIterator[Harness]:
     """Start Modest like ``modest run`` does, on a free port; stop it on exit."""
@@ -102,6 +103,7 @@ async def running_modest(
     service = build_service(
         config, routing, helpdesk=helpdesk, limiter=limiter, job_retry_delay=job_retry_delay
     )
+    service.polling_lease_ttl = polling_lease_ttl
     await service.start()
     http = httpx.AsyncClient(base_url=f"http://127.0.0.1:{service.http_port}", timeout=10)
     try:
