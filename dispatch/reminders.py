@@ -21,6 +21,7 @@ from dispatch.models import TicketState
 from dispatch.views import Renderer, WaitingTicket
 from storage.db import Database, UnitOfWork
 from storage.models import MessageKind, NagRow, TicketRow
+from storage.nag_repository import DueNag
 from storage.types import utcnow
 
 log = structlog.get_logger(__name__)
@@ -71,12 +72,20 @@ class NagTracker:
 
 
 async def _delete_last_reminder(uow: UnitOfWork, nag: NagRow) -> None:
-    if nag.last_message_id is None:
-        return
-    message = await uow.messages.get(message_row_id=nag.last_message_id)
-    if message is not None:
-        await uow.outbox.enqueue_delete(message=message, ticket_id=nag.ticket_id)
+    await _delete_message(uow, nag.last_message_id, nag.ticket_id)
     nag.last_message_id = None
+
+
+async def _delete_message(uow: UnitOfWork, message_row_id: int | None, ticket_id: int) -> None:
+    if message_row_id is None:
+        return
+    message = await uow.messages.get(message_row_id=message_row_id)
+    if message is not None:
+        await uow.outbox.enqueue_delete(message=message, ticket_id=ticket_id)
+
+
+def _line(nag: DueNag, now: datetime) -> WaitingTicket:
+    return WaitingTicket(nag.ticket_id, nag.number, nag.subject, now - nag.received_at)
 
 
 class ReminderService:
@@ -107,12 +116,10 @@ class ReminderService:
         """Raise every due ticket once: single reminders, or one digest."""
         now = now or self._clock()
         is_open = self._is_open(now)
+        urgent = None if is_open else self._routing.dispatch.always_nag_priorities
         async with self._db.unit_of_work() as uow:
             was_open = await uow.sync_state.get(key=_OPEN_KEY) != "0"
-            due = await uow.nags.claim_due(now=now, limit=self._batch)
-            if not is_open:
-                urgent = self._routing.dispatch.always_nag_priorities
-                due = [(nag, ticket) for nag, ticket in due if ticket.priority in urgent]
+            due = await uow.nags.claim_due(now=now, limit=self._batch, priorities=urgent)
             morning = is_open and not was_open
             result = await self._raise(uow, due, now, digest_all=morning)
             if is_open != was_open:
@@ -130,12 +137,7 @@ class ReminderService:
         return NagPass(result.reminded, result.digest, result.escalated, paused=not is_open)
 
     async def _raise(
-        self,
-        uow: UnitOfWork,
-        due: Sequence[tuple[NagRow, TicketRow]],
-        now: datetime,
-        *,
-        digest_all: bool,
+        self, uow: UnitOfWork, due: Sequence[DueNag], now: datetime, *, digest_all: bool
     ) -> NagPass:
         if not due:
             return NagPass()
@@ -144,38 +146,40 @@ class ReminderService:
             escalated = await self._digest(uow, due, now)
             return NagPass(digest=len(due), escalated=escalated)
         escalated = 0
-        for nag, ticket in due:
-            escalated += await self._remind(uow, nag, ticket, now)
+        for nag in due:
+            escalated += await self._remind(uow, nag, now)
         return NagPass(reminded=len(due), escalated=escalated)
 
-    async def _remind(self, uow: UnitOfWork, nag: NagRow, ticket: TicketRow, now: datetime) -> int:
-        await _delete_last_reminder(uow, nag)
-        nag.count += 1
-        nag.next_at = now + self._routing.dispatch.nag_interval
-        reminder = await self._cards.post_reminder(uow, ticket, count=nag.count, now=now)
-        nag.last_message_id = reminder.id
-        if nag.count % self._routing.dispatch.escalate_after:
+    async def _remind(self, uow: UnitOfWork, nag: DueNag, now: datetime) -> int:
+        ticket = await uow.tickets.get(ticket_id=nag.ticket_id)
+        assert ticket is not None
+        await _delete_message(uow, nag.last_message_id, nag.ticket_id)
+        count = nag.count + 1
+        await uow.nags.advance(
+            ticket_ids=[nag.ticket_id], next_at=now + self._routing.dispatch.nag_interval
+        )
+        reminder = await self._cards.post_reminder(uow, ticket, count=count, now=now)
+        await uow.nags.set_last_message(ticket_id=nag.ticket_id, message_id=reminder.id)
+        if count % self._routing.dispatch.escalate_after:
             return 0
-        nag.escalations += 1
-        await self._escalate(uow, [waiting_item(ticket, now)], nag.count)
+        await uow.nags.count_escalations(ticket_ids=[nag.ticket_id])
+        await self._escalate(uow, [_line(nag, now)], count)
         return 1
 
-    async def _digest(
-        self, uow: UnitOfWork, due: Sequence[tuple[NagRow, TicketRow]], now: datetime
-    ) -> int:
-        interval = self._routing.dispatch.nag_interval
+    async def _digest(self, uow: UnitOfWork, due: Sequence[DueNag], now: datetime) -> int:
         every = self._routing.dispatch.escalate_after
-        escalate: list[WaitingTicket] = []
-        for nag, ticket in due:
-            await _delete_last_reminder(uow, nag)
-            nag.count += 1
-            nag.next_at = now + interval
-            if nag.count % every == 0:
-                nag.escalations += 1
-                escalate.append(waiting_item(ticket, now))
-        items = sorted((waiting_item(t, now) for _, t in due), key=lambda i: -i.waiting)
+        ids = [nag.ticket_id for nag in due]
+        await uow.nags.advance(ticket_ids=ids, next_at=now + self._routing.dispatch.nag_interval)
+        for nag in due:
+            if nag.last_message_id is not None:
+                # Single reminders from before the digest would keep stale buttons.
+                await _delete_message(uow, nag.last_message_id, nag.ticket_id)
+                await uow.nags.set_last_message(ticket_id=nag.ticket_id, message_id=None)
+        escalate = [_line(nag, now) for nag in due if (nag.count + 1) % every == 0]
+        items = sorted((_line(nag, now) for nag in due), key=lambda item: -item.waiting)
         await self._replace_digest(uow, self._renderer.digest(items, len(items)))
         if escalate:
+            await uow.nags.count_escalations(ticket_ids=[item.ticket_id for item in escalate])
             await self._escalate(uow, escalate, every)
         return len(escalate)
 

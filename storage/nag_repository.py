@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
+from dataclasses import dataclass
 from datetime import datetime
 
 from sqlalchemy import func, select, update
@@ -17,6 +18,21 @@ from storage.models import (
     TelegramMessageRow,
     TicketRow,
 )
+
+#: Ids per IN list: well under SQLite's and asyncpg's limits on bound parameters.
+_CHUNK = 5_000
+
+
+@dataclass(frozen=True, slots=True)
+class DueNag:
+    """A reminder that is due, with what a reminder or digest line shows."""
+
+    ticket_id: int
+    count: int
+    last_message_id: int | None
+    number: str
+    subject: str
+    received_at: datetime
 
 
 class NagRepository:
@@ -47,10 +63,22 @@ class NagRepository:
             nag.active = False
         return nag
 
-    async def claim_due(self, *, now: datetime, limit: int) -> Sequence[tuple[NagRow, TicketRow]]:
-        """Due reminders with their tickets, locked so no other instance takes them."""
+    async def claim_due(
+        self, *, now: datetime, limit: int, priorities: frozenset[str] | None = None
+    ) -> list[DueNag]:
+        """Due reminders, locked so no other instance takes them (``priorities``: only those).
+
+        Plain column tuples, not ORM objects: a digest pass may claim ten thousand.
+        """
         stmt = (
-            select(NagRow, TicketRow)
+            select(
+                col(NagRow.ticket_id),
+                col(NagRow.count),
+                col(NagRow.last_message_id),
+                col(TicketRow.number),
+                col(TicketRow.subject),
+                col(TicketRow.received_at),
+            )
             .join(TicketRow, col(TicketRow.id) == col(NagRow.ticket_id))
             .where(col(NagRow.active).is_(True), col(NagRow.next_at) <= now)
             .order_by(col(NagRow.next_at))
@@ -58,8 +86,40 @@ class NagRepository:
             # Row locks, skipping rows another instance holds: each reminder goes once.
             .with_for_update(skip_locked=True, of=NagRow)
         )
-        rows = (await self._session.execute(stmt)).tuples().all()
-        return list(rows)
+        if priorities is not None:
+            stmt = stmt.where(col(TicketRow.priority).in_(priorities))
+        rows = (await self._session.execute(stmt)).all()
+        return [DueNag(*row) for row in rows]
+
+    async def advance(self, *, ticket_ids: Sequence[int], next_at: datetime) -> None:
+        """Count one more reminder for each ticket and schedule the next one."""
+        for start in range(0, len(ticket_ids), _CHUNK):
+            chunk = ticket_ids[start : start + _CHUNK]
+            await self._session.execute(
+                update(NagRow)
+                .where(col(NagRow.ticket_id).in_(chunk))
+                .values(count=NagRow.count + 1, next_at=next_at)
+                .execution_options(synchronize_session=False)
+            )
+
+    async def set_last_message(self, *, ticket_id: int, message_id: int | None) -> None:
+        """Remember the ticket's live reminder message (None: there is none)."""
+        await self._session.execute(
+            update(NagRow)
+            .where(col(NagRow.ticket_id) == ticket_id)
+            .values(last_message_id=message_id)
+            .execution_options(synchronize_session=False)
+        )
+
+    async def count_escalations(self, *, ticket_ids: Sequence[int]) -> None:
+        """Record that these tickets were escalated once more."""
+        for start in range(0, len(ticket_ids), _CHUNK):
+            await self._session.execute(
+                update(NagRow)
+                .where(col(NagRow.ticket_id).in_(ticket_ids[start : start + _CHUNK]))
+                .values(escalations=NagRow.escalations + 1)
+                .execution_options(synchronize_session=False)
+            )
 
     async def next_due_at(self) -> datetime | None:
         """When the earliest active reminder is due."""
