@@ -6,31 +6,35 @@ and reports every problem as `file:line: field: message`.
 
 from __future__ import annotations
 
-import re
-import string
 from collections.abc import Hashable, Iterable
-from datetime import timedelta
-from enum import StrEnum
 from pathlib import Path
-from typing import Annotated, Any, Literal
+from typing import Annotated, Literal
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from pydantic import (
-    AfterValidator,
-    BaseModel,
-    BeforeValidator,
-    ConfigDict,
     Field,
     PrivateAttr,
-    StringConstraints,
     ValidationError,
     field_validator,
     model_validator,
 )
-from pydantic_core import ErrorDetails, PydanticCustomError
+from pydantic_core import ErrorDetails
 
 from config.errors import Problem, RoutingConfigError
-from config.schedule import Duration, WorkingHours
+from config.schedule import WorkingHours
+from config.sections import (
+    ERROR_TYPE,
+    EXAMPLE_FILE,
+    Department,
+    DispatchSection,
+    HelpDeskEddySection,
+    HelpdeskSection,
+    Person,
+    Role,
+    Section,
+    invalid,
+    null_as,
+)
 from config.yaml_lines import Loc, YamlSyntaxError, format_loc, parse_yaml
 
 __all__ = [
@@ -47,129 +51,8 @@ __all__ = [
     "load_routing_text",
 ]
 
-_KEY_RE = re.compile(r"[a-z0-9_-]{1,20}")
-_TICKET_URL_FIELDS = frozenset({"id", "number"})
-_ERROR_TYPE = "modest_routing"
-_EXAMPLE = "config/routing.example.yaml"
 
-
-def _invalid(message: str, **context: Any) -> PydanticCustomError:
-    """Build a validation error whose message is shown to the operator verbatim."""
-    return PydanticCustomError(_ERROR_TYPE, message, context or None)
-
-
-def _check_key(value: str) -> str:
-    if not _KEY_RE.fullmatch(value):
-        raise _invalid(f"invalid key {value!r}: use 1-20 characters from a-z, 0-9, _ and -")
-    return value
-
-
-def _null_as(empty: object) -> BeforeValidator:
-    """Read an explicit null as `empty`.
-
-    `roles:` with every item commented out is null in YAML; treat it as left out.
-    """
-    return BeforeValidator(lambda value: empty if value is None else value)
-
-
-def _helpdesk_ref(value: object) -> object:
-    # YAML reads `helpdesk_id: 11` as an int; helpdesk APIs hand ids around as text.
-    if isinstance(value, int) and not isinstance(value, bool):
-        return str(value)
-    return value
-
-
-Key = Annotated[str, AfterValidator(_check_key)]
-Name = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1)]
-HelpdeskRef = Annotated[
-    str, BeforeValidator(_helpdesk_ref), StringConstraints(strip_whitespace=True, min_length=1)
-]
-
-
-class Role(StrEnum):
-    """What a person may do; a person can hold several roles."""
-
-    DISPATCHER = "dispatcher"
-    SPECIALIST = "specialist"
-    DEVELOPER = "developer"
-    LEAD = "lead"
-    MANAGER = "manager"
-    ADMIN = "admin"
-
-
-class _Section(BaseModel):
-    model_config = ConfigDict(extra="forbid", frozen=True)
-
-
-class Person(_Section):
-    """Someone who can be assigned tickets or can dispatch them."""
-
-    key: Key
-    name: Name
-    telegram_id: int | None = Field(None, gt=0)
-    helpdesk_id: HelpdeskRef | None = None
-    rt_user: HelpdeskRef | None = None
-    roles: Annotated[frozenset[Role], _null_as(())] = frozenset()
-
-    def has_role(self, role: Role) -> bool:
-        """Whether the person holds `role`."""
-        return role in self.roles
-
-
-class Department(_Section):
-    """A group of people a ticket can be routed to; `members` are person keys."""
-
-    key: Key
-    name: Name
-    helpdesk_id: HelpdeskRef | None = None
-    rt_queue: HelpdeskRef | None = None
-    members: Annotated[tuple[Key, ...], _null_as(())] = ()
-
-
-class DispatchSection(_Section):
-    """Where ticket cards are posted, and how unassigned tickets are raised again."""
-
-    chat_id: int
-    nag_interval: Duration = timedelta(minutes=5)
-    digest_threshold: int = Field(5, ge=1)
-    escalate_after: int = Field(3, ge=1)
-    always_nag_priorities: Annotated[frozenset[str], _null_as(())] = frozenset()
-
-
-class HelpDeskEddySection(_Section):
-    """HelpDeskEddy API limits (the environment variable is the fallback)."""
-
-    max_requests_per_minute: int | None = Field(None, ge=1, le=250)
-
-
-class HelpdeskSection(_Section):
-    """Which helpdesk feeds tickets and how to link to a ticket in its web UI."""
-
-    kind: Literal["helpdeskeddy", "rt", "generic"] | None = None
-    ticket_url: str | None = None
-    poll_interval: Duration = timedelta(seconds=30)
-    reconcile_interval: Duration = timedelta(minutes=10)
-
-    @field_validator("ticket_url")
-    @classmethod
-    def _check_ticket_url(cls, value: str | None) -> str | None:
-        if value is None:
-            return None
-        if not value.startswith(("http://", "https://")):
-            raise _invalid("must be an http:// or https:// URL")
-        try:
-            fields = {
-                name for _, name, _, _ in string.Formatter().parse(value) if name is not None
-            }
-        except ValueError as exc:
-            raise _invalid(f"invalid template: {exc}") from exc
-        unknown = sorted(fields - _TICKET_URL_FIELDS)
-        if unknown:
-            raise _invalid(f"unknown placeholder {{{unknown[0]}}}, use {{id}} or {{number}}")
-        return value
-
-
-class RoutingConfig(_Section):
+class RoutingConfig(Section):
     """The whole routing file, cross-checked, with lookups by key and by id.
 
     Lookup tables are built during validation, so instances made with
@@ -178,10 +61,10 @@ class RoutingConfig(_Section):
 
     timezone: str
     language: Literal["ru", "en"] = "ru"
-    helpdesk: Annotated[HelpdeskSection, _null_as({})] = Field(default_factory=HelpdeskSection)
+    helpdesk: Annotated[HelpdeskSection, null_as({})] = Field(default_factory=HelpdeskSection)
     dispatch: DispatchSection
     working_hours: WorkingHours | None = None
-    helpdeskeddy: Annotated[HelpDeskEddySection, _null_as({})] = Field(
+    helpdeskeddy: Annotated[HelpDeskEddySection, null_as({})] = Field(
         default_factory=HelpDeskEddySection
     )
     departments: tuple[Department, ...]
@@ -199,14 +82,14 @@ class RoutingConfig(_Section):
         try:
             ZoneInfo(value)
         except (ZoneInfoNotFoundError, ValueError, OSError):
-            raise _invalid(f"unknown time zone {value!r}") from None
+            raise invalid(f"unknown time zone {value!r}") from None
         return value
 
     @field_validator("departments")
     @classmethod
     def _check_departments(cls, value: tuple[Department, ...]) -> tuple[Department, ...]:
         if not value:
-            raise _invalid("at least one department is required")
+            raise invalid("at least one department is required")
         return value
 
     @model_validator(mode="after")
@@ -215,7 +98,7 @@ class RoutingConfig(_Section):
         if conflicts:
             text = "; ".join(f"{format_loc(loc)}: {message}" for loc, message in conflicts)
             # The structured list rides along so the loader can give each its own line.
-            raise _invalid(text, conflicts=tuple(conflicts))
+            raise invalid(text, conflicts=tuple(conflicts))
         # Private attributes may be set on frozen models; validation is the only writer.
         self._people = {person.key: person for person in self.people}
         self._departments = {department.key: department for department in self.departments}
@@ -340,7 +223,7 @@ def _check_file(path: Path) -> tuple[RoutingConfig | None, list[Problem]]:
     try:
         raw = path.read_bytes()
     except FileNotFoundError:
-        message = f"file not found; copy {_EXAMPLE} there and edit it"
+        message = f"file not found; copy {EXAMPLE_FILE} there and edit it"
         return None, [Problem(filename, 0, "<file>", message)]
     except OSError as exc:
         return None, [Problem(filename, 0, "<file>", f"cannot read the file: {exc.strerror}")]
@@ -359,7 +242,7 @@ def _check_text(text: str, filename: str) -> tuple[RoutingConfig | None, list[Pr
     except YamlSyntaxError as exc:
         return None, [Problem(filename, exc.line, "<yaml>", exc.message)]
     if document.data is None:
-        return None, [Problem(filename, 0, "<yaml>", f"the file is empty; see {_EXAMPLE}")]
+        return None, [Problem(filename, 0, "<yaml>", f"the file is empty; see {EXAMPLE_FILE}")]
     problems = [
         Problem(filename, d.line, format_loc(d.loc), f"duplicate key, also on line {d.first_line}")
         for d in document.duplicates
@@ -405,7 +288,7 @@ def _describe(error: ErrorDetails) -> list[tuple[Loc, str]]:
     if kind == "invalid_key":
         # YAML 1.1 reads `on:`/`no:`/`1:` as non-text keys; pydantic's loc drops the spelling.
         return [((*loc[:-1], str(error["input"])), "unknown key (not text; quote it)")]
-    if kind == _ERROR_TYPE:
+    if kind == ERROR_TYPE:
         message = error["msg"]
     elif kind in _FIXED_MESSAGES:
         message = _FIXED_MESSAGES[kind]

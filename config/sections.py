@@ -1,0 +1,143 @@
+"""The sections of the routing file: people, departments, dispatch and helpdesk settings."""
+
+from __future__ import annotations
+
+import re
+import string
+from datetime import timedelta
+from enum import StrEnum
+from typing import Annotated, Any, Literal
+
+from pydantic import (
+    AfterValidator,
+    BaseModel,
+    BeforeValidator,
+    ConfigDict,
+    Field,
+    StringConstraints,
+    field_validator,
+)
+from pydantic_core import PydanticCustomError
+
+from config.schedule import Duration
+
+_KEY_RE = re.compile(r"[a-z0-9_-]{1,20}")
+_TICKET_URL_FIELDS = frozenset({"id", "number"})
+ERROR_TYPE = "modest_routing"
+EXAMPLE_FILE = "config/routing.example.yaml"
+
+
+def invalid(message: str, **context: Any) -> PydanticCustomError:
+    """Build a validation error whose message is shown to the operator verbatim."""
+    return PydanticCustomError(ERROR_TYPE, message, context or None)
+
+
+def _check_key(value: str) -> str:
+    if not _KEY_RE.fullmatch(value):
+        raise invalid(f"invalid key {value!r}: use 1-20 characters from a-z, 0-9, _ and -")
+    return value
+
+
+def null_as(empty: object) -> BeforeValidator:
+    """Read an explicit null as `empty`.
+
+    `roles:` with every item commented out is null in YAML; treat it as left out.
+    """
+    return BeforeValidator(lambda value: empty if value is None else value)
+
+
+def _helpdesk_ref(value: object) -> object:
+    # YAML reads `helpdesk_id: 11` as an int; helpdesk APIs hand ids around as text.
+    if isinstance(value, int) and not isinstance(value, bool):
+        return str(value)
+    return value
+
+
+Key = Annotated[str, AfterValidator(_check_key)]
+Name = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1)]
+HelpdeskRef = Annotated[
+    str, BeforeValidator(_helpdesk_ref), StringConstraints(strip_whitespace=True, min_length=1)
+]
+
+
+class Role(StrEnum):
+    """What a person may do; a person can hold several roles."""
+
+    DISPATCHER = "dispatcher"
+    SPECIALIST = "specialist"
+    DEVELOPER = "developer"
+    LEAD = "lead"
+    MANAGER = "manager"
+    ADMIN = "admin"
+
+
+class Section(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+class Person(Section):
+    """Someone who can be assigned tickets or can dispatch them."""
+
+    key: Key
+    name: Name
+    telegram_id: int | None = Field(None, gt=0)
+    helpdesk_id: HelpdeskRef | None = None
+    rt_user: HelpdeskRef | None = None
+    roles: Annotated[frozenset[Role], null_as(())] = frozenset()
+
+    def has_role(self, role: Role) -> bool:
+        """Whether the person holds `role`."""
+        return role in self.roles
+
+
+class Department(Section):
+    """A group of people a ticket can be routed to; `members` are person keys."""
+
+    key: Key
+    name: Name
+    helpdesk_id: HelpdeskRef | None = None
+    rt_queue: HelpdeskRef | None = None
+    members: Annotated[tuple[Key, ...], null_as(())] = ()
+
+
+class DispatchSection(Section):
+    """Where ticket cards are posted, and how unassigned tickets are raised again."""
+
+    chat_id: int
+    nag_interval: Duration = timedelta(minutes=5)
+    digest_threshold: int = Field(5, ge=1)
+    escalate_after: int = Field(3, ge=1)
+    always_nag_priorities: Annotated[frozenset[str], null_as(())] = frozenset()
+
+
+class HelpDeskEddySection(Section):
+    """HelpDeskEddy API limits (the environment variable is the fallback)."""
+
+    max_requests_per_minute: int | None = Field(None, ge=1, le=250)
+
+
+class HelpdeskSection(Section):
+    """Which helpdesk feeds tickets and how to link to a ticket in its web UI."""
+
+    kind: Literal["helpdeskeddy", "rt", "generic"] | None = None
+    ticket_url: str | None = None
+    poll_interval: Duration = timedelta(seconds=30)
+    reconcile_interval: Duration = timedelta(minutes=10)
+
+    @field_validator("ticket_url")
+    @classmethod
+    def _check_ticket_url(cls, value: str | None) -> str | None:
+        if value is None:
+            return None
+        if not value.startswith(("http://", "https://")):
+            raise invalid("must be an http:// or https:// URL")
+        try:
+            fields = {
+                name for _, name, _, _ in string.Formatter().parse(value) if name is not None
+            }
+        except ValueError as exc:
+            raise invalid(f"invalid template: {exc}") from exc
+        unknown = sorted(fields - _TICKET_URL_FIELDS)
+        if unknown:
+            raise invalid(f"unknown placeholder {{{unknown[0]}}}, use {{id}} or {{number}}")
+        return value
