@@ -20,6 +20,7 @@ from pydantic import (
 )
 from pydantic_core import ErrorDetails
 
+from config.clients import Client, ReportsSection, TimePromptSection
 from config.errors import Problem, RoutingConfigError
 from config.schedule import WorkingHours
 from config.sections import (
@@ -69,6 +70,11 @@ class RoutingConfig(Section):
     )
     departments: tuple[Department, ...]
     people: tuple[Person, ...]
+    clients: Annotated[tuple[Client, ...], null_as(())] = ()
+    time_prompt: Annotated[TimePromptSection, null_as({})] = Field(
+        default_factory=TimePromptSection
+    )
+    reports: Annotated[ReportsSection, null_as({})] = Field(default_factory=ReportsSection)
 
     _people: dict[str, Person] = PrivateAttr(default_factory=dict)
     _departments: dict[str, Department] = PrivateAttr(default_factory=dict)
@@ -142,6 +148,14 @@ class RoutingConfig(Section):
         """The department whose helpdesk department id is `ref`, if any."""
         return self._departments_by_ref.get(ref)
 
+    def client(self, key: str) -> Client | None:
+        """The client with this key, if any."""
+        return next((client for client in self.clients if client.key == key), None)
+
+    def client_for(self, *, company: str, email: str) -> Client | None:
+        """The client a ticket belongs to, by company name or e-mail domain."""
+        return next((c for c in self.clients if c.matches(company=company, email=email)), None)
+
     def members(self, department_key: str) -> list[Person]:
         """People of a department in file order; empty for an unknown department."""
         department = self._departments.get(department_key)
@@ -166,8 +180,12 @@ def find_conflicts(config: RoutingConfig) -> list[tuple[Loc, str]]:
         *_duplicates("people", "helpdesk_id", ((p.helpdesk_id, i) for i, p in people)),
         *_duplicates("departments", "rt_queue", ((d.rt_queue, i) for i, d in departments)),
         *_duplicates("people", "rt_user", ((p.rt_user, i) for i, p in people)),
+        *_duplicates("clients", "key", ((c.key, i) for i, c in enumerate(config.clients))),
     ]
     known = {person.key for person in config.people}
+    for index, client in enumerate(config.clients):
+        if client.manager is not None and client.manager not in known:
+            conflicts.append((("clients", index, "manager"), f"unknown person {client.manager!r}"))
     for index, department in departments:
         listed: set[str] = set()
         for position, member in enumerate(department.members):

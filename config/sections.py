@@ -114,6 +114,8 @@ class HelpDeskEddySection(Section):
     """HelpDeskEddy API limits (the environment variable is the fallback)."""
 
     max_requests_per_minute: int | None = Field(None, ge=1, le=250)
+    #: Custom field that receives the time spent on a ticket, in minutes (optional).
+    time_field_id: int | None = Field(None, gt=0)
 
 
 class HelpdeskSection(Section):

@@ -5,7 +5,7 @@ Telegram chat ids exceed 32 bits (``-100…`` supergroups), so they are BigInteg
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import date, datetime
 from enum import StrEnum
 from typing import Any
 
@@ -23,6 +23,9 @@ class MessageKind(StrEnum):
     REMINDER = "reminder"
     DIGEST = "digest"
     ESCALATION = "escalation"
+    TIME_PROMPT = "time_prompt"
+    TIME_QUESTION = "time_question"
+    NOTICE = "notice"
 
 
 class OutboxOp(StrEnum):
@@ -81,6 +84,7 @@ class TicketRow(SQLModel, table=True):
     assignee_key: str | None = Field(default=None, max_length=32)
     assigned_by: str | None = Field(default=None, max_length=64)
     assigned_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
+    closed_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
     writeback: str = Field(default="none", max_length=16)
     writeback_error: str | None = None
     version: int = 0
@@ -198,3 +202,108 @@ class LeaseRow(SQLModel, table=True):
     name: str = Field(primary_key=True, max_length=64)
     holder: str = Field(max_length=64)
     expires_at: datetime = Field(sa_type=UTCDateTime)
+
+
+class TimePromptRow(SQLModel, table=True):
+    """ "How much time did it take?" asked of a ticket's assignee after a close.
+
+    ``round`` counts the closes of the ticket: a reopened and closed-again ticket
+    is asked again, and its entries add up.
+    """
+
+    __tablename__ = "time_prompt"
+    __table_args__ = (
+        UniqueConstraint("ticket_id", "round", name="uq_time_prompt_ticket_round"),
+        Index("ix_time_prompt_state_next", "state", "next_ask_at"),
+    )
+
+    id: int | None = Field(default=None, primary_key=True)
+    ticket_id: int = Field(foreign_key="ticket.id")
+    round: int = 1
+    person_key: str = Field(max_length=32)
+    chat_id: int = Field(sa_type=BigInteger)
+    state: str = Field(default="asked", max_length=16)
+    message_id: int | None = Field(default=None, foreign_key="telegram_message.id")
+    question_id: int | None = Field(default=None, foreign_key="telegram_message.id")
+    asked_count: int = 1
+    next_ask_at: datetime = Field(sa_type=UTCDateTime)
+    closed_at: datetime = Field(sa_type=UTCDateTime)
+    created_at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime)
+
+
+class TimeEntryRow(SQLModel, table=True):
+    """Time spent on a ticket by a person, for one close of it."""
+
+    __tablename__ = "time_entry"
+    __table_args__ = (
+        UniqueConstraint("ticket_id", "round", name="uq_time_entry_ticket_round"),
+        Index("ix_time_entry_client_month", "client_key", "month"),
+    )
+
+    id: int | None = Field(default=None, primary_key=True)
+    ticket_id: int = Field(foreign_key="ticket.id")
+    round: int = 1
+    person_key: str = Field(max_length=32)
+    minutes: int
+    billable: bool = True
+    client_key: str | None = Field(default=None, max_length=32)
+    closed_on: date
+    month: str = Field(max_length=7)
+    created_at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime)
+    updated_at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime)
+
+
+class MonthLockRow(SQLModel, table=True):
+    """A client's month whose report was issued: its time entries can no longer change."""
+
+    __tablename__ = "month_lock"
+
+    client_key: str = Field(primary_key=True, max_length=32)
+    month: str = Field(primary_key=True, max_length=7)
+    locked_at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime)
+
+
+class PackageAlertRow(SQLModel, table=True):
+    """A package threshold (80, 100 %) already announced for a client's month."""
+
+    __tablename__ = "package_alert"
+
+    client_key: str = Field(primary_key=True, max_length=32)
+    month: str = Field(primary_key=True, max_length=7)
+    threshold: int = Field(primary_key=True)
+    sent_at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime)
+
+
+class DevTaskRow(SQLModel, table=True):
+    """A developer task in a tracker (Bitrix24, Redmine) linked to a ticket."""
+
+    __tablename__ = "dev_task"
+    __table_args__ = (UniqueConstraint("tracker", "external_id", name="uq_dev_task_tracker_id"),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    ticket_id: int = Field(foreign_key="ticket.id", index=True)
+    tracker: str = Field(max_length=32)
+    external_id: str = Field(max_length=64)
+    url: str | None = None
+    developer_key: str | None = Field(default=None, max_length=32)
+    specialist_key: str | None = Field(default=None, max_length=32)
+    statement: str = ""
+    status: str = Field(default="", max_length=64)
+    closed: bool = False
+    created_at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime)
+    updated_at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime)
+
+
+class DevTaskCommentRow(SQLModel, table=True):
+    """A tracker comment already carried into the ticket (or written by Modest itself)."""
+
+    __tablename__ = "dev_task_comment"
+    __table_args__ = (
+        UniqueConstraint("task_id", "external_id", name="uq_dev_task_comment_task_id"),
+    )
+
+    id: int | None = Field(default=None, primary_key=True)
+    task_id: int = Field(foreign_key="dev_task.id")
+    external_id: str = Field(max_length=64)
+    ours: bool = False
+    created_at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime)

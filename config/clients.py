@@ -1,0 +1,98 @@
+"""Clients and their hour packages, the time prompt and the monthly report settings.
+
+```yaml
+clients:
+  - key: acme
+    name: ООО «Акме»
+    match: {companies: ["Acme", "ООО Акме"], email_domains: [acme.ru]}
+    hours_per_month: 20        # or: unlimited: true
+    hour_rate: 2500
+    overage_rate: 3500         # default: hour_rate
+    currency: RUB
+    contract: "№ 12/2026"
+    start_date: 2026-01-01
+    manager: dmitry            # a person key: gets alerts and the monthly report
+time_prompt: {interval: 1h}
+reports: {time: "09:00"}
+```
+"""
+
+from __future__ import annotations
+
+import re
+from datetime import date, time
+from decimal import Decimal
+from typing import Annotated
+
+from pydantic import BeforeValidator, Field, model_validator
+
+from config.schedule import Duration, parse_duration
+from config.sections import Key, Name, Section, invalid, null_as
+
+_TIME = re.compile(r"^(\d{1,2}):(\d{2})$")
+
+
+def _clock_time(value: object) -> object:
+    if isinstance(value, time):
+        return value
+    match = _TIME.match(str(value).strip())
+    if not match or int(match.group(1)) > 23 or int(match.group(2)) > 59:
+        raise invalid(f'invalid time {value!r}: use HH:MM, e.g. "09:00"')
+    return time(int(match.group(1)), int(match.group(2)))
+
+
+ClockTime = Annotated[time, BeforeValidator(_clock_time)]
+
+
+class ClientMatch(Section):
+    """How a ticket is recognised as this client's: company name or e-mail domain."""
+
+    companies: Annotated[tuple[str, ...], null_as(())] = ()
+    email_domains: Annotated[tuple[str, ...], null_as(())] = ()
+
+
+class Client(Section):
+    """A client with a monthly package of support hours (or an unlimited contract)."""
+
+    key: Key
+    name: Name
+    match: Annotated[ClientMatch, null_as({})] = Field(default_factory=ClientMatch)
+    hours_per_month: Decimal | None = Field(None, ge=0)
+    unlimited: bool = False
+    hour_rate: Decimal = Field(Decimal(0), ge=0)
+    overage_rate: Decimal | None = Field(None, ge=0)
+    currency: str = "RUB"
+    contract: str = ""
+    start_date: date | None = None
+    manager: Key | None = None
+
+    @model_validator(mode="after")
+    def _package(self) -> Client:
+        if self.unlimited == (self.hours_per_month is not None):
+            raise invalid("give either hours_per_month or unlimited: true")
+        return self
+
+    @property
+    def overage(self) -> Decimal:
+        """The rate for hours past the package."""
+        return self.overage_rate if self.overage_rate is not None else self.hour_rate
+
+    def matches(self, *, company: str, email: str) -> bool:
+        """Whether a ticket's company or client e-mail is this client's."""
+        wanted = {name.casefold().strip() for name in self.match.companies}
+        if company and company.casefold().strip() in wanted:
+            return True
+        domain = email.rpartition("@")[2].casefold()
+        return bool(domain) and domain in {d.casefold() for d in self.match.email_domains}
+
+
+class TimePromptSection(Section):
+    """How often an unanswered "how much time did it take?" is asked again."""
+
+    interval: Duration = parse_duration("1h")
+
+
+class ReportsSection(Section):
+    """When the monthly reports go out (local time, on the first of the month)."""
+
+    time: ClockTime = time(9, 0)
