@@ -32,6 +32,7 @@ from storage.repositories import (
     SyncStateRepository,
     TicketRepository,
 )
+from storage.time_repository import TimeRepository
 
 
 class Wakeup:
@@ -72,6 +73,7 @@ class UnitOfWork:
         self.sync_state = SyncStateRepository(session)
         self.nags = NagRepository(session)
         self.leases = LeaseRepository(session)
+        self.time = TimeRepository(session)
 
     async def commit(self) -> None:
         """Commit, then wake the workers whose queues this transaction filled."""

@@ -28,6 +28,14 @@ def _insert(session: AsyncSession, table: type[Any]) -> Any:
     return (pg_insert if dialect == "postgresql" else sqlite_insert)(table)
 
 
+async def insert_ignoring_conflict(
+    session: AsyncSession, table: type[Any], values: dict[str, Any], keys: list[str]
+) -> bool:
+    """Insert a row unless one with the same ``keys`` exists; True if inserted."""
+    stmt = _insert(session, table).values(**values).on_conflict_do_nothing(index_elements=keys)
+    return rowcount(await session.execute(stmt)) == 1
+
+
 class TicketRepository:
     """Tickets and their assignment compare-and-set."""
 
@@ -178,12 +186,10 @@ class DeliveryRepository:
 
     async def remember(self, *, source: str, delivery_key: str) -> bool:
         """Record a delivery; False if it was seen before."""
-        stmt = (
-            _insert(self._session, WebhookDeliveryRow)
-            .values(source=source, delivery_key=delivery_key, received_at=utcnow())
-            .on_conflict_do_nothing(index_elements=["source", "delivery_key"])
+        values = {"source": source, "delivery_key": delivery_key, "received_at": utcnow()}
+        return await insert_ignoring_conflict(
+            self._session, WebhookDeliveryRow, values, ["source", "delivery_key"]
         )
-        return rowcount(await self._session.execute(stmt)) == 1
 
 
 class SyncStateRepository:
