@@ -20,6 +20,7 @@ __all__ = ["Settings", "load_settings"]
 DATABASE_SCHEMES = ("sqlite+aiosqlite://", "postgresql+asyncpg://")
 LOG_LEVELS = frozenset({"DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL"})
 HELPDESKEDDY_VARS = ("helpdeskeddy_url", "helpdeskeddy_email", "helpdeskeddy_api_key")
+RT_CREDENTIAL_VARS = ("rt_token", "rt_user", "rt_password")
 
 # Telegram's own rule for the X-Telegram-Bot-Api-Secret-Token header.
 _WEBHOOK_SECRET_RE = re.compile(r"[A-Za-z0-9_-]{1,256}")
@@ -68,11 +69,15 @@ class Settings(BaseSettings):
     helpdeskeddy_api_key: SecretStr | None = None
     # Capped at 250 to stay below HelpDeskEddy's own API rate limit with room to spare.
     helpdeskeddy_max_requests_per_minute: int = Field(120, ge=1, le=250)
+    rt_url: str | None = None
+    rt_token: SecretStr | None = None
+    rt_user: str | None = None
+    rt_password: SecretStr | None = None
     log_level: str = "INFO"
     log_format: Literal["json", "console"] = "json"
     webhook_max_body_bytes: int = Field(1_048_576, ge=1)
 
-    @field_validator("telegram_api_base", "telegram_webhook_url", "helpdeskeddy_url")
+    @field_validator("telegram_api_base", "telegram_webhook_url", "helpdeskeddy_url", "rt_url")
     @classmethod
     def _check_url(cls, value: str | None) -> str | None:
         return None if value is None else _http_url(value)
@@ -118,10 +123,32 @@ class Settings(BaseSettings):
                 f"{', '.join(missing)}: required when {', '.join(n.upper() for n in present)}"
                 f" {verb} set (set all three HELPDESKEDDY_* variables or none)"
             )
+        problems.extend(self._rt_problems())
         if problems:
             # `problems` in the context lets load_settings report one line each.
             raise _invalid("; ".join(problems), problems=tuple(problems))
         return self
+
+    def _rt_problems(self) -> list[str]:
+        """RT_USER and RT_PASSWORD go together, and any RT credential needs RT_URL."""
+        problems: list[str] = []
+        if self.rt_user is not None and self.rt_password is None:
+            problems.append("RT_PASSWORD: required when RT_USER is set")
+        if self.rt_password is not None and self.rt_user is None:
+            problems.append("RT_USER: required when RT_PASSWORD is set")
+        credentials = [name for name in RT_CREDENTIAL_VARS if getattr(self, name) is not None]
+        if credentials and self.rt_url is None:
+            names = ", ".join(name.upper() for name in credentials)
+            problems.append(
+                f"RT_URL: required when {names} {'is' if len(credentials) == 1 else 'are'} set"
+            )
+        return problems
+
+    @property
+    def rt_enabled(self) -> bool:
+        """Whether Request Tracker is configured (URL, and a token or a user and password)."""
+        has_password = self.rt_user is not None and self.rt_password is not None
+        return self.rt_url is not None and (self.rt_token is not None or has_password)
 
     @property
     def helpdeskeddy_enabled(self) -> bool:

@@ -13,6 +13,7 @@ from datetime import tzinfo
 from connectors.base import HelpdeskConnector
 from connectors.generic import GenericHelpdeskConnector
 from connectors.helpdeskeddy import HelpDeskEddyConnector
+from connectors.rt import RequestTrackerConnector
 
 
 @dataclass(frozen=True, slots=True)
@@ -27,6 +28,10 @@ class HelpdeskOptions:
     ticket_url_template: str | None = None
     portal_tz: tzinfo | None = None
     closed_statuses: frozenset[str] = frozenset({"closed"})
+    rt_url: str | None = None
+    rt_token: str | None = field(default=None, repr=False)
+    rt_user: str | None = None
+    rt_password: str | None = field(default=None, repr=False)
 
 
 HelpdeskFactory = Callable[[HelpdeskOptions], HelpdeskConnector]
@@ -56,6 +61,21 @@ def build_helpdeskeddy(options: HelpdeskOptions) -> HelpdeskConnector:
         max_requests_per_minute=options.max_requests_per_minute,
         closed_statuses=options.closed_statuses,
         portal_tz=options.portal_tz,
+    )
+
+
+def build_rt(options: HelpdeskOptions) -> HelpdeskConnector:
+    """A Request Tracker connector; ValueError says which setting is missing."""
+    if not options.rt_url:
+        raise ValueError("Request Tracker needs rt_url")
+    if not options.rt_token and not (options.rt_user and options.rt_password):
+        raise ValueError("Request Tracker needs rt_token, or rt_user and rt_password")
+    return RequestTrackerConnector(
+        base_url=options.rt_url,
+        token=options.rt_token,
+        user=options.rt_user,
+        password=options.rt_password,
+        ticket_url_template=options.ticket_url_template,
     )
 
 
@@ -91,8 +111,9 @@ class HelpdeskRegistry:
 
 
 def default_registry() -> HelpdeskRegistry:
-    """A new registry with the built-in helpdesks: ``helpdeskeddy`` and ``generic``."""
+    """A new registry with the built-in helpdesks: ``helpdeskeddy``, ``rt`` and ``generic``."""
     registry = HelpdeskRegistry()
     registry.register(HelpDeskEddyConnector.slug, build_helpdeskeddy)
+    registry.register(RequestTrackerConnector.slug, build_rt)
     registry.register(GenericHelpdeskConnector.slug, build_generic)
     return registry

@@ -194,7 +194,7 @@ async def test_fake_helpdesk_records_and_fails_on_demand() -> None:
 
 async def test_default_registry_builds_known_helpdesks() -> None:
     registry = default_registry()
-    assert registry.slugs() == ["generic", "helpdeskeddy"]
+    assert registry.slugs() == ["generic", "helpdeskeddy", "rt"]
     assert isinstance(registry.create("generic", HelpdeskOptions()), GenericHelpdeskConnector)
     options = HelpdeskOptions(
         helpdeskeddy_url="https://acme.helpdeskeddy.com",

@@ -98,17 +98,6 @@ async def test_fetch_maps_names_and_reads_the_inline_text_not_the_attached_file(
     assert history.calls[0].request.url.params["per_page"] == "1"
 
 
-async def test_nobody_owner_is_unassigned_and_real_name_is_the_client(
-    api: respx.MockRouter, rt: RequestTrackerConnector
-) -> None:
-    api.get("tickets").respond(json=search_answer("3"))
-    mock_body(api, "3")
-    ticket = await rt.fetch_ticket("3")
-    assert ticket.assignee_ref is None
-    assert (ticket.client.name, ticket.client.email) == ("Maria Ivanova", "maria@acme.test")
-    assert (ticket.department_ref, ticket.priority) == ("Support", "30")
-
-
 async def test_resolved_is_closed_and_deleted_is_read_from_the_single_ticket(
     api: respx.MockRouter, rt: RequestTrackerConnector
 ) -> None:
@@ -174,6 +163,9 @@ async def test_list_uses_a_relative_bound_walks_pages_and_reads_new_bodies_once(
     assert [t.external_id for t in first] == [*(str(100 + n) for n in range(100)), "3"]
     assert all(t.body == "" for t in first[:100])
     assert first[-1].body == again[-1].body == "Stack trace attached"
+    assert first[-1].assignee_ref is None  # owner "Nobody"
+    assert (first[-1].client.name, first[-1].client.email) == ("Maria Ivanova", "maria@acme.test")
+    assert (first[-1].department_ref, first[-1].priority) == ("Support", "30")
     assert history.call_count == parts.call_count == 1, "a body is read once per ticket"
     params = page1.calls[0].request.url.params
     # RT would read an absolute date in the API user's time zone; a relative one it cannot.
@@ -200,6 +192,8 @@ async def test_assign_sets_queue_then_owner_and_reads_them_back(
     after["items"][0]["Owner"] = {"id": "agent2", "Name": "agent2", "type": "user"}
     api.get("tickets").respond(json=after)
 
+    await rt.assign("4", department_ref=None, assignee_ref=None)
+    assert not api.calls, "nothing to set, nothing sent"
     await rt.assign("4", department_ref="development", assignee_ref="agent2")
 
     bodies = [json.loads(call.request.content) for call in put.calls]
@@ -227,13 +221,6 @@ async def test_assign_refused_with_http_200_is_permanent(
         await rt.assign("3", **kwargs)
 
 
-async def test_assign_nothing_sends_nothing(
-    api: respx.MockRouter, rt: RequestTrackerConnector
-) -> None:
-    await rt.assign("3", department_ref=None, assignee_ref=None)
-    assert not api.calls
-
-
 async def test_internal_note_is_a_comment_never_correspondence(
     api: respx.MockRouter, rt: RequestTrackerConnector
 ) -> None:
@@ -249,18 +236,15 @@ async def test_internal_note_is_a_comment_never_correspondence(
         await rt.add_internal_note("3", "  ")
 
 
-async def test_time_worked_is_a_comment_with_time_taken(
+async def test_record_time_adds_to_time_worked(
     api: respx.MockRouter, rt: RequestTrackerConnector
 ) -> None:
-    comment = api.post("ticket/3/comment").mock(return_value=answer("comment_ok"))
-    await rt.add_time_worked("3", 25)
-    assert json.loads(comment.calls[0].request.content) == {
-        "Content": "Time worked: 25 min",
-        "ContentType": "text/plain",
-        "TimeTaken": 25,
-    }
-    with pytest.raises(PermanentError):
-        await rt.add_time_worked("3", 0)
+    api.get("ticket/3").respond(json={**fixture("ticket_deleted"), "id": 3, "TimeWorked": "15"})
+    put = api.put("ticket/3").respond(json=["Ticket 3: TimeWorked changed from 15 to 40"])
+    await rt.record_time("3", minutes=25)
+    assert json.loads(put.calls[0].request.content) == {"TimeWorked": 40}
+    with pytest.raises(PermanentError, match="positive number of minutes"):
+        await rt.record_time("3", minutes=0)
 
 
 async def test_comment_on_missing_ticket_is_permanent(
@@ -271,36 +255,43 @@ async def test_comment_on_missing_ticket_is_permanent(
         await rt.add_internal_note("9", "x")
 
 
-async def test_401_is_permanent_and_not_retried(
-    api: respx.MockRouter, rt: RequestTrackerConnector
+@pytest.mark.parametrize(
+    ("response", "message"),
+    [
+        (answer("unauthorized"), "HTTP 401: Unauthorized"),
+        (answer("bad_query"), "HTTP 400: Unknown field: Foo"),
+        # A wrong RT_URL often lands on a login page: a redirect, or 200 with HTML.
+        (httpx.Response(302, headers={"Location": "/NoAuth/Login.html"}), "HTTP 302"),
+        (httpx.Response(200, text="<html>Login</html>"), "answer is not JSON"),
+    ],
+    ids=["401", "400", "redirect", "html"],
+)
+async def test_client_errors_are_permanent_and_not_retried(
+    api: respx.MockRouter, rt: RequestTrackerConnector, response: httpx.Response, message: str
 ) -> None:
-    route = api.get("tickets").mock(return_value=answer("unauthorized"))
-    with pytest.raises(PermanentError, match="HTTP 401: Unauthorized"):
+    route = api.get("tickets").mock(return_value=response)
+    with pytest.raises(PermanentError, match=message):
         await rt.fetch_ticket("3")
     assert route.call_count == 1
 
 
-async def test_5xx_then_success_is_retried(api: respx.MockRouter) -> None:
-    connector = RequestTrackerConnector(base_url=WEB, token=TOKEN, retry_wait=0)
+async def test_5xx_then_success_is_retried(
+    api: respx.MockRouter, rt: RequestTrackerConnector
+) -> None:
     route = api.post("ticket/3/comment")
     route.side_effect = [httpx.Response(502), httpx.Response(503), answer("comment_ok")]
-    try:
-        await connector.add_internal_note("3", "x")
-    finally:
-        await connector.aclose()
+    await rt.add_internal_note("3", "x")
     assert route.call_count == 3
 
 
-async def test_timeouts_exhaust_attempts_then_raise_transient(api: respx.MockRouter) -> None:
-    connector = RequestTrackerConnector(base_url=WEB, token=TOKEN, retry_wait=0, retry_attempts=3)
+async def test_timeouts_exhaust_attempts_then_raise_transient(
+    api: respx.MockRouter, rt: RequestTrackerConnector
+) -> None:
     route = api.get("tickets").mock(side_effect=httpx.ReadTimeout("slow"))
-    try:
-        with pytest.raises(TransientError) as caught:
-            await connector.fetch_ticket("3")
-    finally:
-        await connector.aclose()
+    with pytest.raises(TransientError) as caught:
+        await rt.fetch_ticket("3")
     assert not isinstance(caught.value, RateLimitedError)
-    assert route.call_count == 3
+    assert route.call_count == 4  # retry_attempts
 
 
 async def test_429_goes_back_to_the_caller_with_its_wait(
@@ -313,26 +304,21 @@ async def test_429_goes_back_to_the_caller_with_its_wait(
     assert route.call_count == 1
 
 
-async def test_html_answer_is_permanent(
-    api: respx.MockRouter, rt: RequestTrackerConnector
-) -> None:
-    # A wrong RT_URL often lands on a login page that answers 200 with HTML.
-    api.get("tickets").respond(200, text="<html>Login</html>")
-    with pytest.raises(PermanentError, match="answer is not JSON"):
-        await rt.fetch_ticket("3")
-
-
-async def test_basic_auth_and_rest_url_as_rt_url(api: respx.MockRouter) -> None:
-    connector = RequestTrackerConnector(base_url=f"{API}/", user="root", password="pw-secret")
+async def test_basic_auth_rest_url_as_rt_url_and_link_template(api: respx.MockRouter) -> None:
+    basic = RequestTrackerConnector(base_url=f"{API}/", user="root", password="pw-secret")
+    linked = RequestTrackerConnector(
+        base_url=WEB, token=TOKEN, ticket_url_template="https://rt.acme/t/{id}?n={number}"
+    )
     route = api.get("tickets").respond(json=search_answer("4"))
     mock_body(api)
     try:
-        ticket = await connector.fetch_ticket("4")
+        assert (await basic.fetch_ticket("4")).url == f"{WEB}/Ticket/Display.html?id=4"
+        assert (await linked.fetch_ticket("4")).url == "https://rt.acme/t/4?n=4"
     finally:
-        await connector.aclose()
+        await basic.aclose()
+        await linked.aclose()
     expected = base64.b64encode(b"root:pw-secret").decode()
     assert route.calls[0].request.headers["Authorization"] == f"Basic {expected}"
-    assert ticket.url == f"{WEB}/Ticket/Display.html?id=4"
 
 
 async def test_secrets_never_logged_nor_in_errors(api: respx.MockRouter) -> None:
@@ -357,46 +343,13 @@ async def test_secrets_never_logged_nor_in_errors(api: respx.MockRouter) -> None
     assert "Authorization" not in repr(logs) + " ".join(errors)
 
 
-async def test_ticket_url_template_from_the_routing_file(api: respx.MockRouter) -> None:
-    connector = RequestTrackerConnector(
-        base_url=WEB, token=TOKEN, ticket_url_template="https://rt.acme/t/{id}?n={number}"
-    )
-    api.get("tickets").respond(json=search_answer("3"))
-    mock_body(api, "3")
-    try:
-        ticket = await connector.fetch_ticket("3")
-    finally:
-        await connector.aclose()
-    assert ticket.url == "https://rt.acme/t/3?n=3"
-
-
-@pytest.mark.parametrize(
-    ("value", "expected"),
-    [
-        ("2026-11-22T09:29:50Z", datetime(2026, 11, 22, 9, 29, 50, tzinfo=UTC)),
-        ("2026-11-22T12:29:50+03:00", datetime(2026, 11, 22, 9, 29, 50, tzinfo=UTC)),
-        ("1970-01-01T00:00:00Z", None),  # RT's "not set"
-        ("", None),
-        ("yesterday", None),
-        (None, None),
-        (1795339790, None),
-    ],
-)
-def test_parse_rt_datetime(value: object, expected: datetime | None) -> None:
-    assert parse_rt_datetime(value) == expected
-
-
-def test_registry_builds_rt_and_names_missing_settings() -> None:
-    registry = default_registry()
-    assert "rt" in registry.slugs()
-    with pytest.raises(ValueError, match="rt_url"):
-        build_rt(HelpdeskOptions(rt_token=TOKEN))
-    with pytest.raises(ValueError, match="rt_token, or rt_user and rt_password"):
-        build_rt(HelpdeskOptions(rt_url=WEB, rt_user="root"))
-    options = HelpdeskOptions(rt_url=WEB, rt_token=TOKEN, rt_password="pw")
-    assert TOKEN not in repr(options)
-    assert "pw" not in repr(options).replace("rt_password", "")
-    assert isinstance(registry.create("rt", options), RequestTrackerConnector)
+def test_parse_rt_datetime() -> None:
+    moment = datetime(2026, 11, 22, 9, 29, 50, tzinfo=UTC)
+    assert parse_rt_datetime("2026-11-22T09:29:50Z") == moment
+    assert parse_rt_datetime("2026-11-22T12:29:50+03:00") == moment
+    # The epoch is RT's "not set".
+    for unset in ("1970-01-01T00:00:00Z", "", "yesterday", None, 1795339790):
+        assert parse_rt_datetime(unset) is None
 
 
 @pytest.fixture
@@ -427,10 +380,18 @@ def test_rt_settings_pair_up_and_need_the_url() -> None:
 
 
 @pytest.mark.usefixtures("no_rt_env")
-async def test_kind_rt_needs_rt_settings_and_builds_the_connector() -> None:
+async def test_kind_rt_needs_rt_settings_and_the_registry_builds_it() -> None:
     routing = load_routing_text(ROUTING_YAML + "helpdesk:\n  kind: rt\n", "routing.yaml")
     with pytest.raises(ConfigError, match=r"helpdesk\.kind is rt but RT_URL"):
         build_helpdesk(settings(), routing)
     connector = build_helpdesk(settings(rt_url=WEB, rt_user="u", rt_password="p"), routing)
     assert isinstance(connector, RequestTrackerConnector)
     await connector.aclose()
+    assert "rt" in default_registry().slugs()
+    with pytest.raises(ValueError, match="rt_url"):
+        build_rt(HelpdeskOptions(rt_token=TOKEN))
+    with pytest.raises(ValueError, match="rt_token, or rt_user and rt_password"):
+        build_rt(HelpdeskOptions(rt_url=WEB, rt_user="root"))
+    options = repr(HelpdeskOptions(rt_url=WEB, rt_token=TOKEN, rt_password="pw-secret"))
+    assert TOKEN not in options
+    assert "pw-secret" not in options

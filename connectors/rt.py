@@ -1,0 +1,399 @@
+"""Request Tracker 5 (REST2) connector: read tickets, write queue and owner, add comments.
+
+Facts about RT 5.0.3's REST2 this relies on, each checked against a real server:
+auth is ``Authorization: token ...`` or HTTP basic auth; a search
+(``GET /tickets?query=<TicketSQL>``) expands linked records in the same call
+(``fields[Queue]=Name``), a single ticket does not, so reads are searches by id;
+searches never return deleted tickets, ``GET /ticket/{id}`` does; ``PUT /ticket/{id}``
+answers 200 with messages even when it changed nothing ("Queue X does not exist"),
+so an assignment is read back; an absolute TicketSQL date is read in the API user's
+RT time zone (an explicit offset is ignored), a relative one ("600 seconds ago") is
+not, so listing uses that; dates come back in UTC, unset ones as the epoch;
+``/comment`` is staff-only while ``/correspond`` mails the requestors.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import math
+import time
+from collections.abc import AsyncIterator, Callable, Mapping
+from datetime import UTC, datetime
+from typing import ClassVar
+
+import httpx
+import structlog
+from tenacity import AsyncRetrying, retry_if_exception, stop_after_attempt, wait_exponential
+
+from connectors.base import (
+    ConnectorError,
+    HelpdeskConnector,
+    PermanentError,
+    RateLimitedError,
+    TransientError,
+)
+from connectors.helpdeskeddy_parse import html_to_text
+from dispatch.models import Client, TicketData
+
+__all__ = ["CLOSED_STATUSES", "RequestTrackerConnector", "parse_rt_datetime", "ticket_from_rt"]
+
+log = structlog.get_logger(__name__)
+
+CLOSED_STATUSES = frozenset({"resolved", "rejected", "deleted"})
+NOBODY = "nobody"  # the owner of every unowned ticket
+PER_PAGE = 100  # the largest page REST2 serves
+DEFAULT_RETRY_AFTER = 60.0
+_MAX_RETRY_WAIT = 30.0
+_MAX_ERROR_TEXT = 300
+_BODY_CACHE_SIZE = 512
+_EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
+#: What a search returns per ticket: names of the queue, owner and requestors included.
+_TICKET_FIELDS: tuple[tuple[str, str], ...] = (
+    ("fields", "Subject,Status,Queue,Owner,Priority,Requestor,Created,LastUpdated"),
+    ("fields[Queue]", "Name"),
+    ("fields[Owner]", "Name"),
+    ("fields[Requestor]", "Name,EmailAddress,RealName"),
+)
+
+JsonObject = dict[str, object]
+Params = tuple[tuple[str, str | int], ...]
+
+
+def parse_rt_datetime(value: object) -> datetime | None:
+    """An RT date as an aware UTC datetime; None when unset (the epoch) or unreadable."""
+    if not isinstance(value, str) or not value.strip():
+        return None
+    try:
+        moment = datetime.fromisoformat(value.strip().replace("Z", "+00:00"))
+    except ValueError:
+        return None
+    moment = moment.replace(tzinfo=UTC) if moment.tzinfo is None else moment.astimezone(UTC)
+    return None if moment <= _EPOCH else moment
+
+
+def _text(value: object) -> str:
+    if value is None or isinstance(value, bool):
+        return ""
+    return str(value).strip() if isinstance(value, str | int | float) else ""
+
+
+def _name(record: object) -> str:
+    """A linked record's name: ``Name`` when expanded, else its id (a user's id is its name)."""
+    if isinstance(record, dict):
+        return _text(record.get("Name")) or _text(record.get("id"))
+    return _text(record)
+
+
+def _client(requestors: object) -> Client:
+    """The first requestor: real name (else login), e-mail."""
+    first = requestors[0] if isinstance(requestors, list) and requestors else None
+    if not isinstance(first, dict):
+        return Client()
+    login = _name(first)
+    email = _text(first.get("EmailAddress")) or (login if "@" in login else "")
+    return Client(name=_text(first.get("RealName")) or login, email=email)
+
+
+def ticket_from_rt(raw: Mapping[str, object], *, url_template: str, body: str = "") -> TicketData:
+    """One REST2 ticket (a search item or a single ticket) as TicketData."""
+    ticket_id = _text(raw.get("id"))
+    if not ticket_id.isdecimal():
+        raise PermanentError(f"RT ticket without a numeric id: {ticket_id!r}")
+    status = _text(raw.get("Status")).lower()
+    owner = _name(raw.get("Owner"))
+    return TicketData(
+        external_id=ticket_id,
+        number=ticket_id,
+        subject=_text(raw.get("Subject")),
+        body=body,
+        status=status,
+        priority=_text(raw.get("Priority")),
+        department_ref=_name(raw.get("Queue")) or None,
+        assignee_ref=None if owner.lower() in ("", NOBODY) else owner,
+        client=_client(raw.get("Requestor")),
+        url=url_template.format(id=ticket_id, number=ticket_id),
+        created_at=parse_rt_datetime(raw.get("Created")),
+        updated_at=parse_rt_datetime(raw.get("LastUpdated")),
+        closed=status in CLOSED_STATUSES,
+    )
+
+
+def _items(answer: object) -> list[JsonObject]:
+    items = answer.get("items") if isinstance(answer, dict) else None
+    return [item for item in items if isinstance(item, dict)] if isinstance(items, list) else []
+
+
+def _body_of(parts: list[JsonObject]) -> str:
+    """A message's text: its first inline text/plain part, else its first text/html one."""
+    inline = [p for p in parts if not _text(p.get("Filename")) and _text(p.get("Content"))]
+    for wanted in ("text/plain", "text/html"):
+        for part in inline:
+            if _text(part.get("ContentType")).lower().startswith(wanted):
+                content = _text(part.get("Content")).replace("\r\n", "\n")
+                return html_to_text(content) if wanted == "text/html" else content
+    return ""
+
+
+def _same(record: object, ref: str) -> bool:
+    """Whether a queue or user record is the one ``ref`` names (by name or by id)."""
+    wanted = ref.strip().casefold()
+    if isinstance(record, dict):
+        return wanted in {_text(record.get("Name")).casefold(), _text(record.get("id")).casefold()}
+    return _text(record).casefold() == wanted
+
+
+def _ticket_id(value: str) -> int:
+    """An RT ticket id, checked before it goes into a URL or a query."""
+    text = str(value).strip()
+    if not (text.isascii() and text.isdecimal()) or int(text) <= 0:
+        raise PermanentError(f"an RT ticket id must be a positive integer: {value!r}")
+    return int(text)
+
+
+def _is_retryable(exc: BaseException) -> bool:
+    # A 429 goes back to the caller with its wait; everything else transient is retried here.
+    return isinstance(exc, TransientError) and not isinstance(exc, RateLimitedError)
+
+
+def _retry_after(response: httpx.Response) -> float:
+    try:
+        return max(1.0, float(response.headers.get("Retry-After", "").strip()))
+    except ValueError:
+        return DEFAULT_RETRY_AFTER
+
+
+class RequestTrackerConnector(HelpdeskConnector):
+    """A Request Tracker 5 instance reached through its REST2 API.
+
+    ``base_url`` is RT's web root (``RT_URL``); ``token`` wins over ``user`` and
+    ``password``. Departments are queue names, people are user names. The ticket
+    link is ``{base_url}/Ticket/Display.html?id={id}`` unless ``ticket_url_template``
+    (``{id}``, ``{number}``) says otherwise.
+    """
+
+    slug: ClassVar[str] = "rt"
+    can_fetch: ClassVar[bool] = True
+    can_list: ClassVar[bool] = True
+
+    def __init__(
+        self,
+        *,
+        base_url: str,
+        token: str | None = None,
+        user: str | None = None,
+        password: str | None = None,
+        ticket_url_template: str | None = None,
+        timeout: float = 10.0,
+        transport: httpx.AsyncBaseTransport | None = None,
+        retry_attempts: int = 4,
+        retry_wait: float = 0.5,
+    ) -> None:
+        if retry_attempts < 1:
+            raise ValueError("retry_attempts must be at least 1")
+        if not token and not (user and password):
+            raise ValueError("RT needs a token, or a user and a password")
+        # httpx shows an Authorization header as "[secure]" in every repr.
+        headers = {"Accept": "application/json"}
+        if token:
+            headers["Authorization"] = f"token {token}"
+        auth = httpx.BasicAuth(user, password) if user and password and not token else None
+        # RT_URL is RT's web root; the REST2 root itself is accepted too.
+        root = base_url.strip().rstrip("/").removesuffix("/REST/2.0")
+        escaped = root.replace("{", "{{").replace("}", "}}")
+        self._url_template = ticket_url_template or f"{escaped}/Ticket/Display.html?id={{id}}"
+        self._retrying = AsyncRetrying(
+            stop=stop_after_attempt(retry_attempts),
+            wait=wait_exponential(multiplier=retry_wait, max=_MAX_RETRY_WAIT),
+            retry=retry_if_exception(_is_retryable),
+            reraise=True,
+        )
+        self._clock: Callable[[], float] = time.monotonic
+        self._now: Callable[[], datetime] = lambda: datetime.now(UTC)
+        self._bodies: dict[int, str] = {}  # insertion-ordered: the oldest goes first
+        self._client = httpx.AsyncClient(
+            base_url=f"{root}/REST/2.0/",
+            auth=auth,
+            timeout=timeout,
+            transport=transport,
+            headers=headers,
+        )
+
+    async def aclose(self) -> None:
+        """Close the HTTP client."""
+        await self._client.aclose()
+
+    async def fetch_ticket(self, external_id: str) -> TicketData:
+        """Read a ticket with its queue, owner and requestor names and its first message."""
+        ticket_id = _ticket_id(external_id)
+        raw = await self._find(ticket_id)
+        if raw is None:
+            # Searches hide deleted tickets; this read shows them (and is a 404 for none).
+            single = await self._call("GET", f"ticket/{ticket_id}")
+            raw = single if isinstance(single, dict) else {}
+        body = await self._body(ticket_id)
+        return ticket_from_rt(raw, url_template=self._url_template, body=body)
+
+    async def assign(
+        self, external_id: str, *, department_ref: str | None, assignee_ref: str | None
+    ) -> None:
+        """Set the ticket's ``Queue`` and ``Owner``; a None ref leaves that field unchanged.
+
+        RT answers 200 even when it refused, so the ticket is read back: a field
+        that did not take is a PermanentError carrying RT's own messages.
+        """
+        ticket_id = _ticket_id(external_id)
+        if department_ref is None and assignee_ref is None:
+            log.debug("rt.assign_nothing", ticket_id=ticket_id)
+            return
+        messages: list[str] = []
+        # Queue first, in its own call: within one PUT RT sets Owner before Queue, and
+        # checks the owner's right to own tickets against the queue the ticket is in.
+        for field, value in (("Queue", department_ref), ("Owner", assignee_ref)):
+            if value is not None:
+                answer = await self._call("PUT", f"ticket/{ticket_id}", payload={field: value})
+                messages += [_text(m) for m in answer] if isinstance(answer, list) else []
+        raw = await self._find(ticket_id)
+        wrong = [
+            f"{field} is not {value!r}"
+            for field, value in (("Queue", department_ref), ("Owner", assignee_ref))
+            if value is not None and (raw is None or not _same(raw.get(field), value))
+        ]
+        if wrong:
+            detail = "; ".join(messages)[:_MAX_ERROR_TEXT] or "no message from RT"
+            raise PermanentError(f"RT ticket {ticket_id}: {', '.join(wrong)} ({detail})")
+
+    async def add_internal_note(self, external_id: str, text: str) -> None:
+        """Add a comment: staff see it, requestors are not mailed (unlike correspondence)."""
+        ticket_id = _ticket_id(external_id)
+        if not text.strip():
+            raise PermanentError("an internal note needs some text")
+        payload: JsonObject = {"Content": text, "ContentType": "text/plain"}
+        await self._call("POST", f"ticket/{ticket_id}/comment", payload=payload)
+
+    async def record_time(self, external_id: str, *, minutes: int) -> None:
+        """Add ``minutes`` to the ticket's TimeWorked (RT logs the difference as time taken).
+
+        REST2 has no increment, so the field is read and then written: a change made
+        by someone else in that short window is overwritten.
+        """
+        ticket_id = _ticket_id(external_id)
+        if minutes <= 0:
+            raise PermanentError(f"time worked must be a positive number of minutes: {minutes}")
+        ticket = await self._call("GET", f"ticket/{ticket_id}")
+        worked = _text(ticket.get("TimeWorked")) if isinstance(ticket, dict) else ""
+        total = (int(worked) if worked.isdecimal() else 0) + minutes
+        await self._call("PUT", f"ticket/{ticket_id}", payload={"TimeWorked": total})
+
+    async def list_updated_since(self, since: datetime) -> AsyncIterator[TicketData]:
+        """Tickets changed at or after ``since``, oldest change first, resolved ones included.
+
+        Only open tickets created since ``since`` (the ones that may get a new card)
+        have their first message read, once per ticket: RT spends about 250 ms on
+        every authenticated request.
+        """
+        since = since if since.tzinfo else since.replace(tzinfo=UTC)
+        since_second = since.replace(microsecond=0)  # RT dates have whole seconds
+        lookback = max(0, math.ceil((self._now() - since).total_seconds()))
+        started, page = self._clock(), 1
+        while True:
+            # A relative bound, pushed back by the time spent paging (and a second for the
+            # request's way to RT) so that every page sees the same window.
+            seconds = lookback + int(self._clock() - started) + 1
+            answer = await self._search(f"LastUpdated >= '{seconds} seconds ago'", page=page)
+            items = _items(answer)
+            for raw in items:
+                try:
+                    ticket = ticket_from_rt(raw, url_template=self._url_template)
+                except PermanentError:
+                    log.warning("rt.list_item_skipped", page=page)
+                    continue
+                created = ticket.created_at
+                if created is not None and created >= since_second and not ticket.closed:
+                    body = await self._body(int(ticket.external_id))
+                    ticket = dataclasses.replace(ticket, body=body)
+                yield ticket
+            # "total" and "pages" are null for users who may not see every ticket.
+            if len(items) < PER_PAGE:
+                return
+            page += 1
+
+    async def _search(self, query: str, *, page: int = 1) -> object:
+        """One page of a TicketSQL search, oldest change first."""
+        order = (("orderby", "LastUpdated"), ("order", "ASC"), ("orderby", "id"), ("order", "ASC"))
+        params: Params = (("query", query), *_TICKET_FIELDS, *order)
+        params += (("per_page", PER_PAGE), ("page", page))
+        return await self._call("GET", "tickets", params=params)
+
+    async def _find(self, ticket_id: int) -> JsonObject | None:
+        """The ticket as a search returns it (names expanded); None when not found."""
+        items = _items(await self._search(f"id = {ticket_id}"))
+        return items[0] if items else None
+
+    async def _body(self, ticket_id: int) -> str:
+        """The ticket's first message as plain text (cached); "" when it cannot be read."""
+        if ticket_id in self._bodies:
+            return self._bodies[ticket_id]
+        try:
+            body = await self._read_body(ticket_id)
+        except ConnectorError as exc:
+            # A ticket without its text is still worth dispatching.
+            log.warning("rt.body_unreadable", ticket_id=ticket_id, error=type(exc).__name__)
+            return ""
+        self._bodies[ticket_id] = body
+        while len(self._bodies) > _BODY_CACHE_SIZE:
+            del self._bodies[next(iter(self._bodies))]
+        return body
+
+    async def _read_body(self, ticket_id: int) -> str:
+        """The content of the ticket's Create transaction (its oldest)."""
+        params: Params = (("per_page", 1), ("fields", "Type"))
+        history = await self._call("GET", f"ticket/{ticket_id}/history", params=params)
+        first = next(iter(_items(history)), None)
+        transaction = _text(first.get("id")) if first is not None else ""
+        if first is None or _text(first.get("Type")) != "Create" or not transaction.isdecimal():
+            return ""
+        params = (("per_page", PER_PAGE), ("fields", "ContentType,Content,Filename"))
+        parts = await self._call("GET", f"transaction/{transaction}/attachments", params=params)
+        return _body_of(_items(parts))
+
+    async def _call(
+        self, method: str, path: str, *, params: Params = (), payload: JsonObject | None = None
+    ) -> object:
+        """One API call; transient failures other than 429 are retried with back-off."""
+        async for attempt in self._retrying.copy():
+            with attempt:
+                try:
+                    return await self._send(method, path, params, payload)
+                except ConnectorError as exc:
+                    # Only the request line and the outcome: never headers, queries or bodies.
+                    number = attempt.retry_state.attempt_number
+                    log.warning("rt.request_failed", attempt=number, reason=str(exc))
+                    raise
+        raise AssertionError("unreachable: tenacity reraises the last error")
+
+    async def _send(
+        self, method: str, path: str, params: Params, payload: JsonObject | None
+    ) -> object:
+        """One HTTP request, mapped to decoded JSON or an error of the tree."""
+        where = f"RT {method} {path}"
+        try:
+            response = await self._client.request(method, path, params=params, json=payload)
+        except (httpx.TimeoutException, httpx.NetworkError, httpx.RemoteProtocolError) as exc:
+            raise TransientError(f"{where}: {type(exc).__name__}") from exc
+        except httpx.HTTPError as exc:
+            raise PermanentError(f"{where}: {type(exc).__name__}") from exc
+        where = f"{where}: HTTP {response.status_code}"
+        if response.status_code == 429:
+            wait = _retry_after(response)
+            raise RateLimitedError(f"{where}, retry after {wait:.0f}s", wait)
+        if response.status_code >= 500 or response.status_code == 408:
+            raise TransientError(where)
+        try:
+            body = response.json() if response.content.strip() else {}
+        except ValueError:
+            body = None
+        if not response.is_success or body is None:
+            message = body.get("message") if isinstance(body, dict) else "answer is not JSON"
+            detail = _text(message)[:_MAX_ERROR_TEXT]
+            raise PermanentError(f"{where}: {detail}" if detail else where)
+        return body
