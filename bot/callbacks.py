@@ -40,3 +40,20 @@ class NagCb(CallbackData, prefix="ng"):
 
     action: NagAction
     ticket: int
+
+
+class TimeAction(StrEnum):
+    """What a time-prompt button does."""
+
+    SET = "s"
+    OTHER = "o"
+    FREE = "f"
+    CHANGE = "c"
+
+
+class TimeCb(CallbackData, prefix="tm"):
+    """A time-prompt button: ``tm:<action>:<prompt id>:<minutes>``."""
+
+    action: TimeAction
+    prompt: int
+    minutes: int = 0

@@ -9,10 +9,13 @@ from aiogram import Dispatcher
 from bot.handlers.common import common_router, fallback_router
 from bot.handlers.dispatch import dispatch_router
 from bot.handlers.reminders import reminders_router
+from bot.handlers.time import time_router
 from bot.i18n import Texts
 from dispatch.assignment import AssignmentService
 from dispatch.lists import TicketLists
 from dispatch.reminders import ReminderService
+from dispatch.time_followup import TimeFollowUp
+from dispatch.time_tracking import TimeTracker
 from storage.db import Database
 from storage.outbox import OutboxSender
 
@@ -22,6 +25,8 @@ def create_dispatcher(
     assignment: AssignmentService,
     reminders: ReminderService,
     lists: TicketLists,
+    time_tracker: TimeTracker,
+    time_followup: TimeFollowUp,
     texts: Texts,
     tz: tzinfo,
     database: Database,
@@ -32,12 +37,14 @@ def create_dispatcher(
         assignment=assignment,
         reminders=reminders,
         lists=lists,
+        time_tracker=time_tracker,
+        time_followup=time_followup,
         texts=texts,
         tz=tz,
         database=database,
         outbox_sender=outbox_sender,
     )
     dispatcher.include_routers(
-        dispatch_router(), reminders_router(), common_router(), fallback_router()
+        dispatch_router(), reminders_router(), time_router(), common_router(), fallback_router()
     )
     return dispatcher

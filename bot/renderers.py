@@ -16,6 +16,7 @@ from aiogram.types import InlineKeyboardButton
 from bot.callbacks import DispatchAction, DispatchCb
 from bot.i18n import Texts
 from bot.list_renderers import ListRenderer, cut, esc, payload_of, waited
+from bot.time_renderers import TimeRenderer, hours
 from config.routing import Department, Person
 from dispatch.models import TicketState, WritebackState
 from dispatch.views import Payload, ReminderNote, TicketView
@@ -27,12 +28,12 @@ _SPACES = re.compile(r"[ \t\r\f\v]+")
 _BLANK_LINES = re.compile(r"\n{3,}")
 
 
-class TelegramRenderer(ListRenderer):
+class TelegramRenderer(ListRenderer, TimeRenderer):
     """The bot's implementation of ``dispatch.views.Renderer``."""
 
     def __init__(self, texts: Texts, tz: tzinfo) -> None:
-        super().__init__(texts)
-        self._tz = tz
+        ListRenderer.__init__(self, texts)
+        TimeRenderer.__init__(self, texts, tz)
 
     def card(
         self,
@@ -93,6 +94,15 @@ class TelegramRenderer(ListRenderer):
         ]
         if any(details):
             lines.append(" · ".join(part for part in details if part))
+        if ticket.over_package:
+            used, package = ticket.over_package
+            lines.append(
+                t(
+                    "📦 Over its hour package this month: {used} of {package} h",
+                    used=hours(used),
+                    package=hours(package),
+                )
+            )
         excerpt = cut(ticket.body, EXCERPT_CHARS)
         if excerpt:
             lines.append(f"<blockquote>{html.escape(excerpt, quote=False)}</blockquote>")

@@ -7,6 +7,7 @@ removed the bot; 429 carries ``retry_after``; 5xx and network trouble pass.
 
 from __future__ import annotations
 
+import base64
 from typing import Any
 
 from aiogram import Bot
@@ -21,7 +22,14 @@ from aiogram.exceptions import (
     TelegramServerError,
     TelegramUnauthorizedError,
 )
-from aiogram.types import InlineKeyboardMarkup, LinkPreviewOptions, Message, ReplyParameters
+from aiogram.types import (
+    BufferedInputFile,
+    ForceReply,
+    InlineKeyboardMarkup,
+    LinkPreviewOptions,
+    Message,
+    ReplyParameters,
+)
 
 from storage.models import OutboxOp
 from storage.outbox import DeliveryResult, Outcome
@@ -66,31 +74,46 @@ class AiogramTransport:
     async def _call(
         self, op: OutboxOp, chat_id: int, message_id: int | None, payload: dict[str, Any]
     ) -> DeliveryResult:
-        markup = _markup(payload)
         if op == OutboxOp.SEND:
-            sent = await self._bot.send_message(
-                chat_id=chat_id,
-                text=payload["text"],
-                parse_mode=ParseMode.HTML,
-                reply_markup=markup,
-                link_preview_options=LinkPreviewOptions(is_disabled=True),
-                reply_parameters=_reply_to(payload),
-            )
-            return DeliveryResult(Outcome.DELIVERED, message_id=sent.message_id)
+            return await self._send(chat_id, payload)
         assert message_id is not None
         if op == OutboxOp.EDIT:
+            markup = _markup(payload)
             edited = await self._bot.edit_message_text(
                 chat_id=chat_id,
                 message_id=message_id,
                 text=payload["text"],
                 parse_mode=ParseMode.HTML,
-                reply_markup=markup,
+                # An edit takes inline buttons only; none means "remove them".
+                reply_markup=markup if isinstance(markup, InlineKeyboardMarkup) else None,
                 link_preview_options=LinkPreviewOptions(is_disabled=True),
             )
             mid = edited.message_id if isinstance(edited, Message) else message_id
             return DeliveryResult(Outcome.DELIVERED, message_id=mid)
         await self._bot.delete_message(chat_id=chat_id, message_id=message_id)
         return DeliveryResult(Outcome.DELIVERED, message_id=message_id)
+
+    async def _send(self, chat_id: int, payload: dict[str, Any]) -> DeliveryResult:
+        if "document_b64" in payload:
+            document = BufferedInputFile(
+                base64.b64decode(payload["document_b64"]), filename=payload["filename"]
+            )
+            sent = await self._bot.send_document(
+                chat_id=chat_id,
+                document=document,
+                caption=payload.get("caption"),
+                parse_mode=ParseMode.HTML,
+            )
+            return DeliveryResult(Outcome.DELIVERED, message_id=sent.message_id)
+        sent = await self._bot.send_message(
+            chat_id=chat_id,
+            text=payload["text"],
+            parse_mode=ParseMode.HTML,
+            reply_markup=_markup(payload),
+            link_preview_options=LinkPreviewOptions(is_disabled=True),
+            reply_parameters=_reply_to(payload),
+        )
+        return DeliveryResult(Outcome.DELIVERED, message_id=sent.message_id)
 
 
 def _reply_to(payload: dict[str, Any]) -> ReplyParameters | None:
@@ -101,9 +124,13 @@ def _reply_to(payload: dict[str, Any]) -> ReplyParameters | None:
     return ReplyParameters(message_id=int(message_id), allow_sending_without_reply=True)
 
 
-def _markup(payload: dict[str, Any]) -> InlineKeyboardMarkup | None:
+def _markup(payload: dict[str, Any]) -> InlineKeyboardMarkup | ForceReply | None:
     raw = payload.get("reply_markup")
-    return InlineKeyboardMarkup.model_validate(raw) if raw else None
+    if not raw:
+        return None
+    if raw.get("force_reply"):
+        return ForceReply.model_validate(raw)
+    return InlineKeyboardMarkup.model_validate(raw)
 
 
 def _bad_request(exc: TelegramBadRequest) -> DeliveryResult:

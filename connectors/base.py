@@ -69,5 +69,8 @@ class HelpdeskConnector(ABC):
         """Tickets changed at or after ``since``, oldest change first."""
         raise PermanentError(f"{self.slug} cannot list tickets")
 
+    async def record_time(self, external_id: str, *, minutes: int) -> None:  # noqa: B027
+        """Store a ticket's total time spent in the helpdesk's own field, if it has one."""
+
     async def aclose(self) -> None:  # noqa: B027 - optional hook, no-op by default
         """Release network resources."""

@@ -167,6 +167,7 @@ class HelpDeskEddyConnector(HelpdeskConnector):
         closed_statuses: frozenset[str] = frozenset({"closed"}),
         portal_tz: tzinfo | None = None,
         fetch_company: bool = True,
+        time_field_id: int | None = None,
     ) -> None:
         if not 1 <= max_requests_per_minute <= MAX_REQUESTS_PER_MINUTE:
             raise ValueError(
@@ -185,6 +186,7 @@ class HelpDeskEddyConnector(HelpdeskConnector):
         self._retry_attempts = retry_attempts
         self._retry_wait = retry_wait
         self._fetch_company = fetch_company
+        self._time_field_id = time_field_id
         self._clock: Callable[[], float] = time.monotonic
         self._companies = _CompanyCache(_USER_CACHE_SIZE, _USER_CACHE_TTL, self._clock)
         self._locked_until = 0.0
@@ -226,6 +228,14 @@ class HelpDeskEddyConnector(HelpdeskConnector):
         if not payload:
             log.debug("helpdeskeddy.assign_nothing", ticket_id=ticket_id)
             return
+        await self._call("PUT", f"tickets/{ticket_id}/", payload=payload)
+
+    async def record_time(self, external_id: str, *, minutes: int) -> None:
+        """Put the ticket's total time, in minutes, into the configured custom field."""
+        if self._time_field_id is None:
+            return
+        ticket_id = require_ticket_id(external_id)
+        payload = {"custom_fields": {str(self._time_field_id): minutes}}
         await self._call("PUT", f"tickets/{ticket_id}/", payload=payload)
 
     async def add_internal_note(self, external_id: str, text: str) -> None:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 from datetime import datetime
 
 from config.routing import Department, RoutingConfig
@@ -25,7 +26,7 @@ class CardPublisher:
             ticket_id=ticket.id, kind=MessageKind.CARD, chat_id=self._routing.dispatch.chat_id
         )
         await uow.outbox.enqueue_send(
-            message=message, payload=self._render(ticket), ticket_id=ticket.id
+            message=message, payload=await self._render(uow, ticket), ticket_id=ticket.id
         )
 
     async def refresh_card(
@@ -34,7 +35,7 @@ class CardPublisher:
         """Edit every card of the ticket to its current state; False if it has none."""
         assert ticket.id is not None
         cards = await uow.messages.find(ticket_id=ticket.id, kind=MessageKind.CARD)
-        payload = self._render(ticket, browsing=browsing)
+        payload = await self._render(uow, ticket, browsing=browsing)
         for message in cards:
             await uow.outbox.enqueue_edit(message=message, payload=payload, ticket_id=ticket.id)
         await self._refresh_reminder(uow, ticket, browsing)
@@ -51,7 +52,7 @@ class CardPublisher:
         message = await uow.messages.get(message_row_id=nag.last_message_id)
         if message is not None:
             note = ReminderNote(nag.count, utcnow() - ticket.received_at)
-            payload = self._render(ticket, browsing=browsing, reminder=note)
+            payload = await self._render(uow, ticket, browsing=browsing, reminder=note)
             await uow.outbox.enqueue_edit(message=message, payload=payload, ticket_id=ticket.id)
 
     async def post_reminder(
@@ -63,7 +64,9 @@ class CardPublisher:
         message = await uow.messages.create(
             ticket_id=ticket.id, kind=MessageKind.REMINDER, chat_id=self._routing.dispatch.chat_id
         )
-        payload = self._render(ticket, reminder=ReminderNote(count, now - ticket.received_at))
+        payload = await self._render(
+            uow, ticket, reminder=ReminderNote(count, now - ticket.received_at)
+        )
         if cards:
             payload["reply_to_row"] = cards[0].id
         await uow.outbox.enqueue_send(message=message, payload=payload, ticket_id=ticket.id)
@@ -87,14 +90,17 @@ class CardPublisher:
         await uow.outbox.enqueue_send(message=message, payload=payload, ticket_id=ticket.id)
         return True
 
-    def _render(
+    async def _render(
         self,
+        uow: UnitOfWork,
         ticket: TicketRow,
         *,
         browsing: Department | None = None,
         reminder: ReminderNote | None = None,
     ) -> Payload:
         view = TicketView.of(ticket, self._routing)
+        if ticket.state != "closed":
+            view = dataclasses.replace(view, over_package=await self._over_package(uow, ticket))
         members = self._routing.members(browsing.key) if browsing else []
         return self._renderer.card(
             view,
@@ -103,3 +109,12 @@ class CardPublisher:
             members=members,
             reminder=reminder,
         )
+
+    async def _over_package(self, uow: UnitOfWork, ticket: TicketRow) -> tuple[int, int] | None:
+        client = self._routing.client_for(company=ticket.client_company, email=ticket.client_email)
+        if client is None or client.hours_per_month is None:
+            return None
+        month = f"{utcnow().astimezone(self._routing.tz):%Y-%m}"
+        used = await uow.time.billable_minutes(client_key=client.key, month=month)
+        package = int(client.hours_per_month * 60)
+        return (used, package) if used >= package else None

@@ -16,6 +16,7 @@ from config.routing import RoutingConfig
 from dispatch.cards import CardPublisher
 from dispatch.models import HelpdeskEvent, TicketData, TicketEventKind, TicketState
 from dispatch.reminders import NagTracker
+from dispatch.time_tracking import TimeTracker
 from storage.db import Database, UnitOfWork
 from storage.models import TicketRow
 from storage.types import utcnow
@@ -43,12 +44,14 @@ class IntakeService:
         cards: CardPublisher,
         nags: NagTracker,
         *,
+        time: TimeTracker | None = None,
         clock: Callable[[], datetime] = utcnow,
     ) -> None:
         self._db = database
         self._routing = routing
         self._cards = cards
         self._nags = nags
+        self._time = time
         self._clock = clock
 
     async def accept_event(self, event: HelpdeskEvent) -> Intake:
@@ -131,6 +134,10 @@ class IntakeService:
             await self._nags.start(uow, ticket)
         else:
             await self._nags.stop(uow, ticket)
+        if ticket.state == TicketState.CLOSED:
+            ticket.closed_at = self._clock()
+            if self._time is not None:
+                await self._time.on_closed(uow, ticket)
 
     async def _create(self, uow: UnitOfWork, source: str, data: TicketData) -> TicketRow:
         ticket = TicketRow(

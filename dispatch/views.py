@@ -36,6 +36,8 @@ class TicketView:
     assigned_at: datetime | None
     writeback: str
     writeback_error: str | None
+    #: (used, package) minutes this month when the client is over its hour package.
+    over_package: tuple[int, int] | None = None
 
     @classmethod
     def of(cls, row: TicketRow, routing: RoutingConfig) -> TicketView:
@@ -101,6 +103,37 @@ class WaitingTicket:
     assignee_name: str | None = None
 
 
+@dataclass(frozen=True, slots=True)
+class TimePromptView:
+    """A "how much time did it take?" prompt about one close of a ticket."""
+
+    prompt_id: int
+    ticket: TicketView
+    round: int
+    client_name: str | None
+
+
+@dataclass(frozen=True, slots=True)
+class PackageAlert:
+    """A client's month passing a share of its hour package."""
+
+    client_name: str
+    month: str
+    threshold: int
+    used_minutes: int
+    package_minutes: int
+
+
+@dataclass(frozen=True, slots=True)
+class MissingTime:
+    """A closed ticket still without its time, for ``/missing``."""
+
+    person_name: str
+    number: str
+    subject: str
+    closed_at: datetime
+
+
 class Renderer(Protocol):
     """Turns ticket views into Telegram payloads (implemented by the bot adapter)."""
 
@@ -126,3 +159,21 @@ class Renderer(Protocol):
 
     def ticket_list(self, tickets: Sequence[WaitingTicket], *, mine: bool) -> Payload:
         """``/queue`` (waiting tickets) or ``/mine`` (my open tickets)."""
+
+    def time_prompt(self, prompt: TimePromptView) -> Payload:
+        """Ask the assignee how long a closed ticket took, with quick answers."""
+
+    def time_recorded(self, prompt: TimePromptView, *, minutes: int, billable: bool) -> Payload:
+        """The prompt once answered: the recorded value and a "change" button."""
+
+    def time_question(self, *, refused: str | None) -> Payload:
+        """Ask for a typed value (after "other…"), saying why the last one was refused."""
+
+    def package_alert(self, alert: PackageAlert) -> Payload:
+        """The account manager's message about a client's hour package."""
+
+    def missing_time(self, rows: Sequence[MissingTime]) -> Payload:
+        """``/missing``: closed tickets without time, by person."""
+
+    def time_note(self, *, who: str, minutes: int, billable: bool) -> str:
+        """The internal note in the helpdesk ticket recording the time (plain text)."""

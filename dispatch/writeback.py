@@ -66,6 +66,20 @@ class HelpdeskSync:
             raise _retry(exc) from exc
         await self._set_writeback(int(job.payload["ticket_id"]), WritebackState.DONE, None)
 
+    async def time_note(self, job: JobRow) -> None:
+        """Write a recorded time into the helpdesk ticket as an internal note."""
+        async with self._db.unit_of_work() as uow:
+            ticket = await uow.tickets.get(ticket_id=int(job.payload["ticket_id"]))
+        if ticket is None:
+            return
+        try:
+            await self._helpdesk.add_internal_note(ticket.external_id, str(job.payload["text"]))
+            await self._helpdesk.record_time(
+                ticket.external_id, minutes=int(job.payload["total_minutes"])
+            )
+        except TransientError as exc:
+            raise _retry(exc) from exc
+
     async def writeback_failed(self, job: JobRow, reason: str) -> None:
         """The write-back failed for good: the card says so and offers a retry."""
         await self._set_writeback(int(job.payload["ticket_id"]), WritebackState.FAILED, reason)

@@ -153,6 +153,10 @@ def helpdesk_kind(settings: Settings, routing: RoutingConfig) -> str:
             "helpdesk.kind is helpdeskeddy but HELPDESKEDDY_URL, HELPDESKEDDY_EMAIL and "
             "HELPDESKEDDY_API_KEY are not all set"
         )
+    if kind == "rt" and not settings.rt_enabled:
+        raise ConfigError(
+            "helpdesk.kind is rt but RT_URL and RT_TOKEN (or RT_USER and RT_PASSWORD) are not set"
+        )
     return kind
 
 
@@ -161,13 +165,19 @@ def build_helpdesk(
 ) -> HelpdeskConnector:
     """The helpdesk connector named by the configuration."""
     key = settings.helpdeskeddy_api_key
+    rt_token, rt_password = settings.rt_token, settings.rt_password
     options = HelpdeskOptions(
         helpdeskeddy_url=settings.helpdeskeddy_url,
         helpdeskeddy_email=settings.helpdeskeddy_email,
         helpdeskeddy_api_key=key.get_secret_value() if key else None,
-        max_requests_per_minute=settings.helpdeskeddy_max_requests_per_minute,
+        max_requests_per_minute=routing.helpdeskeddy.max_requests_per_minute
+        or settings.helpdeskeddy_max_requests_per_minute,
         ticket_url_template=routing.helpdesk.ticket_url,
         portal_tz=routing.tz,
+        rt_url=settings.rt_url,
+        rt_token=rt_token.get_secret_value() if rt_token else None,
+        rt_user=settings.rt_user,
+        rt_password=rt_password.get_secret_value() if rt_password else None,
     )
     return (registry or default_registry()).create(helpdesk_kind(settings, routing), options)
 
@@ -203,6 +213,7 @@ def build_service(
         routing,
         helpdesk,
         TelegramRenderer(texts, routing.tz),
+        translate=texts,
         job_retry_delay=job_retry_delay,
     )
     bot = build_bot(settings)
@@ -211,6 +222,8 @@ def build_service(
         assignment=domain.assignment,
         reminders=domain.reminders,
         lists=domain.lists,
+        time_tracker=domain.time_tracker,
+        time_followup=domain.time_followup,
         texts=texts,
         tz=routing.tz,
         database=database,

@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import contextlib
+import re
 import signal
 import sys
 from collections.abc import Sequence
@@ -12,9 +13,12 @@ from pathlib import Path
 
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
+from bot.i18n import Texts
 from config.errors import ConfigError
-from config.routing import check_routing, load_routing
+from config.routing import RoutingConfig, check_routing, load_routing
 from config.settings import Settings, load_settings
+from dispatch.report_files import report_csv, report_pdf
+from dispatch.reports import ClientReport, ReportService
 from modest.app import build_service, helpdesk_kind
 from modest.logs import configure_logging
 from storage.db import Database
@@ -28,6 +32,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     try:
         if args.command == "check-config":
             return check_config(args.file)
+        if args.command == "report":
+            return write_reports(args)
         settings = load_settings()
         configure_logging(settings.log_level, settings.log_format)
         if args.command == "migrate":
@@ -47,6 +53,17 @@ def _parser() -> argparse.ArgumentParser:
     sub.add_parser("migrate", help="apply database migrations")
     check = sub.add_parser("check-config", help="validate the YAML routing file")
     check.add_argument("file", nargs="?", help="file to check (default: $MODEST_CONFIG)")
+    report = sub.add_parser(
+        "report", help="write a client's monthly report (nothing is sent or locked)"
+    )
+    which = report.add_mutually_exclusive_group(required=True)
+    which.add_argument("--client", help="client key from the routing file")
+    which.add_argument(
+        "--all", action="store_true", help="every client with activity or a package"
+    )
+    report.add_argument("--month", required=True, help="YYYY-MM")
+    report.add_argument("--format", choices=["pdf", "csv"], default="pdf")
+    report.add_argument("--out", required=True, help="file (or, with --all, a directory)")
     return parser
 
 
@@ -63,10 +80,50 @@ def check_config(file: str | None) -> int:
 
 
 class _RoutingPathOnly(BaseSettings):
-    """Just ``MODEST_CONFIG``: check-config must work without a bot token."""
+    """What check-config and report need: they must work without a bot token."""
 
     model_config = SettingsConfigDict(env_file=".env", extra="ignore", env_ignore_empty=True)
     modest_config: Path = Path("config/routing.yaml")
+    database_url: str = "sqlite+aiosqlite:///./modest.db"
+
+
+def write_reports(args: argparse.Namespace) -> int:
+    """``modest report``: the same documents as the monthly run, written to files."""
+    if not re.fullmatch(r"\d{4}-(0[1-9]|1[0-2])", args.month):
+        print(f"modest: --month must be YYYY-MM, got {args.month!r}", file=sys.stderr)
+        return 2
+    env = _RoutingPathOnly()
+    routing = load_routing(env.modest_config)
+    try:
+        reports = asyncio.run(_build_reports(env.database_url, routing, args))
+    except KeyError as exc:
+        print(f"modest: {exc.args[0]}", file=sys.stderr)
+        return 1
+    texts = Texts(routing.language)
+    render = report_pdf if args.format == "pdf" else report_csv
+    out = Path(args.out)
+    if args.all:
+        out.mkdir(parents=True, exist_ok=True)
+    for report in reports:
+        target = out / f"{report.client.key}-{args.month}.{args.format}" if args.all else out
+        target.write_bytes(render(report, texts))
+        print(target)
+    return 0
+
+
+async def _build_reports(
+    url: str, routing: RoutingConfig, args: argparse.Namespace
+) -> list[ClientReport]:
+    database = Database(url)
+    service = ReportService(database, routing)
+    try:
+        if args.all:
+            keys = [c.key for c in await service.clients_to_report(month=args.month)]
+        else:
+            keys = [args.client]
+        return [await service.build(client_key=key, month=args.month) for key in keys]
+    finally:
+        await database.dispose()
 
 
 def _config_path() -> Path:

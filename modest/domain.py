@@ -13,6 +13,11 @@ from dispatch.intake import FETCH_JOB, IntakeService
 from dispatch.lists import TicketLists
 from dispatch.reconcile import HelpdeskPoller
 from dispatch.reminders import NagTracker, ReminderService
+from dispatch.report_delivery import MonthlyReports, ReportMailer
+from dispatch.report_files import Translate
+from dispatch.reports import ReportService
+from dispatch.time_followup import TimeFollowUp
+from dispatch.time_tracking import TIME_NOTE_JOB, TimeTracker
 from dispatch.views import Renderer
 from dispatch.writeback import HelpdeskSync
 from scheduler.housekeeping import PeriodicJob
@@ -28,6 +33,10 @@ class Domain:
     assignment: AssignmentService
     reminders: ReminderService
     lists: TicketLists
+    time_tracker: TimeTracker
+    time_followup: TimeFollowUp
+    reports: ReportService
+    monthly_reports: MonthlyReports
     poller: HelpdeskPoller
     job_runner: JobRunner
 
@@ -38,15 +47,16 @@ def build_domain(
     helpdesk: HelpdeskConnector,
     renderer: Renderer,
     *,
+    translate: Translate,
     job_retry_delay: float,
 ) -> Domain:
     """Wire the dispatch services around one card publisher and one nag tracker."""
     cards = CardPublisher(routing, renderer)
     nags = NagTracker(routing)
-    intake = IntakeService(database, routing, cards, nags)
-    assignment = AssignmentService(
-        database, routing, cards, nags, writes_back=helpdesk.slug != "generic"
-    )
+    writes_back = helpdesk.slug != "generic"
+    time_tracker = TimeTracker(database, routing, renderer, writes_back=writes_back)
+    intake = IntakeService(database, routing, cards, nags, time=time_tracker)
+    assignment = AssignmentService(database, routing, cards, nags, writes_back=writes_back)
     sync = HelpdeskSync(database, routing, helpdesk, intake, cards)
     kinds = {
         FETCH_JOB: JobKind(
@@ -59,12 +69,20 @@ def build_domain(
         WRITEBACK_JOB: JobKind(
             sync.write_back, sync.writeback_failed, max_attempts=5, base_delay=job_retry_delay
         ),
+        TIME_NOTE_JOB: JobKind(
+            sync.time_note, None, max_attempts=12, base_delay=job_retry_delay, max_delay=900
+        ),
     }
+    reports = ReportService(database, routing)
     return Domain(
+        reports=reports,
+        monthly_reports=MonthlyReports(reports, ReportMailer(routing, translate)),
         intake=intake,
         assignment=assignment,
         reminders=ReminderService(database, routing, cards, renderer),
         lists=TicketLists(database, routing, renderer),
+        time_tracker=time_tracker,
+        time_followup=TimeFollowUp(database, routing, renderer, time_tracker),
         poller=HelpdeskPoller(database, helpdesk, intake),
         job_runner=JobRunner(database, kinds),
     )
@@ -77,7 +95,11 @@ def periodic_jobs(
     interval = routing.dispatch.nag_interval
     # A pass every quarter interval (at most 15 s apart) keeps reminders on time.
     every = max(timedelta(seconds=1), min(timedelta(seconds=15), interval / 4))
-    jobs = [PeriodicJob("reminders.pass", domain.reminders.run_pass, every)]
+    jobs = [
+        PeriodicJob("reminders.pass", domain.reminders.run_pass, every),
+        PeriodicJob("time.ask_again", domain.time_followup.ask_again, timedelta(minutes=1)),
+        PeriodicJob("reports.monthly", domain.monthly_reports.run, timedelta(minutes=5)),
+    ]
     if helpdesk.can_list:
         # RT has no webhooks, so polling is its intake; elsewhere it catches lost webhooks.
         poll = (

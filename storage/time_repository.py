@@ -87,6 +87,13 @@ class TimeRepository:
         )
         return int((await self._session.execute(stmt)).scalar_one())
 
+    async def ticket_minutes(self, *, ticket_id: int) -> int:
+        """All time recorded on a ticket, over every close."""
+        stmt = select(func.coalesce(func.sum(TimeEntryRow.minutes), 0)).where(
+            col(TimeEntryRow.ticket_id) == ticket_id
+        )
+        return int((await self._session.execute(stmt)).scalar_one())
+
     async def entries(
         self, *, client_key: str | None, month: str
     ) -> Sequence[tuple[TimeEntryRow, TicketRow]]:

@@ -26,7 +26,11 @@ _CALL = re.compile(r'(?:self\._t|\bt|texts)\(\s*"((?:[^"\\]|\\.)+)"', re.S)
 def used_msgids() -> set[str]:
     """Every template the bot code passes to the translator."""
     ids: set[str] = set()
-    for path in BOT_DIR.rglob("*.py"):
+    for path in [
+        *BOT_DIR.rglob("*.py"),
+        BOT_DIR.parent / "dispatch" / "report_files.py",
+        BOT_DIR.parent / "dispatch" / "report_delivery.py",
+    ]:
         ids |= set(_CALL.findall(path.read_text(encoding="utf-8")))
     return ids
 

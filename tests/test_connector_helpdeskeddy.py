@@ -513,3 +513,23 @@ def test_html_to_text(html: str, text: str) -> None:
 )
 def test_parse_datetime_is_defensive(value: object, expected: datetime | None) -> None:
     assert parse_datetime(value) == expected
+
+
+async def test_record_time_writes_the_configured_custom_field_only(
+    api: respx.MockRouter, hde: HelpDeskEddyConnector
+) -> None:
+    route = api.put("tickets/7/").respond(200, json={"data": {"id": 7}})
+    await hde.record_time("7", minutes=95)
+    assert not route.called, "no time field configured: nothing is written"
+    with_field = HelpDeskEddyConnector(
+        base_url="https://acme.helpdeskeddy.com",
+        email=EMAIL,
+        api_key=API_KEY,
+        retry_wait=0,
+        time_field_id=42,
+    )
+    try:
+        await with_field.record_time("7", minutes=95)
+    finally:
+        await with_field.aclose()
+    assert json.loads(route.calls.last.request.content) == {"custom_fields": {"42": 95}}

@@ -30,25 +30,46 @@ def reminders_by_ticket(tg: TelegramEmulator) -> dict[str, list[int]]:
     return seen
 
 
+def live_with_button(tg: TelegramEmulator, label: str) -> int | None:
+    """A message in the dispatch chat, not deleted, that has a button ``label``."""
+    for message in reversed(tg.messages(DISPATCH)):
+        if not message.deleted and any(
+            b[0] == label for b in tg.buttons(DISPATCH, message.message_id)
+        ):
+            return message.message_id
+    return None
+
+
 async def test_a_reminder_replies_to_the_card_with_buttons_that_dispatch(
     tg: TelegramEmulator, sqlite_url: str
 ) -> None:
-    routing = routing_with(nag_interval="2s")
+    routing = routing_with(nag_interval="3s")
     async with running_modest(tg, routing, sqlite_url) as h:
         await h.post_generic(ticket_body("1"))
         card = await h.card()
         reminder = await h.card(1, timeout=8)
         assert "Reminder 1: not assigned for" in reminder.text
         assert reminder.reply_to_message_id == card.message_id
+        assert [b[0] for b in tg.buttons(DISPATCH, reminder.message_id)] == [
+            "Support",
+            "Development",
+        ]
         await tap(h, reminder.message_id, IVAN, "Support")
-        await tg.wait_for(
-            lambda: any(b[0] == "Olga Sidorova" for b in tg.buttons(DISPATCH, reminder.message_id))
-        )
-        await tap(h, reminder.message_id, IVAN, "Olga Sidorova")
+        # The card and the live reminder both show the department's people.
+        await tg.wait_for(lambda: live_with_button(tg, "Olga Sidorova") is not None)
+        target = live_with_button(tg, "Olga Sidorova")
+        assert target is not None
+        await tap(h, target, IVAN, "Olga Sidorova")
         await tg.wait_for(lambda: "Assigned to Olga" in tg.message(DISPATCH, card.message_id).text)
-        await tg.wait_for(lambda: tg.message(DISPATCH, reminder.message_id).deleted, timeout=5)
-        await asyncio.sleep(3)
-        assert len(reminders_by_ticket(tg)["A-1"]) == 1, "no reminder after assignment"
+        await tg.wait_for(
+            lambda: all(
+                m.deleted for m in tg.messages(DISPATCH) if m.message_id != card.message_id
+            ),
+            timeout=5,
+        )
+        sent = len(reminders_by_ticket(tg)["A-1"])
+        await asyncio.sleep(4)
+        assert len(reminders_by_ticket(tg)["A-1"]) == sent, "no reminder after assignment"
 
 
 async def test_queue_and_mine_commands(tg: TelegramEmulator, sqlite_url: str) -> None:

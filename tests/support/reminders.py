@@ -16,6 +16,8 @@ from dispatch.cards import CardPublisher
 from dispatch.intake import IntakeService
 from dispatch.models import HelpdeskEvent, TicketData, TicketEventKind
 from dispatch.reminders import NagTracker, ReminderService
+from dispatch.time_followup import TimeFollowUp
+from dispatch.time_tracking import TimeTracker
 from storage.db import Database
 from storage.models import OutboxRow, OutboxStatus, TelegramMessageRow
 from tests.conftest import ROUTING_YAML
@@ -45,6 +47,8 @@ class Services:
     intake: IntakeService
     assignment: AssignmentService
     reminders: ReminderService
+    time: TimeTracker
+    followup: TimeFollowUp
 
     async def new_ticket(self, external_id: str, **fields: Any) -> int:
         """A ticket arrives by webhook; returns its id."""
@@ -97,7 +101,9 @@ def services(db: Database, routing: RoutingConfig, clock: Clock) -> Services:
     renderer = TelegramRenderer(Texts("en"), routing.tz)
     cards = CardPublisher(routing, renderer)
     nags = NagTracker(routing, clock=clock)
-    intake = IntakeService(db, routing, cards, nags, clock=clock)
+    time = TimeTracker(db, routing, renderer, writes_back=False, clock=clock)
+    intake = IntakeService(db, routing, cards, nags, time=time, clock=clock)
     assignment = AssignmentService(db, routing, cards, nags, writes_back=False, clock=clock)
     reminders = ReminderService(db, routing, cards, renderer, clock=clock)
-    return Services(db, routing, clock, intake, assignment, reminders)
+    followup = TimeFollowUp(db, routing, renderer, time, clock=clock)
+    return Services(db, routing, clock, intake, assignment, reminders, time, followup)

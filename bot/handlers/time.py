@@ -1,0 +1,79 @@
+"""Time-prompt buttons, typed answers by reply, and ``/missing``."""
+
+from __future__ import annotations
+
+from aiogram import F, Router
+from aiogram.filters import Command
+from aiogram.types import CallbackQuery, Message
+
+from bot.callbacks import TimeAction, TimeCb
+from bot.i18n import Texts
+from bot.replies import safe_answer
+from dispatch.time_followup import TimeFollowUp
+from dispatch.time_tracking import TimeOutcome, TimeResult, TimeTracker
+
+
+def time_router() -> Router:
+    """Handlers for the ``tm:`` buttons, replies to the time question, ``/missing``."""
+    router = Router(name="time")
+    router.callback_query.register(time_tapped, TimeCb.filter())
+    router.message.register(missing_command, Command("missing"))
+    router.message.register(typed_answer, F.chat.type == "private", F.reply_to_message, F.text)
+    return router
+
+
+async def time_tapped(
+    query: CallbackQuery, callback_data: TimeCb, time_tracker: TimeTracker, texts: Texts
+) -> None:
+    """A quick answer, "no charge", "other…" or "change"."""
+    actor = query.from_user.id
+    prompt = callback_data.prompt
+    match callback_data.action:
+        case TimeAction.SET:
+            result = await time_tracker.choose(
+                prompt_id=prompt,
+                minutes=callback_data.minutes,
+                billable=True,
+                actor_telegram_id=actor,
+            )
+        case TimeAction.FREE:
+            result = await time_tracker.choose(
+                prompt_id=prompt, minutes=0, billable=False, actor_telegram_id=actor
+            )
+        case TimeAction.OTHER:
+            result = await time_tracker.ask_other(prompt_id=prompt, actor_telegram_id=actor)
+        case TimeAction.CHANGE:
+            result = await time_tracker.change(prompt_id=prompt, actor_telegram_id=actor)
+    text, alert = _reply(result, texts)
+    await safe_answer(query, text, alert)
+
+
+async def typed_answer(message: Message, time_tracker: TimeTracker, texts: Texts) -> None:
+    """A reply to "how much time did it take?" with a typed value."""
+    assert message.reply_to_message is not None
+    assert message.from_user is not None
+    result = await time_tracker.answer(
+        chat_id=message.chat.id,
+        reply_to_message_id=message.reply_to_message.message_id,
+        text=message.text or "",
+        actor_telegram_id=message.from_user.id,
+    )
+    if result is not None and result.outcome == TimeOutcome.LOCKED:
+        await message.answer(_reply(result, texts)[0] or "")
+
+
+async def missing_command(message: Message, time_followup: TimeFollowUp) -> None:
+    """``/missing`` in the dispatch chat: closed tickets without time, by person."""
+    await time_followup.send_missing(chat_id=message.chat.id)
+
+
+def _reply(result: TimeResult, texts: Texts) -> tuple[str | None, bool]:
+    match result.outcome:
+        case TimeOutcome.OK:
+            return None, False
+        case TimeOutcome.NOT_YOURS:
+            return texts("Only the ticket's assignee can record its time."), True
+        case TimeOutcome.LOCKED:
+            return texts("This month's report was issued: its time can no longer change."), True
+        case _:
+            return texts("This button is out of date."), True

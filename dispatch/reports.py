@@ -1,0 +1,152 @@
+"""Monthly client reports: every ticket closed in the month with its time, against the package.
+
+On the first day of each month at ``reports.time`` (local), each client with
+activity or a package gets last month's report (PDF and CSV) through its
+manager, and issuing it locks the month: its time entries can no longer change.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Awaitable, Callable, Sequence
+from dataclasses import dataclass
+from datetime import date, datetime, timedelta
+from decimal import ROUND_HALF_UP, Decimal
+
+import structlog
+
+from config.clients import Client
+from config.routing import RoutingConfig
+from storage.db import Database, UnitOfWork
+from storage.types import utcnow
+
+log = structlog.get_logger(__name__)
+
+
+@dataclass(frozen=True, slots=True)
+class ReportLine:
+    """One closed ticket in a report."""
+
+    number: str
+    closed_on: date
+    subject: str
+    assignee: str
+    minutes: int
+    billable: bool
+
+
+@dataclass(frozen=True, slots=True)
+class ClientReport:
+    """A client's month: the tickets, the totals and what is owed beyond the package."""
+
+    client: Client
+    month: str
+    lines: tuple[ReportLine, ...]
+    billable_minutes: int
+    free_minutes: int
+    package_minutes: int | None
+    overage_minutes: int
+    overage_cost: Decimal
+
+    @property
+    def period(self) -> tuple[date, date]:
+        """The first and last day of the month."""
+        first = date.fromisoformat(f"{self.month}-01")
+        following = (first + timedelta(days=32)).replace(day=1)
+        return first, following - timedelta(days=1)
+
+
+def previous_month(day: date) -> str:
+    """``2026-10`` for any day of November 2026."""
+    last = day.replace(day=1) - timedelta(days=1)
+    return f"{last:%Y-%m}"
+
+
+class ReportService:
+    """Builds reports and issues them on the first of the month."""
+
+    def __init__(
+        self,
+        database: Database,
+        routing: RoutingConfig,
+        *,
+        clock: Callable[[], datetime] = utcnow,
+    ) -> None:
+        self._db = database
+        self._routing = routing
+        self._clock = clock
+
+    async def build(self, *, client_key: str, month: str) -> ClientReport:
+        """One client's report for a month (``YYYY-MM``)."""
+        client = self._routing.client(client_key)
+        if client is None:
+            raise KeyError(f"unknown client {client_key!r}")
+        async with self._db.unit_of_work() as uow:
+            return await self._build(uow, client, month)
+
+    async def _build(self, uow: UnitOfWork, client: Client, month: str) -> ClientReport:
+        lines = []
+        for entry, ticket in await uow.time.entries(client_key=client.key, month=month):
+            person = self._routing.person(entry.person_key)
+            lines.append(
+                ReportLine(
+                    ticket.number,
+                    entry.closed_on,
+                    ticket.subject,
+                    person.name if person else entry.person_key,
+                    entry.minutes,
+                    entry.billable,
+                )
+            )
+        billable = sum(line.minutes for line in lines if line.billable)
+        free = sum(line.minutes for line in lines if not line.billable)
+        package = None if client.unlimited else int((client.hours_per_month or 0) * 60)
+        overage = max(billable - package, 0) if package is not None else 0
+        cost = (Decimal(overage) / 60 * client.overage).quantize(
+            Decimal("0.01"), rounding=ROUND_HALF_UP
+        )
+        return ClientReport(client, month, tuple(lines), billable, free, package, overage, cost)
+
+    async def clients_to_report(self, *, month: str) -> list[Client]:
+        """Clients with activity in the month, or with an hour package."""
+        async with self._db.unit_of_work() as uow:
+            active = await uow.time.clients_with_entries(month=month)
+        return [c for c in self._routing.clients if c.key in active or not c.unlimited]
+
+    async def issue(
+        self,
+        *,
+        month: str,
+        deliver: Callable[[UnitOfWork, ClientReport], Awaitable[None]],
+        clients: Sequence[Client] | None = None,
+    ) -> int:
+        """Lock each client's month and hand its report to ``deliver`` in the same transaction.
+
+        The lock is the guard: a second instance, or a second run the same day,
+        finds the month locked and issues nothing.
+        """
+        issued = 0
+        for client in (
+            clients if clients is not None else await self.clients_to_report(month=month)
+        ):
+            async with self._db.unit_of_work() as uow:
+                if not await uow.time.lock(client_key=client.key, month=month):
+                    continue
+                report = await self._build(uow, client, month)
+                await deliver(uow, report)
+                await uow.commit()
+            issued += 1
+            log.info(
+                "report.issued",
+                client=client.key,
+                month=month,
+                tickets=len(report.lines),
+                billable_minutes=report.billable_minutes,
+            )
+        return issued
+
+    def due_month(self, now: datetime | None = None) -> str | None:
+        """Last month, when it is the first of the month past ``reports.time``; else None."""
+        local = (now or self._clock()).astimezone(self._routing.tz)
+        if local.day != 1 or local.time().replace(tzinfo=None) < self._routing.reports.time:
+            return None
+        return previous_month(local.date())

@@ -1,0 +1,307 @@
+"""Time spent: asked on close, recorded as entries, announced against hour packages.
+
+When a ticket closes, its assignee is asked how long it took (quick buttons,
+"other…" for a typed value, "no charge" for the team's own fault). The answer
+is a time entry for that close (a reopened and closed-again ticket is asked
+again and the entries add up), written back to the helpdesk as an internal
+note. Entries can change until the client's month report locks the month.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import datetime
+from enum import StrEnum
+
+import structlog
+
+from config.routing import RoutingConfig
+from dispatch.durations import DurationError, parse_minutes
+from dispatch.views import PackageAlert, Renderer, TicketView, TimePromptView
+from storage.db import Database, UnitOfWork
+from storage.models import MessageKind, TicketRow, TimeEntryRow, TimePromptRow
+from storage.types import utcnow
+
+log = structlog.get_logger(__name__)
+
+#: Job that writes the recorded time into the helpdesk ticket.
+TIME_NOTE_JOB = "helpdesk.time_note"
+THRESHOLDS = (80, 100)
+
+
+class TimeOutcome(StrEnum):
+    """How a time answer ended."""
+
+    OK = "ok"
+    NOT_YOURS = "not_yours"
+    LOCKED = "locked"
+    UNKNOWN = "unknown"
+    REFUSED = "refused"
+
+
+@dataclass(frozen=True, slots=True)
+class TimeResult:
+    """The outcome and, when recorded, the minutes."""
+
+    outcome: TimeOutcome
+    minutes: int = 0
+
+
+class TimeTracker:
+    """Asks for, records and changes the time spent on closed tickets."""
+
+    def __init__(
+        self,
+        database: Database,
+        routing: RoutingConfig,
+        renderer: Renderer,
+        *,
+        writes_back: bool,
+        clock: Callable[[], datetime] = utcnow,
+    ) -> None:
+        self._db = database
+        self._routing = routing
+        self._renderer = renderer
+        self._writes_back = writes_back
+        self._clock = clock
+
+    async def on_closed(self, uow: UnitOfWork, ticket: TicketRow) -> None:
+        """A ticket closed: ask its assignee how long it took."""
+        assert ticket.id is not None
+        person = self._routing.person(ticket.assignee_key) if ticket.assignee_key else None
+        if person is None or person.telegram_id is None:
+            log.info("time.no_one_to_ask", ticket_id=ticket.id, assignee=ticket.assignee_key)
+            return
+        now = self._clock()
+        prompt = await uow.time.add_prompt(
+            TimePromptRow(
+                ticket_id=ticket.id,
+                round=await uow.time.rounds(ticket_id=ticket.id) + 1,
+                person_key=person.key,
+                chat_id=person.telegram_id,
+                closed_at=now,
+                next_ask_at=now + self._routing.time_prompt.interval,
+            )
+        )
+        await self.send_prompt(uow, prompt, ticket)
+
+    async def send_prompt(self, uow: UnitOfWork, prompt: TimePromptRow, ticket: TicketRow) -> None:
+        message = await uow.messages.create(
+            ticket_id=ticket.id, kind=MessageKind.TIME_PROMPT, chat_id=prompt.chat_id
+        )
+        payload = self._renderer.time_prompt(self._view(prompt, ticket))
+        await uow.outbox.enqueue_send(message=message, payload=payload, ticket_id=ticket.id)
+        prompt.message_id = message.id
+
+    def _view(self, prompt: TimePromptRow, ticket: TicketRow) -> TimePromptView:
+        assert prompt.id is not None
+        client = self._routing.client_for(company=ticket.client_company, email=ticket.client_email)
+        return TimePromptView(
+            prompt.id,
+            TicketView.of(ticket, self._routing),
+            prompt.round,
+            client.name if client else None,
+        )
+
+    async def choose(
+        self, *, prompt_id: int, minutes: int, billable: bool, actor_telegram_id: int
+    ) -> TimeResult:
+        """A quick answer (or "no charge", with ``billable`` false)."""
+        async with self._db.unit_of_work() as uow:
+            prompt = await uow.time.prompt(prompt_id=prompt_id)
+            refused = self._refusal(prompt, actor_telegram_id)
+            if refused is not None:
+                return refused
+            assert prompt is not None
+            result = await self._record(uow, prompt, minutes, billable)
+            await uow.commit()
+        return result
+
+    async def ask_other(self, *, prompt_id: int, actor_telegram_id: int) -> TimeResult:
+        """ "other…": ask for a typed value, by reply."""
+        async with self._db.unit_of_work() as uow:
+            prompt = await uow.time.prompt(prompt_id=prompt_id)
+            refused = self._refusal(prompt, actor_telegram_id)
+            if refused is not None:
+                return refused
+            assert prompt is not None
+            await self._ask_question(uow, prompt, refused=None)
+            await uow.commit()
+        return TimeResult(TimeOutcome.OK)
+
+    async def _ask_question(
+        self, uow: UnitOfWork, prompt: TimePromptRow, *, refused: str | None
+    ) -> None:
+        question = await uow.messages.create(
+            ticket_id=prompt.ticket_id, kind=MessageKind.TIME_QUESTION, chat_id=prompt.chat_id
+        )
+        payload = self._renderer.time_question(refused=refused)
+        await uow.outbox.enqueue_send(
+            message=question, payload=payload, ticket_id=prompt.ticket_id
+        )
+        prompt.question_id = question.id
+
+    async def answer(
+        self, *, chat_id: int, reply_to_message_id: int, text: str, actor_telegram_id: int
+    ) -> TimeResult | None:
+        """A typed reply to the question; None when the reply is to something else."""
+        async with self._db.unit_of_work() as uow:
+            question = await uow.messages.get_by_telegram(
+                chat_id=chat_id, message_id=reply_to_message_id
+            )
+            if question is None or question.kind != MessageKind.TIME_QUESTION:
+                return None
+            assert question.id is not None
+            prompt = await uow.time.prompt_by_question(question_id=question.id)
+            refused = self._refusal(prompt, actor_telegram_id)
+            if refused is not None:
+                return refused
+            assert prompt is not None
+            try:
+                minutes = parse_minutes(text)
+            except DurationError as exc:
+                await self._ask_question(uow, prompt, refused=str(exc))
+                await uow.commit()
+                return TimeResult(TimeOutcome.REFUSED)
+            result = await self._record(uow, prompt, minutes, billable=True)
+            await uow.commit()
+        return result
+
+    async def change(self, *, prompt_id: int, actor_telegram_id: int) -> TimeResult:
+        """ "change": show the quick answers again, unless the month is locked."""
+        async with self._db.unit_of_work() as uow:
+            prompt = await uow.time.prompt(prompt_id=prompt_id)
+            refused = self._refusal(prompt, actor_telegram_id)
+            if refused is not None:
+                return refused
+            assert prompt is not None
+            entry = await uow.time.entry(ticket_id=prompt.ticket_id, round=prompt.round)
+            if entry is not None and await self._locked(uow, entry):
+                return TimeResult(TimeOutcome.LOCKED)
+            ticket = await uow.tickets.get(ticket_id=prompt.ticket_id)
+            assert ticket is not None
+            await self._edit_prompt(
+                uow, prompt, self._renderer.time_prompt(self._view(prompt, ticket))
+            )
+            await uow.commit()
+        return TimeResult(TimeOutcome.OK)
+
+    @staticmethod
+    def _refusal(prompt: TimePromptRow | None, actor: int) -> TimeResult | None:
+        if prompt is None:
+            return TimeResult(TimeOutcome.UNKNOWN)
+        if prompt.chat_id != actor:
+            return TimeResult(TimeOutcome.NOT_YOURS)
+        return None
+
+    async def _locked(self, uow: UnitOfWork, entry: TimeEntryRow) -> bool:
+        return await uow.time.is_locked(client_key=entry.client_key or "", month=entry.month)
+
+    async def _record(
+        self, uow: UnitOfWork, prompt: TimePromptRow, minutes: int, billable: bool
+    ) -> TimeResult:
+        ticket = await uow.tickets.get(ticket_id=prompt.ticket_id)
+        assert ticket is not None
+        entry = await uow.time.entry(ticket_id=prompt.ticket_id, round=prompt.round)
+        if entry is None:
+            entry = self._new_entry(prompt, ticket)
+            if await self._locked(uow, entry):
+                return TimeResult(TimeOutcome.LOCKED)
+            entry.minutes, entry.billable = minutes, billable
+            await uow.time.add_entry(entry)
+        else:
+            if await self._locked(uow, entry):
+                return TimeResult(TimeOutcome.LOCKED)
+            entry.minutes, entry.billable, entry.updated_at = minutes, billable, utcnow()
+        prompt.state = "answered"
+        view = self._view(prompt, ticket)
+        await self._edit_prompt(
+            uow, prompt, self._renderer.time_recorded(view, minutes=minutes, billable=billable)
+        )
+        await uow.session.flush()
+        total = await uow.time.ticket_minutes(ticket_id=prompt.ticket_id)
+        self._note_in_helpdesk(uow, prompt, entry, total)
+        await self._check_package(uow, entry)
+        log.info(
+            "time.recorded",
+            ticket_id=ticket.id,
+            person=prompt.person_key,
+            minutes=minutes,
+            billable=billable,
+            round=prompt.round,
+        )
+        return TimeResult(TimeOutcome.OK, minutes)
+
+    def _new_entry(self, prompt: TimePromptRow, ticket: TicketRow) -> TimeEntryRow:
+        client = self._routing.client_for(company=ticket.client_company, email=ticket.client_email)
+        closed_on = prompt.closed_at.astimezone(self._routing.tz).date()
+        return TimeEntryRow(
+            ticket_id=prompt.ticket_id,
+            round=prompt.round,
+            person_key=prompt.person_key,
+            minutes=0,
+            client_key=client.key if client else None,
+            closed_on=closed_on,
+            month=f"{closed_on:%Y-%m}",
+        )
+
+    async def _edit_prompt(
+        self, uow: UnitOfWork, prompt: TimePromptRow, payload: dict[str, object]
+    ) -> None:
+        if prompt.message_id is None:
+            return
+        message = await uow.messages.get(message_row_id=prompt.message_id)
+        if message is not None:
+            await uow.outbox.enqueue_edit(
+                message=message, payload=payload, ticket_id=prompt.ticket_id
+            )
+
+    def _note_in_helpdesk(
+        self, uow: UnitOfWork, prompt: TimePromptRow, entry: TimeEntryRow, total: int
+    ) -> None:
+        if not self._writes_back:
+            return
+        person = self._routing.person(prompt.person_key)
+        uow.jobs.enqueue(
+            kind=TIME_NOTE_JOB,
+            ticket_id=prompt.ticket_id,
+            payload={
+                "ticket_id": prompt.ticket_id,
+                "minutes": entry.minutes,
+                "total_minutes": total,
+                "text": self._renderer.time_note(
+                    who=person.name if person else prompt.person_key,
+                    minutes=entry.minutes,
+                    billable=entry.billable,
+                ),
+            },
+        )
+
+    async def _check_package(self, uow: UnitOfWork, entry: TimeEntryRow) -> None:
+        client = self._routing.client(entry.client_key) if entry.client_key else None
+        if client is None or client.hours_per_month is None or not entry.billable:
+            return
+        await uow.session.flush()
+        used = await uow.time.billable_minutes(client_key=client.key, month=entry.month)
+        package = int(client.hours_per_month * 60)
+        manager = self._routing.person(client.manager) if client.manager else None
+        for threshold in THRESHOLDS:
+            if used * 100 < package * threshold:
+                continue
+            if not await uow.time.alert_once(
+                client_key=client.key, month=entry.month, threshold=threshold
+            ):
+                continue
+            log.info(
+                "time.package_threshold",
+                client=client.key,
+                threshold=threshold,
+                used=used,
+                package=package,
+            )
+            if manager is not None and manager.telegram_id is not None:
+                alert = PackageAlert(client.name, entry.month, threshold, used, package)
+                uow.outbox.enqueue_plain(
+                    chat_id=manager.telegram_id, payload=self._renderer.package_alert(alert)
+                )
