@@ -28,6 +28,7 @@ class HelpdeskOptions:
     ticket_url_template: str | None = None
     portal_tz: tzinfo | None = None
     closed_statuses: frozenset[str] = frozenset({"closed"})
+    time_field_id: int | None = None
     rt_url: str | None = None
     rt_token: str | None = field(default=None, repr=False)
     rt_user: str | None = None
@@ -61,6 +62,7 @@ def build_helpdeskeddy(options: HelpdeskOptions) -> HelpdeskConnector:
         max_requests_per_minute=options.max_requests_per_minute,
         closed_statuses=options.closed_statuses,
         portal_tz=options.portal_tz,
+        time_field_id=options.time_field_id,
     )
 
 

@@ -174,6 +174,7 @@ def build_helpdesk(
         or settings.helpdeskeddy_max_requests_per_minute,
         ticket_url_template=routing.helpdesk.ticket_url,
         portal_tz=routing.tz,
+        time_field_id=routing.helpdeskeddy.time_field_id,
         rt_url=settings.rt_url,
         rt_token=rt_token.get_secret_value() if rt_token else None,
         rt_user=settings.rt_user,
