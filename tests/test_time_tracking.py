@@ -114,3 +114,47 @@ async def test_the_card_of_a_new_ticket_from_a_client_over_its_package_says_so(
     await s.new_ticket("9", client=Client(company="Acme"))
     (card,) = await s.live_sends("card")
     assert "Over its hour package this month: 1:10 of 1:00 h" in card.payload["text"]
+
+
+async def test_package_thresholds_fire_once_per_month(database: Database) -> None:
+    routing = routing_with(
+        CLIENT.replace("hours_per_month: 1\n", "hours_per_month: 1\n    manager: ivan\n")
+    )
+    s = services(database, routing, Clock())
+    minutes_per_close = [30, 20, 15, 40]  # 50 %, 83 %, 108 %, 175 %
+    for n, minutes in enumerate(minutes_per_close, start=1):
+        data = TicketData(
+            external_id=str(n),
+            number=f"N-{n}",
+            subject="s",
+            assignee_ref="12",
+            client=Client(company="Acme"),
+        )
+        await s.intake.accept_event(
+            HelpdeskEvent("generic", TicketEventKind.CREATED, f"c{n}", data)
+        )
+        closed = TicketData(
+            external_id=str(n),
+            number=f"N-{n}",
+            subject="s",
+            assignee_ref="12",
+            client=Client(company="Acme"),
+            closed=True,
+        )
+        await s.intake.accept_event(
+            HelpdeskEvent("generic", TicketEventKind.CLOSED, f"x{n}", closed)
+        )
+        prompt = next(p for p in await prompts(database) if p.state == "asked")
+        await s.time.choose(
+            prompt_id=prompt.id or 0, minutes=minutes, billable=True, actor_telegram_id=OLGA
+        )
+    async with database.unit_of_work() as uow:
+        rows = (await uow.session.execute(select(OutboxRow))).scalars().all()
+    alerts = [
+        r.payload["text"]
+        for r in rows
+        if r.chat_id == 1001 and "% used" in r.payload.get("text", "")
+    ]
+    assert len(alerts) == 2
+    assert "80% used" in alerts[0]
+    assert "100% used" in alerts[1]
