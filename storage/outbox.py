@@ -137,7 +137,9 @@ class OutboxSender:
             return not_due
         if self._blocked and row.chat_id in self._blocked:
             return 0.0  # goes straight to "blocked" without a Telegram call
-        return self._limiter.try_acquire(row.chat_id)
+        # Only look here: the slot is taken right before the call (see _call), because
+        # the claim transaction in between would otherwise eat the safety margin.
+        return self._limiter.wait_time(row.chat_id)
 
     def _on_done(self, chat_id: int, _task: asyncio.Task[None]) -> None:
         self._inflight.pop(chat_id, None)
@@ -177,6 +179,8 @@ class OutboxSender:
         return message.message_id if message else None
 
     async def _call(self, row: OutboxRow, message_id: int | None) -> DeliveryResult:
+        while (wait := self._limiter.try_acquire(row.chat_id)) > 0:  # noqa: ASYNC110 - a rate wait
+            await asyncio.sleep(wait)
         started = time.perf_counter()
         try:
             result = await self._transport.deliver(
@@ -212,6 +216,7 @@ class OutboxSender:
                             message_row_id=row.target_id, message_id=result.message_id
                         )
                 case Outcome.RETRY_AFTER:
+                    self._limiter.forget_last(row.chat_id)
                     self._limiter.penalize(row.chat_id, result.retry_after)
                     await uow.outbox.reschedule(
                         row_id=row.id,

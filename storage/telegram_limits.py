@@ -37,6 +37,7 @@ class TelegramRateLimiter:
         self._chat_next: dict[int, float] = {}
         self._group_sent: dict[int, deque[float]] = {}
         self._global_sent: deque[float] = deque()
+        self._last: dict[int, float] = {}
 
     def wait_time(self, chat_id: int) -> float:
         """Seconds until a call to ``chat_id`` is allowed (0 when it is allowed now)."""
@@ -56,6 +57,7 @@ class TelegramRateLimiter:
         if wait > 0:
             return wait
         now = self._clock()
+        self._last[chat_id] = now
         self._chat_next[chat_id] = now + self._per_chat + self._margin
         if chat_id < 0:
             sent = self._group_sent.setdefault(chat_id, deque())
@@ -66,6 +68,15 @@ class TelegramRateLimiter:
         while len(self._global_sent) > self._global_limit:
             self._global_sent.popleft()
         return 0.0
+
+    def forget_last(self, chat_id: int) -> None:
+        """Telegram refused the last call to this chat (429): it used no share of the windows."""
+        stamp = self._last.pop(chat_id, None)
+        if stamp is None:
+            return
+        for window in (self._group_sent.get(chat_id), self._global_sent):
+            if window is not None and stamp in window:
+                window.remove(stamp)
 
     def penalize(self, chat_id: int, seconds: float) -> None:
         """Telegram said ``retry_after``: hold this chat, and only this chat, that long."""
