@@ -1,0 +1,347 @@
+"""Bitrix24 tasks through an incoming webhook: create, read, comment, read comments.
+
+Facts this relies on (``shared/reference/bitrix24-rest.md``): methods are POSTed
+to ``https://<portal>/rest/<user>/<code>/<method>`` with a JSON body (§1); answers
+are ``{"result": ..., "time": {..., "operating_reset_at"}}`` or ``{"error",
+"error_description"}`` (§1); the portal's bucket drains 2 requests/s and answers
+503 ``QUERY_LIMIT_EXCEEDED`` when it overflows, which is backed off and retried;
+429 ``OPERATION_TIME_LIMIT`` blocks one method for this webhook until
+``time.operating_reset_at`` (§2, §9.1); task input keys are UPPER_CASE, output
+camelCase (§4, §9.2); ``tasks.task.get`` answers ``result: []`` for a task that
+does not exist or is not visible; old-card comments come from
+``task.commentitem.getlist``, new-card ones live in the task chat, read with
+``im.dialog.messages.get`` and ``DIALOG_ID=chat<chatId>`` (§5, §9.6: the webhook
+needs the ``task`` and ``im`` scopes). The webhook code is the credential: it never
+reaches a log line or an error message.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from collections.abc import Awaitable, Callable, Mapping
+from datetime import UTC, datetime
+from typing import ClassVar
+
+import httpx
+import structlog
+from tenacity import AsyncRetrying, retry_if_exception, stop_after_attempt, wait_exponential
+
+from connectors.base import ConnectorError, PermanentError, RateLimitedError, TransientError
+from connectors.bitrix24_parse import (
+    CHAT_PREFIX,
+    STATUS_NAMES,
+    Bitrix24Event,
+    chat_comments,
+    old_card_comments,
+    parse_event,
+    parse_webhook_url,
+    positive_id,
+    task_from_bitrix,
+)
+from connectors.trackers import TaskDraft, TrackerComment, TrackerConnector, TrackerTask
+
+__all__ = ["Bitrix24Connector", "Bitrix24Event", "PortalRateLimiter", "parse_event"]
+
+log = structlog.get_logger(__name__)
+
+#: The portal's bucket drains this many requests per second (cloud, non-Enterprise).
+REQUESTS_PER_SECOND = 2.0
+#: The operating-time window is 10 minutes: the longest a method can stay blocked.
+OPERATING_WINDOW = 600.0
+#: ``task.commentitem.getlist`` and ``im.dialog.messages.get`` serve at most 50 a page.
+PAGE_SIZE = 50
+_MAX_PAGES = 200
+_MAX_RETRY_WAIT = 30.0
+_MAX_ERROR_TEXT = 300
+_EPOCH = datetime.min.replace(tzinfo=UTC)
+
+Sleep = Callable[[float], Awaitable[None]]
+
+
+class PortalRateLimiter:
+    """Spaces requests at least ``1 / per_second`` apart, in arrival order.
+
+    Share one instance among every connector that calls the same portal from this
+    host: Bitrix24 counts all of them in one bucket. ``clock`` and ``sleep`` are
+    injectable so the limiter is deterministic under test.
+    """
+
+    def __init__(
+        self,
+        per_second: float = REQUESTS_PER_SECOND,
+        *,
+        clock: Callable[[], float] = time.monotonic,
+        sleep: Sleep = asyncio.sleep,
+    ) -> None:
+        if per_second <= 0:
+            raise ValueError(f"per_second must be positive, got {per_second}")
+        self._interval = 1.0 / per_second
+        self._clock = clock
+        self._sleep = sleep
+        self._next_at: float | None = None
+        self._lock: asyncio.Lock | None = None  # made on first use, inside the loop
+
+    async def acquire(self) -> None:
+        """Wait for this request's turn."""
+        if self._lock is None:
+            self._lock = asyncio.Lock()
+        async with self._lock:
+            now = self._clock()
+            if self._next_at is not None and now < self._next_at:
+                await self._sleep(self._next_at - now)
+                now = max(self._clock(), self._next_at)
+            self._next_at = now + self._interval
+
+
+def _is_retryable(exc: BaseException) -> bool:
+    # A blocked method goes back to the caller with its wait; other transient errors retry.
+    return isinstance(exc, TransientError) and not isinstance(exc, RateLimitedError)
+
+
+def _task_id(value: str) -> int:
+    number = positive_id(value)
+    if number is None:
+        raise PermanentError(f"a Bitrix24 task id must be a positive integer: {value!r}")
+    return number
+
+
+def _ref_id(name: str, value: str) -> int:
+    number = positive_id(value)
+    if number is None:
+        raise PermanentError(f"{name} must be a numeric Bitrix24 id: {value!r}")
+    return number
+
+
+def _comment_order(comment: TrackerComment) -> tuple[datetime, bool, int]:
+    # Old-card comments and chat messages have separate id spaces: time first, then kind.
+    is_chat = comment.external_id.startswith(CHAT_PREFIX)
+    return (
+        comment.created_at or _EPOCH,
+        is_chat,
+        int(comment.external_id.removeprefix(CHAT_PREFIX)),
+    )
+
+
+def _list(value: object) -> list[object]:
+    return value if isinstance(value, list) else []
+
+
+def _decode(response: httpx.Response) -> dict[str, object] | None:
+    try:
+        body = response.json() if response.content.strip() else {}
+    except ValueError:
+        return None
+    return body if isinstance(body, dict) else None
+
+
+def _reset_at(body: Mapping[str, object] | None) -> float | None:
+    timing = body.get("time") if body is not None else None
+    value = timing.get("operating_reset_at") if isinstance(timing, dict) else None
+    return float(value) if isinstance(value, int | float) and not isinstance(value, bool) else None
+
+
+class Bitrix24Connector(TrackerConnector):
+    """A Bitrix24 portal reached through an incoming webhook.
+
+    ``done_statuses`` are the status codes that count as finished: 5 (completed),
+    and 4 (awaiting control) where the portal's tasks need the creator's approval.
+    ``limiter`` may be shared; ``sleep`` and ``wall_clock`` are injectable for tests.
+    """
+
+    slug: ClassVar[str] = "bitrix24"
+
+    def __init__(
+        self,
+        *,
+        webhook_url: str,
+        done_statuses: frozenset[int] = frozenset({5}),
+        timeout: float = 30.0,
+        transport: httpx.AsyncBaseTransport | None = None,
+        limiter: PortalRateLimiter | None = None,
+        retry_attempts: int = 4,
+        retry_wait: float = 1.0,
+        sleep: Sleep = asyncio.sleep,
+        wall_clock: Callable[[], float] = time.time,
+    ) -> None:
+        if retry_attempts < 1:
+            raise ValueError("retry_attempts must be at least 1")
+        if not done_statuses or not done_statuses <= STATUS_NAMES.keys():
+            raise ValueError(f"done_statuses must be status codes 1..7, got {set(done_statuses)}")
+        webhook = parse_webhook_url(webhook_url)
+        self._done = frozenset(done_statuses)
+        self._url_template = (
+            f"{webhook.origin}/company/personal/user/{webhook.user_id}/tasks/task/view/{{id}}/"
+        )
+        self._limiter = limiter if limiter is not None else PortalRateLimiter(sleep=sleep)
+        self._retrying = AsyncRetrying(
+            sleep=sleep,
+            stop=stop_after_attempt(retry_attempts),
+            wait=wait_exponential(multiplier=retry_wait, max=_MAX_RETRY_WAIT),
+            retry=retry_if_exception(_is_retryable),
+            reraise=True,
+        )
+        self._wall_clock = wall_clock
+        self._blocked_until: dict[str, float] = {}
+        self._reset_hint: dict[str, float] = {}
+        self._client = httpx.AsyncClient(
+            base_url=webhook.root,
+            timeout=timeout,
+            transport=transport,
+            headers={"Accept": "application/json"},
+        )
+
+    async def aclose(self) -> None:
+        """Close the HTTP client."""
+        await self._client.aclose()
+
+    async def create_task(self, draft: TaskDraft) -> TrackerTask:
+        """``tasks.task.add``; ``draft.project`` is the workgroup id (GROUP_ID)."""
+        fields: dict[str, object] = {"TITLE": draft.title, "DESCRIPTION": draft.description}
+        if draft.assignee_ref is not None:
+            fields["RESPONSIBLE_ID"] = _ref_id("assignee_ref", draft.assignee_ref)
+        if draft.creator_ref is not None:
+            fields["CREATED_BY"] = _ref_id("creator_ref", draft.creator_ref)
+        if draft.project is not None:
+            fields["GROUP_ID"] = _ref_id("project", draft.project)
+        result = await self._call("tasks.task.add", {"fields": fields})
+        return self._task(self._task_of(result, "tasks.task.add"))
+
+    async def get_task(self, external_id: str) -> TrackerTask:
+        """``tasks.task.get``: status, responsible, change date."""
+        return self._task(await self._raw_task(_task_id(external_id)))
+
+    async def list_comments(self, external_id: str) -> list[TrackerComment]:
+        """Old-card comments and task-chat messages together, oldest first.
+
+        On a new-card portal ``task.commentitem.getlist`` does not work; when the
+        task has a chat, a refusal there is logged and the chat alone is read.
+        """
+        task_id = _task_id(external_id)
+        chat_id = positive_id((await self._raw_task(task_id)).get("chatId"))
+        try:
+            comments = await self._old_comments(task_id)
+        except PermanentError as exc:
+            if chat_id is None:
+                raise
+            log.warning("bitrix24.old_comments_unreadable", task_id=task_id, reason=str(exc))
+            comments = []
+        if chat_id is not None:
+            comments += await self._chat_messages(chat_id)
+        return sorted(comments, key=_comment_order)
+
+    async def add_comment(self, external_id: str, text: str) -> str:
+        """``task.commentitem.add``; returns the new comment's id."""
+        if not text.strip():
+            raise PermanentError("a comment needs some text")
+        payload = {"TASKID": _task_id(external_id), "FIELDS": {"POST_MESSAGE": text}}
+        result = await self._call("task.commentitem.add", payload)
+        comment_id = positive_id(result)
+        if comment_id is None:
+            raise PermanentError("Bitrix24 task.commentitem.add answered without a comment id")
+        return str(comment_id)
+
+    def _task(self, raw: Mapping[str, object]) -> TrackerTask:
+        return task_from_bitrix(raw, done_statuses=self._done, url_template=self._url_template)
+
+    @staticmethod
+    def _task_of(result: object, method: str) -> Mapping[str, object]:
+        task = result.get("task") if isinstance(result, dict) else None
+        if not isinstance(task, dict):
+            # tasks.task.get answers "result": [] for a missing or invisible task.
+            raise PermanentError(f"Bitrix24 {method}: no such task, or not visible to the webhook")
+        return task
+
+    async def _raw_task(self, task_id: int) -> Mapping[str, object]:
+        return self._task_of(
+            await self._call("tasks.task.get", {"taskId": task_id}), "tasks.task.get"
+        )
+
+    async def _old_comments(self, task_id: int) -> list[TrackerComment]:
+        """Every old-card comment, paged by id (the parameter order matters to Bitrix24)."""
+        comments: list[TrackerComment] = []
+        last = 0
+        for _ in range(_MAX_PAGES):
+            params = {"TASKID": task_id, "ORDER": {"ID": "asc"}, "FILTER": {">ID": last}}
+            result = await self._call("task.commentitem.getlist", params)
+            items = _list(result)
+            page = old_card_comments(items)
+            comments += [c for c in page if int(c.external_id) > last]
+            newest = max((int(c.external_id) for c in page), default=last)
+            if len(items) < PAGE_SIZE or newest <= last:
+                break
+            last = newest
+        return comments
+
+    async def _chat_messages(self, chat_id: int) -> list[TrackerComment]:
+        """Every message of the task chat, read forwards from the first."""
+        seen: dict[str, TrackerComment] = {}
+        first = 0
+        for _ in range(_MAX_PAGES):
+            params = {"DIALOG_ID": f"chat{chat_id}", "FIRST_ID": first, "LIMIT": PAGE_SIZE}
+            result = await self._call("im.dialog.messages.get", params)
+            raw = result.get("messages") if isinstance(result, dict) else None
+            ids = [positive_id(m.get("id")) for m in _list(raw) if isinstance(m, dict)]
+            newest = max((i for i in ids if i is not None), default=first)
+            if isinstance(result, dict):
+                seen.update((c.external_id, c) for c in chat_comments(result))
+            if len(ids) < PAGE_SIZE or newest <= first:
+                break
+            first = newest
+        return list(seen.values())
+
+    async def _call(self, method: str, params: Mapping[str, object]) -> object:
+        """One REST method, retrying transient failures (not a blocked method) with back-off."""
+        async for attempt in self._retrying.copy():
+            with attempt:
+                try:
+                    return await self._send(method, params)
+                except ConnectorError as exc:
+                    # The method name and the outcome only: the URL holds the secret code.
+                    number = attempt.retry_state.attempt_number
+                    log.warning(
+                        "bitrix24.request_failed", method=method, attempt=number, reason=str(exc)
+                    )
+                    raise
+        raise AssertionError("unreachable: tenacity reraises the last error")
+
+    async def _send(self, method: str, params: Mapping[str, object]) -> object:
+        """One HTTP request through the limiter, mapped to ``result`` or an error."""
+        wait = self._blocked_until.get(method, 0.0) - self._wall_clock()
+        if wait > 0:
+            raise RateLimitedError(f"Bitrix24 {method} is blocked for {wait:.0f}s more", wait)
+        await self._limiter.acquire()
+        failure: ConnectorError | None = None
+        try:
+            response = await self._client.post(method, json=params)
+        except (httpx.TimeoutException, httpx.NetworkError, httpx.RemoteProtocolError) as exc:
+            failure = TransientError(f"Bitrix24 {method}: {type(exc).__name__}")
+        except httpx.HTTPError as exc:
+            failure = PermanentError(f"Bitrix24 {method}: {type(exc).__name__}")
+        if failure is not None:
+            # Raised outside the handler: httpx errors can carry the request URL, and with
+            # it the webhook code, so they must not ride along as cause or context.
+            raise failure
+        return self._interpret(method, response)
+
+    def _interpret(self, method: str, response: httpx.Response) -> object:
+        body = _decode(response)
+        code = str(body.get("error", "")) if body is not None else ""
+        where = f"Bitrix24 {method}: HTTP {response.status_code}"
+        if response.status_code == 429 or code == "OPERATION_TIME_LIMIT":
+            now = self._wall_clock()
+            hint = _reset_at(body) or self._reset_hint.get(method) or 0.0
+            until = hint if hint > now else now + OPERATING_WINDOW
+            self._blocked_until[method] = until
+            raise RateLimitedError(f"{where} {code or 'too many requests'}", until - now)
+        if response.status_code >= 500 or code == "QUERY_LIMIT_EXCEEDED":
+            raise TransientError(f"{where} {code}".rstrip())
+        if body is None:
+            raise PermanentError(f"{where}: answer is not a JSON object")
+        if code or not response.is_success:
+            detail = str(body.get("error_description", ""))[:_MAX_ERROR_TEXT]
+            raise PermanentError(f"{where} {code}: {detail}".rstrip(": "))
+        reset_at = _reset_at(body)
+        if reset_at is not None:
+            self._reset_hint[method] = reset_at
+        return body.get("result")
