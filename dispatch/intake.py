@@ -155,7 +155,7 @@ class IntakeService:
         await uow.tickets.create(ticket)
         if ticket.state == TicketState.UNASSIGNED:
             await self._cards.post_card(uow, ticket)
-            await self._nags.start(uow, ticket)
+            await self._nags.start(uow, ticket, fresh=True)
         elif ticket.state == TicketState.ASSIGNED:
             await self._cards.notify_assignee(uow, ticket)
         return ticket

@@ -55,11 +55,11 @@ class NagTracker:
         self._routing = routing
         self._clock = clock
 
-    async def start(self, uow: UnitOfWork, ticket: TicketRow) -> None:
-        """Remind about an unassigned ticket one interval from now."""
+    async def start(self, uow: UnitOfWork, ticket: TicketRow, *, fresh: bool = False) -> None:
+        """Remind about an unassigned ticket one interval from now (``fresh``: a new ticket)."""
         assert ticket.id is not None
         next_at = self._clock() + self._routing.dispatch.nag_interval
-        await uow.nags.start(ticket_id=ticket.id, next_at=next_at)
+        await uow.nags.start(ticket_id=ticket.id, next_at=next_at, fresh=fresh)
 
     async def stop(self, uow: UnitOfWork, ticket: TicketRow) -> None:
         """No more reminders; queued ones are dropped and the last one deleted."""

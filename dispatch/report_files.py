@@ -7,17 +7,14 @@ import io
 from collections.abc import Callable, Sequence
 from decimal import Decimal
 from functools import cache
-
-import font_roboto
-from reportlab.lib import colors
-from reportlab.lib.pagesizes import A4
-from reportlab.lib.styles import ParagraphStyle
-from reportlab.lib.units import mm
-from reportlab.pdfbase import pdfmetrics
-from reportlab.pdfbase.ttfonts import TTFont
-from reportlab.platypus import Paragraph, SimpleDocTemplate, Spacer, Table, TableStyle
+from typing import TYPE_CHECKING
 
 from dispatch.reports import ClientReport
+
+if TYPE_CHECKING:
+    from reportlab.platypus import Table
+
+# reportlab is imported where a PDF is made: it costs ~25 MB the service needs once a month.
 
 #: Translates a template (the bot's ``Texts``), so documents follow the deployment language.
 Translate = Callable[..., str]
@@ -76,6 +73,10 @@ def _totals(report: ClientReport, t: Translate) -> list[tuple[str, str]]:
 
 @cache
 def _font() -> str:
+    import font_roboto
+    from reportlab.pdfbase import pdfmetrics
+    from reportlab.pdfbase.ttfonts import TTFont
+
     # Roboto from the font-roboto package: reportlab's own fonts have no Cyrillic.
     pdfmetrics.registerFont(TTFont("Roboto", font_roboto.Roboto))
     pdfmetrics.registerFont(TTFont("Roboto-Bold", font_roboto.RobotoBold))
@@ -84,6 +85,11 @@ def _font() -> str:
 
 def report_pdf(report: ClientReport, t: Translate) -> bytes:
     """The report as an A4 PDF."""
+    from reportlab.lib.pagesizes import A4
+    from reportlab.lib.styles import ParagraphStyle
+    from reportlab.lib.units import mm
+    from reportlab.platypus import Paragraph, SimpleDocTemplate, Spacer
+
     font = _font()
     body = ParagraphStyle("body", fontName=font, fontSize=9, leading=12)
     title = ParagraphStyle("title", fontName="Roboto-Bold", fontSize=14, leading=18)
@@ -122,6 +128,10 @@ def _terms(report: ClientReport, t: Translate) -> str:
 
 
 def _tickets_table(report: ClientReport, t: Translate, font: str) -> Table:
+    from reportlab.lib.styles import ParagraphStyle
+    from reportlab.lib.units import mm
+    from reportlab.platypus import Paragraph
+
     header = [t("Ticket"), t("Closed"), t("Subject"), t("Assignee"), t("Time"), ""]
     style = ParagraphStyle("cell", fontName=font, fontSize=8, leading=10)
     rows = [
@@ -148,6 +158,9 @@ def _tickets_table(report: ClientReport, t: Translate, font: str) -> Table:
 def _table(
     rows: Sequence[Sequence[object]], font: str, *, header: bool, widths: list[float] | None = None
 ) -> Table:
+    from reportlab.lib import colors
+    from reportlab.platypus import Table, TableStyle
+
     table = Table(rows, colWidths=widths, repeatRows=1 if header else 0)
     commands = [
         ("FONTNAME", (0, 0), (-1, -1), font),

@@ -45,15 +45,14 @@ class NagRepository:
         """A ticket's reminder state."""
         return await self._session.get(NagRow, ticket_id)
 
-    async def start(self, *, ticket_id: int, next_at: datetime) -> NagRow:
-        """Begin (or resume) reminding about a ticket."""
-        nag = await self._session.get(NagRow, ticket_id)
+    async def start(self, *, ticket_id: int, next_at: datetime, fresh: bool = False) -> NagRow:
+        """Begin (or resume) reminding about a ticket (``fresh``: it has never had one)."""
+        nag = None if fresh else await self._session.get(NagRow, ticket_id)
         if nag is None:
             nag = NagRow(ticket_id=ticket_id, next_at=next_at)
             self._session.add(nag)
         else:
             nag.active, nag.next_at, nag.count, nag.escalations = True, next_at, 0, 0
-        await self._session.flush()
         return nag
 
     async def stop(self, *, ticket_id: int) -> NagRow | None:
