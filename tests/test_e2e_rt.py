@@ -257,6 +257,13 @@ async def test_ticket_taken_in_rt_by_another_user_updates_the_card(
             )
             assert tg.buttons(DISPATCH, card.message_id) == []
             await tg.wait_for(lambda: any(subject in m.text for m in tg.messages(OLGA)))
+            async with h.service.database.unit_of_work() as uow:
+                ticket = await uow.tickets.get_by_external(source="rt", external_id=ticket_id)
+                assert ticket is not None
+                assert ticket.id is not None
+                nag = await uow.nags.get(ticket_id=ticket.id)
+            assert nag is not None
+            assert not nag.active, "taken in RT: its reminders stop"
     finally:
         await agent2.client.aclose()
 
