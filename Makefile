@@ -41,6 +41,7 @@ test: lint typecheck pytest
 bench: install-dev
 	$(PY) -m bench.ingest
 	$(PY) -m bench.outbox
+	$(PY) -m bench.nag
 
 clean:
 	rm -rf $(VENV) .mypy_cache .pytest_cache .ruff_cache

@@ -1,0 +1,175 @@
+"""Outbox drain benchmark under Telegram's limits: ``python -m bench.outbox``.
+
+1,000 messages are queued in one transaction (``enqueue_plain``) across 50 chats, 20 per
+chat, 5 of the chats groups (negative ids). The real ``OutboxSender`` with the default
+``TelegramRateLimiter`` and ``AiogramTransport`` over a real aiogram ``Bot`` delivers them to
+the emulator, which enforces Telegram's limits (1/s per chat, 20/min per group, 30/s in all).
+
+Reported: the time from the first to the last delivered call (emulator clock), the legal
+minimum for the same calls (``allowed_rate_floor_seconds``), their ratio, the 429s, and whether
+every message arrived exactly once and in order in its chat.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import tempfile
+import time
+from collections import Counter
+from dataclasses import dataclass
+from pathlib import Path
+
+from aiogram import Bot
+from aiogram.client.default import DefaultBotProperties
+from aiogram.client.session.aiohttp import AiohttpSession
+from aiogram.client.telegram import TelegramAPIServer
+from aiogram.enums import ParseMode
+
+from bench.idle_service import production_logging
+from bot.transport import AiogramTransport
+from storage.db import Database
+from storage.migrate import upgrade
+from storage.outbox import OutboxSender
+from storage.telegram_limits import TelegramRateLimiter
+from tests.support.telegram_emulator import TelegramEmulator, allowed_rate_floor_seconds
+
+PRIVATE_CHATS = 45
+GROUP_CHATS = 5
+PER_CHAT = 20
+GOAL_RATIO = 0.9
+TIMEOUT_S = 120.0
+
+
+def chat_ids() -> list[int]:
+    """45 private chats (positive ids) and 5 groups (negative ids)."""
+    private = [2_000_000 + n for n in range(PRIVATE_CHATS)]
+    groups = [-1_002_000_000_000 - n for n in range(GROUP_CHATS)]
+    return private + groups
+
+
+def text_of(chat_id: int, index: int) -> str:
+    """The text of the ``index``-th message to ``chat_id`` (unique across the run)."""
+    return f"chat {chat_id} message {index:02d}"
+
+
+async def enqueue_all(database: Database, chats: list[int]) -> None:
+    """Queue every message in one transaction, interleaved across chats."""
+    async with database.unit_of_work() as uow:
+        for index in range(PER_CHAT):
+            for chat_id in chats:
+                uow.outbox.enqueue_plain(
+                    chat_id=chat_id, payload={"text": text_of(chat_id, index)}
+                )
+        await uow.commit()
+
+
+def build_bot(tg: TelegramEmulator) -> Bot:
+    """An aiogram Bot pointed at the emulator, configured as ``modest.app.build_bot`` does."""
+    session = AiohttpSession(api=TelegramAPIServer.from_base(tg.base_url))
+    return Bot(tg.token, session=session, default=DefaultBotProperties(parse_mode=ParseMode.HTML))
+
+
+@dataclass
+class Drain:
+    """What the emulator saw while the sender drained the outbox."""
+
+    elapsed: float
+    wall: float
+    floor: float
+    count_429: int
+    delivered: int
+    in_order: bool
+    duplicates: int
+
+
+def check_delivery(tg: TelegramEmulator, chats: list[int]) -> tuple[int, bool, int]:
+    """Messages delivered, whether every chat got exactly its texts in order, duplicates."""
+    delivered, in_order, duplicates = 0, True, 0
+    for chat_id in chats:
+        texts = [m.text for m in tg.messages(chat_id)]
+        delivered += len(texts)
+        duplicates += sum(n - 1 for n in Counter(texts).values() if n > 1)
+        in_order &= texts == [text_of(chat_id, i) for i in range(PER_CHAT)]
+    return delivered, in_order, duplicates
+
+
+async def drain(tg: TelegramEmulator, database: Database, chats: list[int]) -> Drain:
+    """Run the sender until every message is in the emulator, then measure."""
+    bot = build_bot(tg)
+    sender = OutboxSender(database, AiogramTransport(bot), TelegramRateLimiter())
+    total = len(chats) * PER_CHAT
+    started = time.monotonic()
+    task = asyncio.create_task(sender.run())
+    try:
+        await tg.wait_for(lambda: sum(len(tg.messages(c)) for c in chats) >= total, TIMEOUT_S)
+    finally:
+        wall = time.monotonic() - started
+        sender.stop()
+        await task
+        await bot.session.close()
+    sends = [c for c in tg.calls if c.method == "sendMessage" and c.status == 200]
+    delivered, in_order, duplicates = check_delivery(tg, chats)
+    return Drain(
+        elapsed=sends[-1].time - sends[0].time,
+        wall=wall,
+        floor=allowed_rate_floor_seconds(Counter(int(c.params["chat_id"]) for c in sends)),
+        count_429=tg.count_429,
+        delivered=delivered,
+        in_order=in_order,
+        duplicates=duplicates,
+    )
+
+
+async def run() -> Drain:
+    """A migrated temporary SQLite database, the queued messages, the drain."""
+    chats = chat_ids()
+    with tempfile.TemporaryDirectory(prefix="modest-outbox-") as tmp:
+        database = Database(f"sqlite+aiosqlite:///{Path(tmp) / 'modest.db'}")
+        try:
+            await upgrade(database)
+            await enqueue_all(database, chats)
+            async with TelegramEmulator(enforce_rate_limits=True) as tg:
+                for chat_id in chats:
+                    tg.add_chat(chat_id)
+                return await drain(tg, database, chats)
+        finally:
+            await database.dispose()
+
+
+def _row(metric: str, value: str, goal: str, passed: bool | None) -> str:
+    verdict = "" if passed is None else ("PASS" if passed else "FAIL")
+    return f"| {metric:<42} | {value:>12} | {goal:>12} | {verdict:<6} |"
+
+
+def report_lines(result: Drain) -> list[str]:
+    """The results table."""
+    total = (PRIVATE_CHATS + GROUP_CHATS) * PER_CHAT
+    ratio = result.floor / result.elapsed if result.elapsed else 0.0
+    exact = result.delivered == total and result.duplicates == 0 and result.in_order
+    return [
+        f"bench.outbox  {total} messages, {PRIVATE_CHATS} private chats + {GROUP_CHATS} groups "
+        f"x {PER_CHAT}; emulator enforces Telegram's limits; default TelegramRateLimiter",
+        "",
+        f"| {'metric':<42} | {'measured':>12} | {'goal':>12} | {'':<6} |",
+        "|" + "-" * 44 + "|" + "-" * 14 + "|" + "-" * 14 + "|" + "-" * 8 + "|",
+        _row("first -> last delivered call (s)", f"{result.elapsed:.2f}", "", None),
+        _row("legal minimum, allowed_rate_floor_seconds", f"{result.floor:.2f}", "", None),
+        _row("share of the allowed rate (floor/elapsed)", f"{ratio:.1%}", ">= 90%",
+             ratio >= GOAL_RATIO),
+        _row("429 Too Many Requests", str(result.count_429), "0", result.count_429 == 0),
+        _row("delivered exactly once, in order per chat",
+             f"{result.delivered}/{total}", "all", exact),
+        "",
+        f"* sender start -> all delivered (wall): {result.wall:.2f} s; "
+        f"duplicates: {result.duplicates}; order kept in every chat: {result.in_order}.",
+    ]  # fmt: skip
+
+
+def main() -> None:
+    """Run and print the table."""
+    production_logging()
+    print("\n".join(report_lines(asyncio.run(run()))))
+
+
+if __name__ == "__main__":
+    main()
