@@ -57,3 +57,23 @@ class TimeCb(CallbackData, prefix="tm"):
     action: TimeAction
     prompt: int
     minutes: int = 0
+
+
+class DevAction(StrEnum):
+    """What a developer-task button does."""
+
+    START = "s"
+    TEXT = "t"
+    PICK = "p"
+    REPLY = "r"
+
+
+class DevCb(CallbackData, prefix="dv"):
+    """A developer-task button: ``dv:<action>:<id>:<person key>``.
+
+    ``ref`` is the ticket (START), the question message (TEXT, PICK) or the task (REPLY).
+    """
+
+    action: DevAction
+    ref: int
+    person: str = ""

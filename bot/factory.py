@@ -7,11 +7,14 @@ from datetime import tzinfo
 from aiogram import Dispatcher
 
 from bot.handlers.common import common_router, fallback_router
+from bot.handlers.dev_tasks import dev_tasks_router
 from bot.handlers.dispatch import dispatch_router
 from bot.handlers.reminders import reminders_router
 from bot.handlers.time import time_router
 from bot.i18n import Texts
 from dispatch.assignment import AssignmentService
+from dispatch.dev_sync import DevTaskSync
+from dispatch.dev_tasks import DevTaskService
 from dispatch.lists import TicketLists
 from dispatch.reminders import ReminderService
 from dispatch.time_followup import TimeFollowUp
@@ -27,6 +30,8 @@ def create_dispatcher(
     lists: TicketLists,
     time_tracker: TimeTracker,
     time_followup: TimeFollowUp,
+    dev_tasks: DevTaskService,
+    dev_sync: DevTaskSync,
     texts: Texts,
     tz: tzinfo,
     database: Database,
@@ -39,12 +44,19 @@ def create_dispatcher(
         lists=lists,
         time_tracker=time_tracker,
         time_followup=time_followup,
+        dev_tasks=dev_tasks,
+        dev_sync=dev_sync,
         texts=texts,
         tz=tz,
         database=database,
         outbox_sender=outbox_sender,
     )
     dispatcher.include_routers(
-        dispatch_router(), reminders_router(), time_router(), common_router(), fallback_router()
+        dispatch_router(),
+        reminders_router(),
+        time_router(),
+        dev_tasks_router(),
+        common_router(),
+        fallback_router(),
     )
     return dispatcher

@@ -13,7 +13,8 @@ from datetime import datetime, tzinfo
 
 from aiogram.types import InlineKeyboardButton
 
-from bot.callbacks import DispatchAction, DispatchCb
+from bot.callbacks import DevAction, DevCb, DispatchAction, DispatchCb
+from bot.dev_renderers import DevTaskRenderer
 from bot.i18n import Texts
 from bot.list_renderers import ListRenderer, cut, esc, payload_of, waited
 from bot.time_renderers import TimeRenderer, hours
@@ -28,12 +29,13 @@ _SPACES = re.compile(r"[ \t\r\f\v]+")
 _BLANK_LINES = re.compile(r"\n{3,}")
 
 
-class TelegramRenderer(ListRenderer, TimeRenderer):
+class TelegramRenderer(ListRenderer, TimeRenderer, DevTaskRenderer):
     """The bot's implementation of ``dispatch.views.Renderer``."""
 
     def __init__(self, texts: Texts, tz: tzinfo) -> None:
         ListRenderer.__init__(self, texts)
         TimeRenderer.__init__(self, texts, tz)
+        DevTaskRenderer.__init__(self, texts)
 
     def card(
         self,
@@ -69,7 +71,7 @@ class TelegramRenderer(ListRenderer, TimeRenderer):
             f"<b>#{esc(ticket.number, 64)}</b> {esc(ticket.subject, SUBJECT_CHARS)}",
         ]
 
-    def assignee_message(self, ticket: TicketView) -> Payload:
+    def assignee_message(self, ticket: TicketView, *, dev_task: bool = False) -> Payload:
         """The private message that hands a ticket to its assignee."""
         lines = [self._t("📌 <b>A ticket for you</b>"), *self._header(ticket)]
         if ticket.assigned_by_name and ticket.assigned_by_name != "helpdesk":
@@ -77,6 +79,9 @@ class TelegramRenderer(ListRenderer, TimeRenderer):
         rows: list[list[InlineKeyboardButton]] = []
         if ticket.url:
             rows.append([InlineKeyboardButton(text=self._t("Open in helpdesk"), url=ticket.url)])
+        if dev_task:
+            data = DevCb(action=DevAction.START, ref=ticket.id).pack()
+            rows.append([InlineKeyboardButton(text=self._t("Developer task"), callback_data=data)])
         return payload_of("\n".join(lines), rows)
 
     def _header(self, ticket: TicketView) -> list[str]:

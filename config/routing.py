@@ -33,6 +33,7 @@ from config.sections import (
     Person,
     Role,
     Section,
+    TrackerSection,
     invalid,
     null_as,
 )
@@ -75,6 +76,7 @@ class RoutingConfig(Section):
         default_factory=TimePromptSection
     )
     reports: Annotated[ReportsSection, null_as({})] = Field(default_factory=ReportsSection)
+    tracker: Annotated[TrackerSection, null_as({})] = Field(default_factory=TrackerSection)
 
     _people: dict[str, Person] = PrivateAttr(default_factory=dict)
     _departments: dict[str, Department] = PrivateAttr(default_factory=dict)

@@ -83,6 +83,8 @@ class Person(Section):
     telegram_id: int | None = Field(None, gt=0)
     helpdesk_id: HelpdeskRef | None = None
     rt_user: HelpdeskRef | None = None
+    bitrix24_id: HelpdeskRef | None = None
+    redmine_id: HelpdeskRef | None = None
     roles: Annotated[frozenset[Role], null_as(())] = frozenset()
 
     def has_role(self, role: Role) -> bool:
@@ -97,6 +99,8 @@ class Department(Section):
     name: Name
     helpdesk_id: HelpdeskRef | None = None
     rt_queue: HelpdeskRef | None = None
+    #: The tracker project for this department's developer tasks (default: tracker.project).
+    tracker_project: str | None = None
     members: Annotated[tuple[Key, ...], null_as(())] = ()
 
 
@@ -143,3 +147,18 @@ class HelpdeskSection(Section):
         if unknown:
             raise invalid(f"unknown placeholder {{{unknown[0]}}}, use {{id}} or {{number}}")
         return value
+
+
+class TrackerSection(Section):
+    """Where developer tasks go; no ``kind`` means no developer-task button."""
+
+    kind: Literal["bitrix24", "redmine"] | None = None
+    #: Redmine project identifier, or the Bitrix24 workgroup id.
+    project: str | None = None
+    redmine_tracker_id: int | None = Field(None, gt=0)
+    #: Bitrix24 statuses that count as done: 5 (completed), optionally 4 (awaiting control).
+    bitrix24_done_statuses: Annotated[frozenset[int], null_as((5,))] = frozenset({5})
+    #: The helpdesk status a ticket gets when its developer task is done (e.g. ``process``).
+    done_status: str | None = None
+    #: How often linked open tasks are read again (trackers without reliable events).
+    poll_interval: Duration = timedelta(minutes=2)

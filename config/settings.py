@@ -73,11 +73,19 @@ class Settings(BaseSettings):
     rt_token: SecretStr | None = None
     rt_user: str | None = None
     rt_password: SecretStr | None = None
+    bitrix24_webhook_url: SecretStr | None = None
+    bitrix24_app_token: SecretStr | None = None
+    redmine_url: str | None = None
+    redmine_api_key: SecretStr | None = None
+    redmine_webhook_secret: SecretStr | None = None
+    redmine_max_requests_per_minute: int = Field(120, ge=1, le=6000)
     log_level: str = "INFO"
     log_format: Literal["json", "console"] = "json"
     webhook_max_body_bytes: int = Field(1_048_576, ge=1)
 
-    @field_validator("telegram_api_base", "telegram_webhook_url", "helpdeskeddy_url", "rt_url")
+    @field_validator(
+        "telegram_api_base", "telegram_webhook_url", "helpdeskeddy_url", "rt_url", "redmine_url"
+    )
     @classmethod
     def _check_url(cls, value: str | None) -> str | None:
         return None if value is None else _http_url(value)

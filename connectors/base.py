@@ -69,6 +69,9 @@ class HelpdeskConnector(ABC):
         """Tickets changed at or after ``since``, oldest change first."""
         raise PermanentError(f"{self.slug} cannot list tickets")
 
+    async def set_status(self, external_id: str, status: str) -> None:  # noqa: B027
+        """Set the ticket's status (helpdesk-specific value); default: not supported, ignored."""
+
     async def record_time(self, external_id: str, *, minutes: int) -> None:  # noqa: B027
         """Store a ticket's total time spent in the helpdesk's own field, if it has one."""
 

@@ -27,6 +27,7 @@ class FakeHelpdesk(HelpdeskConnector):
         self.notes: list[tuple[str, str]] = []
         self.fetches: list[str] = []
         self.listings: list[datetime] = []
+        self.statuses: list[tuple[str, str]] = []
         self.closed = False
         self._assign_failures: list[ConnectorError] = []
         for ticket in tickets or []:
@@ -77,3 +78,7 @@ class FakeHelpdesk(HelpdeskConnector):
         changed = [t for t in self.tickets.values() if t.updated_at and t.updated_at >= since]
         for ticket in sorted(changed, key=lambda t: t.updated_at or since):
             yield ticket
+
+    async def set_status(self, external_id: str, status: str) -> None:
+        """Record the status change."""
+        self.statuses.append((external_id, status))

@@ -230,6 +230,11 @@ class HelpDeskEddyConnector(HelpdeskConnector):
             return
         await self._call("PUT", f"tickets/{ticket_id}/", payload=payload)
 
+    async def set_status(self, external_id: str, status: str) -> None:
+        """Set ``status_id`` (a string key such as ``process``)."""
+        ticket_id = require_ticket_id(external_id)
+        await self._call("PUT", f"tickets/{ticket_id}/", payload={"status_id": status})
+
     async def record_time(self, external_id: str, *, minutes: int) -> None:
         """Put the ticket's total time, in minutes, into the configured custom field."""
         if self._time_field_id is None:

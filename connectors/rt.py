@@ -270,19 +270,16 @@ class RequestTrackerConnector(HelpdeskConnector):
         payload: JsonObject = {"Content": text, "ContentType": "text/plain"}
         await self._call("POST", f"ticket/{ticket_id}/comment", payload=payload)
 
-    async def record_time(self, external_id: str, *, minutes: int) -> None:
-        """Add ``minutes`` to the ticket's TimeWorked (RT logs the difference as time taken).
+    async def set_status(self, external_id: str, status: str) -> None:
+        """Set the ticket's Status (``open``, ``stalled``, ...)."""
+        await self._call("PUT", f"ticket/{_ticket_id(external_id)}", payload={"Status": status})
 
-        REST2 has no increment, so the field is read and then written: a change made
-        by someone else in that short window is overwritten.
-        """
+    async def record_time(self, external_id: str, *, minutes: int) -> None:
+        """Set the ticket's TimeWorked to its total time spent (RT logs the difference)."""
         ticket_id = _ticket_id(external_id)
         if minutes <= 0:
             raise PermanentError(f"time worked must be a positive number of minutes: {minutes}")
-        ticket = await self._call("GET", f"ticket/{ticket_id}")
-        worked = _text(ticket.get("TimeWorked")) if isinstance(ticket, dict) else ""
-        total = (int(worked) if worked.isdecimal() else 0) + minutes
-        await self._call("PUT", f"ticket/{ticket_id}", payload={"TimeWorked": total})
+        await self._call("PUT", f"ticket/{ticket_id}", payload={"TimeWorked": minutes})
 
     async def list_updated_since(self, since: datetime) -> AsyncIterator[TicketData]:
         """Tickets changed at or after ``since``, oldest change first, resolved ones included.

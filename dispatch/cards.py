@@ -15,9 +15,12 @@ from storage.types import utcnow
 class CardPublisher:
     """Renders a ticket and puts the sends and edits into the outbox."""
 
-    def __init__(self, routing: RoutingConfig, renderer: Renderer) -> None:
+    def __init__(
+        self, routing: RoutingConfig, renderer: Renderer, *, dev_tasks: bool = False
+    ) -> None:
         self._routing = routing
         self._renderer = renderer
+        self._dev_tasks = dev_tasks
 
     async def post_card(self, uow: UnitOfWork, ticket: TicketRow) -> None:
         """Post a new dispatch card to the dispatchers' chat."""
@@ -86,7 +89,9 @@ class CardPublisher:
         message = await uow.messages.create(
             ticket_id=ticket.id, kind=MessageKind.ASSIGNEE, chat_id=person.telegram_id
         )
-        payload = self._renderer.assignee_message(TicketView.of(ticket, self._routing))
+        payload = self._renderer.assignee_message(
+            TicketView.of(ticket, self._routing), dev_task=self._dev_tasks
+        )
         await uow.outbox.enqueue_send(message=message, payload=payload, ticket_id=ticket.id)
         return True
 

@@ -134,6 +134,18 @@ class MissingTime:
     closed_at: datetime
 
 
+@dataclass(frozen=True, slots=True)
+class DevTaskView:
+    """A developer task linked to a ticket, as the bot shows it."""
+
+    task_id: int
+    ticket: TicketView
+    url: str | None
+    developer_name: str | None
+    statement: str
+    closed: bool
+
+
 class Renderer(Protocol):
     """Turns ticket views into Telegram payloads (implemented by the bot adapter)."""
 
@@ -148,7 +160,7 @@ class Renderer(Protocol):
     ) -> Payload:
         """The dispatch card in its current state (a reminder when ``reminder`` is given)."""
 
-    def assignee_message(self, ticket: TicketView) -> Payload:
+    def assignee_message(self, ticket: TicketView, *, dev_task: bool = False) -> Payload:
         """The private message that hands a ticket to its assignee."""
 
     def digest(self, tickets: Sequence[WaitingTicket], total: int) -> Payload:
@@ -177,3 +189,27 @@ class Renderer(Protocol):
 
     def time_note(self, *, who: str, minutes: int, billable: bool) -> str:
         """The internal note in the helpdesk ticket recording the time (plain text)."""
+
+    def dev_question(self, ticket: TicketView, *, question_id: int) -> Payload:
+        """Ask the specialist what the developer should do (reply, or use the ticket text)."""
+
+    def dev_pick(self, ticket: TicketView, developers: Sequence[Person], *, draft: int) -> Payload:
+        """Choose the developer for a new task."""
+
+    def dev_created(self, task: DevTaskView, *, for_developer: bool) -> Payload:
+        """A task was created: to the specialist, or handed to the developer."""
+
+    def dev_comment(self, task: DevTaskView, *, author: str, text: str) -> Payload:
+        """A developer's comment, with a button to reply into the task."""
+
+    def dev_state(self, task: DevTaskView) -> Payload:
+        """The task was completed ("answer the client") or reopened."""
+
+    def dev_reply_question(self, task: DevTaskView) -> Payload:
+        """Ask for the text of a reply into the task."""
+
+    def dev_task_list(self, tasks: Sequence[DevTaskView]) -> Payload:
+        """``/tasks``: my developer tasks and their states."""
+
+    def dev_note(self, kind: str, *, url: str | None, author: str = "", text: str = "") -> str:
+        """An internal note in the helpdesk about a developer task (plain text)."""

@@ -35,6 +35,7 @@ from config.routing import RoutingConfig
 from config.settings import Settings
 from connectors.base import HelpdeskConnector
 from connectors.registry import HelpdeskOptions, HelpdeskRegistry, default_registry
+from connectors.trackers import TrackerConnector, TrackerOptions, default_tracker_registry
 from modest.domain import Domain, build_domain, periodic_jobs
 from modest.polling import PollingLease, instance_id, poll_while_leased
 from modest.web import WebhookConfig, WebhookHandlers, build_web_app
@@ -207,6 +208,29 @@ def pin_response_types() -> list[type]:
     return [Response[method.__returning__] for method in _PINNED_RESPONSES]  # type: ignore[name-defined]
 
 
+def build_tracker(settings: Settings, routing: RoutingConfig) -> TrackerConnector | None:
+    """The task tracker for developer tasks, or None when ``tracker.kind`` is not set."""
+    kind = routing.tracker.kind
+    if kind is None:
+        return None
+    hook, key = settings.bitrix24_webhook_url, settings.redmine_api_key
+    options = TrackerOptions(
+        bitrix24_webhook_url=hook.get_secret_value() if hook else None,
+        bitrix24_done_statuses=routing.tracker.bitrix24_done_statuses,
+        redmine_url=settings.redmine_url,
+        redmine_api_key=key.get_secret_value() if key else None,
+        redmine_project=routing.tracker.project,
+        redmine_tracker_id=routing.tracker.redmine_tracker_id,
+        redmine_max_requests_per_minute=settings.redmine_max_requests_per_minute,
+    )
+    try:
+        return default_tracker_registry().create(kind, options)
+    except ValueError as exc:
+        raise ConfigError(
+            f"tracker.kind is {kind}: {exc} (set the environment variables)"
+        ) from exc
+
+
 def build_bot(settings: Settings) -> Bot:
     """The aiogram Bot, pointed at Telegram or a self-hosted Bot API server."""
     session = AiohttpSession(api=TelegramAPIServer.from_base(settings.telegram_api_base))
@@ -224,6 +248,7 @@ def build_service(
     helpdesk: HelpdeskConnector | None = None,
     limiter: TelegramRateLimiter | None = None,
     job_retry_delay: float = 5.0,
+    tracker: TrackerConnector | None = None,
 ) -> ModestService:
     """Wire every part; start nothing.
 
@@ -240,6 +265,7 @@ def build_service(
         TelegramRenderer(texts, routing.tz),
         translate=texts,
         job_retry_delay=job_retry_delay,
+        tracker=tracker if tracker is not None else build_tracker(settings, routing),
     )
     bot = build_bot(settings)
     sender = OutboxSender(database, AiogramTransport(bot), limiter or TelegramRateLimiter())
@@ -247,6 +273,8 @@ def build_service(
         assignment=domain.assignment,
         reminders=domain.reminders,
         lists=domain.lists,
+        dev_tasks=domain.dev_tasks,
+        dev_sync=domain.dev_sync,
         time_tracker=domain.time_tracker,
         time_followup=domain.time_followup,
         texts=texts,

@@ -7,8 +7,11 @@ from datetime import timedelta
 
 from config.routing import RoutingConfig
 from connectors.base import HelpdeskConnector
+from connectors.trackers import TrackerConnector
 from dispatch.assignment import WRITEBACK_JOB, AssignmentService
 from dispatch.cards import CardPublisher
+from dispatch.dev_sync import SYNC_JOB, DevTaskSync
+from dispatch.dev_tasks import CREATE_JOB, NOTE_JOB, DevTaskService
 from dispatch.intake import FETCH_JOB, IntakeService
 from dispatch.lists import TicketLists
 from dispatch.reconcile import HelpdeskPoller
@@ -37,6 +40,8 @@ class Domain:
     time_followup: TimeFollowUp
     reports: ReportService
     monthly_reports: MonthlyReports
+    dev_tasks: DevTaskService
+    dev_sync: DevTaskSync
     poller: HelpdeskPoller
     job_runner: JobRunner
 
@@ -49,9 +54,10 @@ def build_domain(
     *,
     translate: Translate,
     job_retry_delay: float,
+    tracker: TrackerConnector | None = None,
 ) -> Domain:
     """Wire the dispatch services around one card publisher and one nag tracker."""
-    cards = CardPublisher(routing, renderer)
+    cards = CardPublisher(routing, renderer, dev_tasks=tracker is not None)
     nags = NagTracker(routing)
     writes_back = helpdesk.slug != "generic"
     time_tracker = TimeTracker(database, routing, renderer, writes_back=writes_back)
@@ -74,7 +80,24 @@ def build_domain(
         ),
     }
     reports = ReportService(database, routing)
+    dev_tasks = DevTaskService(database, routing, renderer, tracker, helpdesk)
+    dev_sync = DevTaskSync(database, routing, renderer, tracker, dev_tasks)
+    kinds.update(
+        {
+            CREATE_JOB: JobKind(
+                dev_tasks.create, None, max_attempts=20, base_delay=job_retry_delay, max_delay=900
+            ),
+            NOTE_JOB: JobKind(
+                dev_tasks.note, None, max_attempts=20, base_delay=job_retry_delay, max_delay=900
+            ),
+            SYNC_JOB: JobKind(
+                dev_sync.sync_job, None, max_attempts=12, base_delay=job_retry_delay, max_delay=900
+            ),
+        }
+    )
     return Domain(
+        dev_tasks=dev_tasks,
+        dev_sync=dev_sync,
         reports=reports,
         monthly_reports=MonthlyReports(reports, ReportMailer(routing, translate)),
         intake=intake,
@@ -100,6 +123,11 @@ def periodic_jobs(
         PeriodicJob("time.ask_again", domain.time_followup.ask_again, timedelta(minutes=1)),
         PeriodicJob("reports.monthly", domain.monthly_reports.run, timedelta(minutes=5)),
     ]
+    if domain.dev_tasks.enabled:
+        # Bitrix24 never retries an event and Redmine before 7 sends none: poll too.
+        jobs.append(
+            PeriodicJob("tracker.sync", domain.dev_sync.sync_open, routing.tracker.poll_interval)
+        )
     if helpdesk.can_list:
         # RT has no webhooks, so polling is its intake; elsewhere it catches lost webhooks.
         poll = (

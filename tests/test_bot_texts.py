@@ -20,7 +20,9 @@ from dispatch.views import TicketView
 from tests.conftest import ROUTING_YAML
 
 BOT_DIR = Path(__file__).parent.parent / "bot"
-_CALL = re.compile(r'(?:self\._t|\bt|texts)\(\s*"((?:[^"\\]|\\.)+)"', re.S)
+# A call's first argument: one string literal, or several concatenated implicitly.
+_CALL = re.compile(r'(?:self\._t|\bt|texts)\(\s*((?:"(?:[^"\\]|\\.)*"\s*)+)', re.S)
+_PIECE = re.compile(r'"((?:[^"\\]|\\.)*)"')
 
 
 def used_msgids() -> set[str]:
@@ -31,7 +33,8 @@ def used_msgids() -> set[str]:
         BOT_DIR.parent / "dispatch" / "report_files.py",
         BOT_DIR.parent / "dispatch" / "report_delivery.py",
     ]:
-        ids |= set(_CALL.findall(path.read_text(encoding="utf-8")))
+        for literal in _CALL.findall(path.read_text(encoding="utf-8")):
+            ids.add("".join(_PIECE.findall(literal)))
     return ids
 
 

@@ -236,12 +236,11 @@ async def test_internal_note_is_a_comment_never_correspondence(
         await rt.add_internal_note("3", "  ")
 
 
-async def test_record_time_adds_to_time_worked(
+async def test_record_time_sets_time_worked_to_the_ticket_total(
     api: respx.MockRouter, rt: RequestTrackerConnector
 ) -> None:
-    api.get("ticket/3").respond(json={**fixture("ticket_deleted"), "id": 3, "TimeWorked": "15"})
     put = api.put("ticket/3").respond(json=["Ticket 3: TimeWorked changed from 15 to 40"])
-    await rt.record_time("3", minutes=25)
+    await rt.record_time("3", minutes=40)
     assert json.loads(put.calls[0].request.content) == {"TimeWorked": 40}
     with pytest.raises(PermanentError, match="positive number of minutes"):
         await rt.record_time("3", minutes=0)

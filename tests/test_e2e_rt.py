@@ -352,8 +352,8 @@ async def test_internal_note_is_a_comment_not_correspondence_and_time_adds_up(
     text = "Assigned by Modest to Olga <agent2> & co"
     try:
         await connector.add_internal_note(ticket_id, text)
-        await connector.record_time(ticket_id, minutes=25)
-        await connector.record_time(ticket_id, minutes=5)
+        await connector.record_time(ticket_id, minutes=25)  # the ticket's total so far
+        await connector.record_time(ticket_id, minutes=30)  # closed again: 5 more
     finally:
         await connector.aclose()
     history = await rt_api.history(ticket_id)

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from aiogram import F, Router
+from aiogram import Router
 from aiogram.filters import Command
 from aiogram.types import CallbackQuery, Message
 
@@ -18,7 +18,6 @@ def time_router() -> Router:
     router = Router(name="time")
     router.callback_query.register(time_tapped, TimeCb.filter())
     router.message.register(missing_command, Command("missing"))
-    router.message.register(typed_answer, F.chat.type == "private", F.reply_to_message, F.text)
     return router
 
 
@@ -46,20 +45,6 @@ async def time_tapped(
             result = await time_tracker.change(prompt_id=prompt, actor_telegram_id=actor)
     text, alert = _reply(result, texts)
     await safe_answer(query, text, alert)
-
-
-async def typed_answer(message: Message, time_tracker: TimeTracker, texts: Texts) -> None:
-    """A reply to "how much time did it take?" with a typed value."""
-    assert message.reply_to_message is not None
-    assert message.from_user is not None
-    result = await time_tracker.answer(
-        chat_id=message.chat.id,
-        reply_to_message_id=message.reply_to_message.message_id,
-        text=message.text or "",
-        actor_telegram_id=message.from_user.id,
-    )
-    if result is not None and result.outcome == TimeOutcome.LOCKED:
-        await message.answer(_reply(result, texts)[0] or "")
 
 
 async def missing_command(message: Message, time_followup: TimeFollowUp) -> None:

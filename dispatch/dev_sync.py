@@ -1,0 +1,237 @@
+"""Developer tasks flowing back: comments and completion reach the ticket and the specialist.
+
+Each new tracker comment becomes an internal note in the helpdesk ticket and a
+message to the specialist (with a button to reply into the task). A comment
+is carried exactly once, however often a task is read (events, polls): its id
+is recorded in the same transaction that queues its note. Comments Modest wrote
+itself are recorded when written, so they are never echoed back.
+"""
+
+from __future__ import annotations
+
+import structlog
+from sqlmodel import col, select
+
+from config.routing import RoutingConfig
+from connectors.base import TransientError
+from connectors.trackers import TrackerComment, TrackerConnector, TrackerTask
+from dispatch.dev_tasks import NOTE_JOB, DevOutcome, DevTaskService
+from dispatch.views import Renderer
+from storage.db import Database, UnitOfWork
+from storage.jobs import RetryJob
+from storage.models import DevTaskCommentRow, DevTaskRow, JobRow, TicketRow
+from storage.repositories import insert_ignoring_conflict
+
+log = structlog.get_logger(__name__)
+
+SYNC_JOB = "tracker.sync"
+DEV_REPLY = "dev_reply"
+
+
+class DevTaskSync:
+    """Reads linked tasks and carries what changed into the ticket."""
+
+    def __init__(
+        self,
+        database: Database,
+        routing: RoutingConfig,
+        renderer: Renderer,
+        tracker: TrackerConnector | None,
+        tasks: DevTaskService,
+    ) -> None:
+        self._db = database
+        self._routing = routing
+        self._renderer = renderer
+        self._tracker = tracker
+        self._tasks = tasks
+
+    async def sync_open(self) -> int:
+        """Read every open linked task (the periodic poll); how many were read."""
+        if self._tracker is None:
+            return 0
+        async with self._db.unit_of_work() as uow:
+            rows = (
+                (
+                    await uow.session.execute(
+                        select(DevTaskRow).where(
+                            col(DevTaskRow.tracker) == self._tracker.slug,
+                            col(DevTaskRow.closed).is_(False),
+                        )
+                    )
+                )
+                .scalars()
+                .all()
+            )
+        for row in rows:
+            try:
+                await self.sync_task(row.external_id)
+            except TransientError as exc:
+                # The tracker is down: nothing is lost, the next poll reads it again.
+                log.warning("dev_task.sync_failed", task=row.external_id, error=str(exc))
+                return 0
+        return len(rows)
+
+    async def sync_job(self, job: JobRow) -> None:
+        """The job queued by a tracker event for one task."""
+        try:
+            await self.sync_task(str(job.payload["task"]))
+        except TransientError as exc:
+            raise RetryJob(str(exc)) from exc
+
+    async def sync_task(self, external_id: str) -> None:
+        """Read one task and apply its new comments and its state."""
+        assert self._tracker is not None
+        task = await self._tracker.get_task(external_id)
+        comments = await self._tracker.list_comments(external_id)
+        async with self._db.unit_of_work() as uow:
+            row = (
+                (
+                    await uow.session.execute(
+                        select(DevTaskRow)
+                        .where(
+                            col(DevTaskRow.tracker) == self._tracker.slug,
+                            col(DevTaskRow.external_id) == external_id,
+                        )
+                        .with_for_update()
+                    )
+                )
+                .scalars()
+                .first()
+            )
+            if row is None:
+                return
+            ticket = await uow.tickets.get(ticket_id=row.ticket_id)
+            assert ticket is not None
+            for comment in comments:
+                await self._carry_comment(uow, row, ticket, comment)
+            await self._apply_state(uow, row, ticket, task)
+            await uow.commit()
+
+    async def _carry_comment(
+        self, uow: UnitOfWork, row: DevTaskRow, ticket: TicketRow, comment: TrackerComment
+    ) -> None:
+        assert row.id is not None
+        if not await insert_ignoring_conflict(
+            uow.session,
+            DevTaskCommentRow,
+            {"task_id": row.id, "external_id": comment.external_id, "ours": False},
+            ["task_id", "external_id"],
+        ):
+            return  # carried before, or written by Modest itself
+        note = self._renderer.dev_note(
+            "comment", url=row.url, author=comment.author_name, text=comment.text
+        )
+        uow.jobs.enqueue(
+            kind=NOTE_JOB, ticket_id=ticket.id, payload={"ticket_id": ticket.id, "text": note}
+        )
+        specialist = self._routing.person(row.specialist_key) if row.specialist_key else None
+        if specialist is not None and specialist.telegram_id is not None:
+            view = self._tasks.view(row, ticket)
+            uow.outbox.enqueue_plain(
+                chat_id=specialist.telegram_id,
+                payload=self._renderer.dev_comment(
+                    view, author=comment.author_name, text=comment.text
+                ),
+            )
+        log.info(
+            "dev_task.comment_carried",
+            ticket_id=ticket.id,
+            task=row.external_id,
+            comment=comment.external_id,
+        )
+
+    async def _apply_state(
+        self, uow: UnitOfWork, row: DevTaskRow, ticket: TicketRow, task: TrackerTask
+    ) -> None:
+        row.status = task.status
+        if task.closed == row.closed:
+            return
+        row.closed = task.closed
+        kind = "done" if task.closed else "reopened"
+        payload: dict[str, object] = {
+            "ticket_id": ticket.id,
+            "text": self._renderer.dev_note(kind, url=row.url),
+        }
+        if task.closed and self._routing.tracker.done_status:
+            payload["status"] = self._routing.tracker.done_status
+        uow.jobs.enqueue(kind=NOTE_JOB, ticket_id=ticket.id, payload=payload)
+        specialist = self._routing.person(row.specialist_key) if row.specialist_key else None
+        if specialist is not None and specialist.telegram_id is not None:
+            uow.outbox.enqueue_plain(
+                chat_id=specialist.telegram_id,
+                payload=self._renderer.dev_state(self._tasks.view(row, ticket)),
+            )
+        log.info("dev_task.state", ticket_id=ticket.id, task=row.external_id, closed=task.closed)
+
+    async def reply_start(self, *, task_id: int, actor_telegram_id: int) -> DevOutcome:
+        """ "Reply in the task": ask for the text, by reply."""
+        async with self._db.unit_of_work() as uow:
+            row = await uow.session.get(DevTaskRow, task_id)
+            if row is None:
+                return DevOutcome.UNKNOWN
+            ticket = await uow.tickets.get(ticket_id=row.ticket_id)
+            assert ticket is not None
+            question = await uow.messages.create(
+                ticket_id=row.ticket_id, kind=DEV_REPLY, chat_id=actor_telegram_id
+            )
+            await uow.sync_state.put(key=f"devreply.{question.id}", value=str(task_id))
+            await uow.outbox.enqueue_send(
+                message=question,
+                ticket_id=row.ticket_id,
+                payload=self._renderer.dev_reply_question(self._tasks.view(row, ticket)),
+            )
+            await uow.commit()
+        return DevOutcome.OK
+
+    async def reply_text(
+        self, *, chat_id: int, reply_to_message_id: int, text: str
+    ) -> DevOutcome | None:
+        """The reply's text goes into the task as a comment (never echoed back)."""
+        async with self._db.unit_of_work() as uow:
+            question = await uow.messages.get_by_telegram(
+                chat_id=chat_id, message_id=reply_to_message_id
+            )
+            if question is None or question.kind != DEV_REPLY:
+                return None
+            task_ref = await uow.sync_state.get(key=f"devreply.{question.id}")
+            row = await uow.session.get(DevTaskRow, int(task_ref)) if task_ref else None
+        if row is None or self._tracker is None or not text.strip():
+            return DevOutcome.UNKNOWN
+        comment_id = await self._tracker.add_comment(row.external_id, text.strip())
+        async with self._db.unit_of_work() as uow:
+            await insert_ignoring_conflict(
+                uow.session,
+                DevTaskCommentRow,
+                {"task_id": row.id, "external_id": comment_id, "ours": True},
+                ["task_id", "external_id"],
+            )
+            await uow.commit()
+        return DevOutcome.OK
+
+    async def send_my_tasks(self, *, telegram_id: int) -> bool:
+        """``/tasks``: my tasks as developer, and the tasks of my tickets as specialist."""
+        person = self._routing.person_by_telegram_id(telegram_id)
+        if person is None:
+            return False
+        async with self._db.unit_of_work() as uow:
+            rows = (
+                (
+                    await uow.session.execute(
+                        select(DevTaskRow, TicketRow)
+                        .join(TicketRow, col(TicketRow.id) == col(DevTaskRow.ticket_id))
+                        .where(
+                            (col(DevTaskRow.developer_key) == person.key)
+                            | (col(DevTaskRow.specialist_key) == person.key)
+                        )
+                        .order_by(col(DevTaskRow.closed), col(DevTaskRow.id).desc())
+                    )
+                )
+                .tuples()
+                .all()
+            )
+            views = [self._tasks.view(row, ticket) for row, ticket in rows]
+            uow.outbox.enqueue_plain(
+                chat_id=telegram_id, payload=self._renderer.dev_task_list(views)
+            )
+            await uow.commit()
+        return True
