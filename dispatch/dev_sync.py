@@ -9,6 +9,8 @@ itself are recorded when written, so they are never echoed back.
 
 from __future__ import annotations
 
+from datetime import timedelta
+
 import structlog
 from sqlmodel import col, select
 
@@ -21,10 +23,12 @@ from storage.db import Database, UnitOfWork
 from storage.jobs import RetryJob
 from storage.models import DevTaskCommentRow, DevTaskRow, JobRow, TicketRow
 from storage.repositories import insert_ignoring_conflict
+from storage.types import utcnow
 
 log = structlog.get_logger(__name__)
 
 SYNC_JOB = "tracker.sync"
+REOPEN_WINDOW = timedelta(days=14)
 DEV_REPLY = "dev_reply"
 
 
@@ -49,19 +53,14 @@ class DevTaskSync:
         """Read every open linked task (the periodic poll); how many were read."""
         if self._tracker is None:
             return 0
+        # Done tasks are read for a while too: a task reopened in the tracker must be seen.
+        recently = utcnow() - REOPEN_WINDOW
+        query = select(DevTaskRow).where(
+            col(DevTaskRow.tracker) == self._tracker.slug,
+            col(DevTaskRow.closed).is_(False) | (col(DevTaskRow.updated_at) > recently),
+        )
         async with self._db.unit_of_work() as uow:
-            rows = (
-                (
-                    await uow.session.execute(
-                        select(DevTaskRow).where(
-                            col(DevTaskRow.tracker) == self._tracker.slug,
-                            col(DevTaskRow.closed).is_(False),
-                        )
-                    )
-                )
-                .scalars()
-                .all()
-            )
+            rows = (await uow.session.execute(query)).scalars().all()
         for row in rows:
             try:
                 await self.sync_task(row.external_id)
@@ -69,7 +68,27 @@ class DevTaskSync:
                 # The tracker is down: nothing is lost, the next poll reads it again.
                 log.warning("dev_task.sync_failed", task=row.external_id, error=str(exc))
                 return 0
+        log.info("dev_task.polled", tasks=len(rows))
         return len(rows)
+
+    async def queue_sync(self, *, external_id: str) -> bool:
+        """A tracker event named a task: read it soon, in a job; False if it is not ours."""
+        if self._tracker is None:
+            return False
+        async with self._db.unit_of_work() as uow:
+            known = (
+                await uow.session.execute(
+                    select(col(DevTaskRow.id)).where(
+                        col(DevTaskRow.tracker) == self._tracker.slug,
+                        col(DevTaskRow.external_id) == external_id,
+                    )
+                )
+            ).first()
+            if known is None:
+                return False
+            uow.jobs.enqueue(kind=SYNC_JOB, ticket_id=None, payload={"task": external_id})
+            await uow.commit()
+        return True
 
     async def sync_job(self, job: JobRow) -> None:
         """The job queued by a tracker event for one task."""
@@ -147,6 +166,7 @@ class DevTaskSync:
         if task.closed == row.closed:
             return
         row.closed = task.closed
+        row.updated_at = utcnow()
         kind = "done" if task.closed else "reopened"
         payload: dict[str, object] = {
             "ticket_id": ticket.id,

@@ -38,6 +38,7 @@ from connectors.registry import HelpdeskOptions, HelpdeskRegistry, default_regis
 from connectors.trackers import TrackerConnector, TrackerOptions, default_tracker_registry
 from modest.domain import Domain, build_domain, periodic_jobs
 from modest.polling import PollingLease, instance_id, poll_while_leased
+from modest.tracker_hooks import TrackerHooks
 from modest.web import WebhookConfig, WebhookHandlers, build_web_app
 from scheduler.housekeeping import build_scheduler
 from storage.db import Database
@@ -60,6 +61,7 @@ class ModestService:
     dispatcher: Dispatcher
     helpdesk: HelpdeskConnector
     domain: Domain
+    tracker: TrackerConnector | None
     outbox_sender: OutboxSender
     scheduler: AsyncIOScheduler
     web_app: web.Application
@@ -139,6 +141,8 @@ class ModestService:
             await self._runner.cleanup()
         await self.bot.session.close()
         await self.helpdesk.aclose()
+        if self.tracker is not None:
+            await self.tracker.aclose()
         await self.database.dispose()
         log.info("modest.stopped")
 
@@ -257,6 +261,7 @@ def build_service(
     """
     database = Database(settings.database_url)
     helpdesk = helpdesk or build_helpdesk(settings, routing)
+    tracker = tracker if tracker is not None else build_tracker(settings, routing)
     texts = Texts(routing.language)
     domain = build_domain(
         database,
@@ -265,7 +270,7 @@ def build_service(
         TelegramRenderer(texts, routing.tz),
         translate=texts,
         job_retry_delay=job_retry_delay,
-        tracker=tracker if tracker is not None else build_tracker(settings, routing),
+        tracker=tracker,
     )
     bot = build_bot(settings)
     sender = OutboxSender(database, AiogramTransport(bot), limiter or TelegramRateLimiter())
@@ -292,6 +297,14 @@ def build_service(
         ),
         domain.intake,
     )
+    web_app = build_web_app(handlers, database, settings.webhook_max_body_bytes)
+    bitrix24_token, redmine_secret = settings.bitrix24_app_token, settings.redmine_webhook_secret
+    TrackerHooks(
+        domain.dev_sync,
+        bitrix24_token=bitrix24_token.get_secret_value() if bitrix24_token else None,
+        redmine_secret=redmine_secret.get_secret_value() if redmine_secret else None,
+        max_body_bytes=settings.webhook_max_body_bytes,
+    ).register(web_app)
     return ModestService(
         settings=settings,
         routing=routing,
@@ -300,7 +313,8 @@ def build_service(
         dispatcher=dispatcher,
         helpdesk=helpdesk,
         domain=domain,
+        tracker=tracker,
         outbox_sender=sender,
         scheduler=build_scheduler(database, periodic_jobs(routing, helpdesk, domain)),
-        web_app=build_web_app(handlers, database, settings.webhook_max_body_bytes),
+        web_app=web_app,
     )

@@ -13,6 +13,7 @@ from sqlmodel import select
 from config.routing import RoutingConfig
 from config.settings import load_settings
 from connectors.base import HelpdeskConnector
+from connectors.trackers import TrackerConnector
 from modest.app import ModestService, build_service
 from storage.db import Database
 from storage.migrate import upgrade
@@ -84,6 +85,7 @@ async def running_modest(
     limiter: TelegramRateLimiter | None = None,
     job_retry_delay: float = 0.2,
     polling_lease_ttl: float = 30.0,
+    tracker: TrackerConnector | None = None,
     **settings: Any,
 ) -> AsyncIterator[Harness]:
     """Start Modest like ``modest run`` does, on a free port; stop it on exit."""
@@ -101,7 +103,12 @@ async def running_modest(
         **settings,
     ).model_copy(update={"http_port": 0})
     service = build_service(
-        config, routing, helpdesk=helpdesk, limiter=limiter, job_retry_delay=job_retry_delay
+        config,
+        routing,
+        helpdesk=helpdesk,
+        limiter=limiter,
+        job_retry_delay=job_retry_delay,
+        tracker=tracker,
     )
     service.polling_lease_ttl = polling_lease_ttl
     await service.start()
