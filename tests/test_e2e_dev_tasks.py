@@ -8,6 +8,7 @@ import hmac
 import json
 
 from config.routing import RoutingConfig, load_routing_text
+from connectors.base import TransientError
 from connectors.fake import FakeHelpdesk
 from connectors.fake_tracker import FakeTracker
 from tests.conftest import ROUTING_YAML
@@ -148,3 +149,20 @@ async def test_tracker_events_need_their_token_or_signature(
             "/webhooks/redmine", content=body, headers={"X-Redmine-Signature-256": signature}
         )
         assert signed.status_code == 200
+
+
+async def test_a_tracker_that_is_down_delays_the_flow_and_loses_nothing(
+    tg: TelegramEmulator, sqlite_url: str
+) -> None:
+    helpdesk, tracker = FakeHelpdesk(), FakeTracker()
+    tracker.fail("create_task", 2, TransientError("tracker down"))
+    async with running_modest(tg, routing(), sqlite_url, helpdesk=helpdesk, tracker=tracker) as h:
+        task_id = await create_task(h, tg, tracker)
+        assert len(tracker.drafts) == 1, "created once, after two failed tries"
+        tracker.add_developer_comment(task_id, "Looking into it", author_name="Petr")
+        tracker.fail("list_comments", 1, TransientError("tracker down"))
+        sync = h.service.domain.dev_sync
+        await sync.sync_open()  # the tracker is down: nothing carried, nothing lost
+        assert not any("Looking into it" in t for _, t in helpdesk.notes)
+        await sync.sync_open()
+        await tg.wait_for(lambda: sum("Looking into it" in t for _, t in helpdesk.notes) == 1)
