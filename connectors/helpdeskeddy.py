@@ -14,7 +14,6 @@ import time
 from collections import OrderedDict
 from collections.abc import AsyncIterator, Callable, Mapping
 from datetime import datetime, tzinfo
-from email.utils import parsedate_to_datetime
 from typing import ClassVar
 
 import httpx
@@ -43,6 +42,7 @@ from connectors.helpdeskeddy_parse import (
     ticket_from_hde,
     total_pages,
 )
+from connectors.http import retry_after
 from connectors.ratelimit import RequestBudget
 from dispatch.models import TicketData
 
@@ -57,7 +57,6 @@ log = structlog.get_logger(__name__)
 
 #: Hard cap well below the 300/min default quota: crossing it locks the portal out.
 MAX_REQUESTS_PER_MINUTE = 250
-DEFAULT_RETRY_AFTER = 60.0
 _MAX_RETRY_WAIT = 30.0
 _MAX_ERROR_TEXT = 500
 _USER_CACHE_SIZE = 1024
@@ -104,22 +103,6 @@ def _int_header(response: httpx.Response, name: str) -> int | None:
         return int(response.headers.get(name, "").strip())
     except ValueError:
         return None
-
-
-def _retry_after(response: httpx.Response) -> float:
-    """Seconds from ``Retry-After`` (delta or HTTP date), else 60."""
-    value = response.headers.get("Retry-After", "").strip()
-    if not value:
-        return DEFAULT_RETRY_AFTER
-    try:
-        return max(1.0, float(value))
-    except ValueError:
-        pass
-    try:
-        moment = parsedate_to_datetime(value)
-    except (TypeError, ValueError):
-        return DEFAULT_RETRY_AFTER
-    return max(1.0, moment.timestamp() - time.time())
 
 
 def _decode(response: httpx.Response) -> object:
@@ -373,10 +356,10 @@ class HelpDeskEddyConnector(HelpdeskConnector):
         status = response.status_code
         where = f"HelpDeskEddy {method} {path}: HTTP {status}"
         if status == 429:
-            retry_after = _retry_after(response)
-            self._locked_until = self._clock() + retry_after
-            self._log_failure(method, path, status, attempt, f"retry after {retry_after:.0f}s")
-            raise RateLimitedError(where, retry_after)
+            wait = retry_after(response)
+            self._locked_until = self._clock() + wait
+            self._log_failure(method, path, status, attempt, f"retry after {wait:.0f}s")
+            raise RateLimitedError(where, wait)
         if status >= 500:
             self._log_failure(method, path, status, attempt, "server error")
             raise TransientError(where)

@@ -25,6 +25,7 @@ import structlog
 from tenacity import AsyncRetrying, retry_if_exception, stop_after_attempt, wait_exponential
 
 from connectors.base import ConnectorError, PermanentError, RateLimitedError, TransientError
+from connectors.http import classified_request
 from connectors.ratelimit import RequestBudget
 from connectors.trackers import TaskDraft, TrackerComment, TrackerConnector, TrackerTask
 
@@ -32,7 +33,6 @@ __all__ = ["RedmineConnector", "parse_redmine_datetime", "verify_webhook"]
 
 log = structlog.get_logger(__name__)
 
-DEFAULT_RETRY_AFTER = 60.0
 _MAX_RETRY_WAIT = 30.0
 _MAX_ERROR_TEXT = 300
 _SIGNATURE_PREFIX = "sha256="
@@ -101,13 +101,6 @@ def _user_id(value: str) -> int:
 def _is_retryable(exc: BaseException) -> bool:
     # A 429 (from a proxy: Redmine has no limit of its own) goes back to the caller.
     return isinstance(exc, TransientError) and not isinstance(exc, RateLimitedError)
-
-
-def _retry_after(response: httpx.Response) -> float:
-    try:
-        return max(1.0, float(response.headers.get("Retry-After", "").strip()))
-    except ValueError:
-        return DEFAULT_RETRY_AFTER
 
 
 class _ApiKeyAuth(httpx.Auth):
@@ -339,22 +332,10 @@ class RedmineConnector(TrackerConnector):
         """One HTTP request through the budget, mapped to a JSON object or an error."""
         where = f"Redmine {method} /{path}"
         await self._budget.acquire()
-        try:
-            response = await self._client.request(method, path, params=params, json=payload)
-        except (httpx.TimeoutException, httpx.NetworkError, httpx.RemoteProtocolError) as exc:
-            raise TransientError(f"{where}: {type(exc).__name__}") from exc
-        except httpx.HTTPError as exc:
-            raise PermanentError(f"{where}: {type(exc).__name__}") from exc
+        response, body = await classified_request(
+            self._client, method, path, where=where, params=params, json=payload
+        )
         where = f"{where}: HTTP {response.status_code}"
-        if response.status_code == 429:
-            wait = _retry_after(response)
-            raise RateLimitedError(f"{where}, retry after {wait:.0f}s", wait)
-        if response.status_code >= 500 or response.status_code == 408:
-            raise TransientError(where)
-        try:
-            body = response.json() if response.content.strip() else {}
-        except ValueError:
-            body = None
         if not response.is_success:
             errors = body.get("errors") if isinstance(body, dict) else None
             detail = "; ".join(_text(e) for e in errors) if isinstance(errors, list) else ""

@@ -33,6 +33,7 @@ from connectors.base import (
     TransientError,
 )
 from connectors.helpdeskeddy_parse import html_to_text
+from connectors.http import classified_request
 from dispatch.models import Client, TicketData
 
 __all__ = ["CLOSED_STATUSES", "RequestTrackerConnector", "parse_rt_datetime", "ticket_from_rt"]
@@ -42,7 +43,6 @@ log = structlog.get_logger(__name__)
 CLOSED_STATUSES = frozenset({"resolved", "rejected", "deleted"})
 NOBODY = "nobody"  # the owner of every unowned ticket
 PER_PAGE = 100  # the largest page REST2 serves
-DEFAULT_RETRY_AFTER = 60.0
 _MAX_RETRY_WAIT = 30.0
 _MAX_ERROR_TEXT = 300
 _BODY_CACHE_SIZE = 512
@@ -153,13 +153,6 @@ def _ticket_id(value: str) -> int:
 def _is_retryable(exc: BaseException) -> bool:
     # A 429 goes back to the caller with its wait; everything else transient is retried here.
     return isinstance(exc, TransientError) and not isinstance(exc, RateLimitedError)
-
-
-def _retry_after(response: httpx.Response) -> float:
-    try:
-        return max(1.0, float(response.headers.get("Retry-After", "").strip()))
-    except ValueError:
-        return DEFAULT_RETRY_AFTER
 
 
 class RequestTrackerConnector(HelpdeskConnector):
@@ -373,22 +366,10 @@ class RequestTrackerConnector(HelpdeskConnector):
     ) -> object:
         """One HTTP request, mapped to decoded JSON or an error of the tree."""
         where = f"RT {method} {path}"
-        try:
-            response = await self._client.request(method, path, params=params, json=payload)
-        except (httpx.TimeoutException, httpx.NetworkError, httpx.RemoteProtocolError) as exc:
-            raise TransientError(f"{where}: {type(exc).__name__}") from exc
-        except httpx.HTTPError as exc:
-            raise PermanentError(f"{where}: {type(exc).__name__}") from exc
+        response, body = await classified_request(
+            self._client, method, path, where=where, params=params, json=payload
+        )
         where = f"{where}: HTTP {response.status_code}"
-        if response.status_code == 429:
-            wait = _retry_after(response)
-            raise RateLimitedError(f"{where}, retry after {wait:.0f}s", wait)
-        if response.status_code >= 500 or response.status_code == 408:
-            raise TransientError(where)
-        try:
-            body = response.json() if response.content.strip() else {}
-        except ValueError:
-            body = None
         if not response.is_success or body is None:
             message = body.get("message") if isinstance(body, dict) else "answer is not JSON"
             detail = _text(message)[:_MAX_ERROR_TEXT]
