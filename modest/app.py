@@ -25,6 +25,7 @@ from aiogram.methods.base import Response
 from aiogram.webhook.aiohttp_server import SimpleRequestHandler
 from aiohttp import web
 from apscheduler.schedulers.asyncio import AsyncIOScheduler
+from pydantic import SecretStr
 
 from bot.factory import create_dispatcher
 from bot.i18n import Texts
@@ -245,6 +246,33 @@ def build_bot(settings: Settings) -> Bot:
     )
 
 
+def _secret(value: SecretStr | None) -> str | None:
+    return value.get_secret_value() if value else None
+
+
+def build_http(
+    settings: Settings, helpdesk: HelpdeskConnector, domain: Domain, database: Database
+) -> web.Application:
+    """The aiohttp app: helpdesk webhooks, tracker events, ``/healthz``."""
+    handlers = WebhookHandlers(
+        WebhookConfig(
+            secret=_secret(settings.helpdesk_webhook_secret),
+            max_body_bytes=settings.webhook_max_body_bytes,
+            generic_source=helpdesk.slug,
+            fetch_source=helpdesk.slug if helpdesk.can_fetch else None,
+        ),
+        domain.intake,
+    )
+    web_app = build_web_app(handlers, database, settings.webhook_max_body_bytes)
+    TrackerHooks(
+        domain.dev_sync,
+        bitrix24_token=_secret(settings.bitrix24_app_token),
+        redmine_secret=_secret(settings.redmine_webhook_secret),
+        max_body_bytes=settings.webhook_max_body_bytes,
+    ).register(web_app)
+    return web_app
+
+
 def build_service(
     settings: Settings,
     routing: RoutingConfig,
@@ -287,24 +315,7 @@ def build_service(
         database=database,
         outbox_sender=sender,
     )
-    secret = settings.helpdesk_webhook_secret
-    handlers = WebhookHandlers(
-        WebhookConfig(
-            secret=secret.get_secret_value() if secret else None,
-            max_body_bytes=settings.webhook_max_body_bytes,
-            generic_source=helpdesk.slug,
-            fetch_source=helpdesk.slug if helpdesk.can_fetch else None,
-        ),
-        domain.intake,
-    )
-    web_app = build_web_app(handlers, database, settings.webhook_max_body_bytes)
-    bitrix24_token, redmine_secret = settings.bitrix24_app_token, settings.redmine_webhook_secret
-    TrackerHooks(
-        domain.dev_sync,
-        bitrix24_token=bitrix24_token.get_secret_value() if bitrix24_token else None,
-        redmine_secret=redmine_secret.get_secret_value() if redmine_secret else None,
-        max_body_bytes=settings.webhook_max_body_bytes,
-    ).register(web_app)
+    web_app = build_http(settings, helpdesk, domain, database)
     return ModestService(
         settings=settings,
         routing=routing,

@@ -64,37 +64,10 @@ def build_domain(
     intake = IntakeService(database, routing, cards, nags, time=time_tracker)
     assignment = AssignmentService(database, routing, cards, nags, writes_back=writes_back)
     sync = HelpdeskSync(database, routing, helpdesk, intake, cards)
-    kinds = {
-        FETCH_JOB: JobKind(
-            sync.fetch,
-            sync.fetch_failed,
-            max_attempts=12,
-            base_delay=job_retry_delay,
-            max_delay=900,
-        ),
-        WRITEBACK_JOB: JobKind(
-            sync.write_back, sync.writeback_failed, max_attempts=5, base_delay=job_retry_delay
-        ),
-        TIME_NOTE_JOB: JobKind(
-            sync.time_note, None, max_attempts=12, base_delay=job_retry_delay, max_delay=900
-        ),
-    }
     reports = ReportService(database, routing)
     dev_tasks = DevTaskService(database, routing, renderer, tracker, helpdesk)
     dev_sync = DevTaskSync(database, routing, renderer, tracker, dev_tasks)
-    kinds.update(
-        {
-            CREATE_JOB: JobKind(
-                dev_tasks.create, None, max_attempts=20, base_delay=job_retry_delay, max_delay=900
-            ),
-            NOTE_JOB: JobKind(
-                dev_tasks.note, None, max_attempts=20, base_delay=job_retry_delay, max_delay=900
-            ),
-            SYNC_JOB: JobKind(
-                dev_sync.sync_job, None, max_attempts=12, base_delay=job_retry_delay, max_delay=900
-            ),
-        }
-    )
+    kinds = _job_kinds(sync, dev_tasks, dev_sync, delay=job_retry_delay)
     return Domain(
         dev_tasks=dev_tasks,
         dev_sync=dev_sync,
@@ -109,6 +82,23 @@ def build_domain(
         poller=HelpdeskPoller(database, helpdesk, intake),
         job_runner=JobRunner(database, kinds),
     )
+
+
+def _job_kinds(
+    sync: HelpdeskSync, dev_tasks: DevTaskService, dev_sync: DevTaskSync, *, delay: float
+) -> dict[str, JobKind]:
+    """How each background job runs, and how long a failing one keeps being tried."""
+    lasting = {"base_delay": delay, "max_delay": 900.0}
+    return {
+        FETCH_JOB: JobKind(sync.fetch, sync.fetch_failed, max_attempts=12, **lasting),
+        WRITEBACK_JOB: JobKind(
+            sync.write_back, sync.writeback_failed, max_attempts=5, base_delay=delay
+        ),
+        TIME_NOTE_JOB: JobKind(sync.time_note, None, max_attempts=12, **lasting),
+        CREATE_JOB: JobKind(dev_tasks.create, None, max_attempts=20, **lasting),
+        NOTE_JOB: JobKind(dev_tasks.note, None, max_attempts=20, **lasting),
+        SYNC_JOB: JobKind(dev_sync.sync_job, None, max_attempts=12, **lasting),
+    }
 
 
 def periodic_jobs(
