@@ -93,6 +93,9 @@ class TelegramRenderer(ListRenderer, TimeRenderer, DevTaskRenderer):
         if client:
             lines.append(t("👤 {client}", client=client))
         details = [
+            t("📂 {value}", value=esc(ticket.helpdesk_department))
+            if ticket.helpdesk_department
+            else "",
             t("priority: {value}", value=esc(ticket.priority)) if ticket.priority else "",
             t("type: {value}", value=esc(ticket.type)) if ticket.type else "",
             self._when(ticket.created_at),

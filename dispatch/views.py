@@ -36,6 +36,8 @@ class TicketView:
     assigned_at: datetime | None
     writeback: str
     writeback_error: str | None
+    #: Where the helpdesk files the ticket (department, RT queue), by name where known.
+    helpdesk_department: str | None = None
     #: (used, package) minutes this month when the client is over its hour package.
     over_package: tuple[int, int] | None = None
 
@@ -64,6 +66,7 @@ class TicketView:
             assigned_at=row.assigned_at,
             writeback=row.writeback,
             writeback_error=row.writeback_error,
+            helpdesk_department=_filed_under(routing, row.helpdesk_department),
         )
 
 
@@ -75,6 +78,13 @@ def _name(
     if key:
         return key
     return f"#{helpdesk_ref}" if helpdesk_ref else None
+
+
+def _filed_under(routing: RoutingConfig, ref: str | None) -> str | None:
+    if not ref:
+        return None
+    department = routing.department_by_helpdesk_id(ref)
+    return department.name if department else ref
 
 
 def _actor_name(routing: RoutingConfig, actor: str | None) -> str | None:

@@ -216,6 +216,7 @@ async def test_polled_ticket_gets_a_card_and_taps_set_queue_and_owner_in_rt(
         assert f"#{ticket_id} {subject}" in card.text
         assert "Maria Ivanova" in card.text
         assert "priority: 30" in card.text
+        assert "📂 Support" in card.text, "the queue, by its department name"
         assert "Nobody can connect since 9:00." in card.text
         assert f'href="{rt_server.url}/Ticket/Display.html?id={ticket_id}"' in card.html
         assert labels(h, card.message_id) == ["Support", "Development"]
