@@ -11,6 +11,7 @@ from datetime import datetime
 from enum import StrEnum
 
 import structlog
+from sqlalchemy.exc import IntegrityError
 
 from config.routing import RoutingConfig
 from dispatch.cards import CardPublisher
@@ -56,13 +57,21 @@ class IntakeService:
 
     async def accept_event(self, event: HelpdeskEvent) -> Intake:
         """Record a delivery that carries the whole ticket and apply it, atomically."""
-        async with self._db.unit_of_work() as uow:
-            if not await uow.deliveries.remember(
-                source=event.source, delivery_key=event.delivery_key
-            ):
-                return Intake.DUPLICATE
-            ticket = await self._apply(uow, event)
-            await uow.commit()
+        for attempt in (1, 2):
+            try:
+                async with self._db.unit_of_work() as uow:
+                    if not await uow.deliveries.remember(
+                        source=event.source, delivery_key=event.delivery_key
+                    ):
+                        return Intake.DUPLICATE
+                    ticket = await self._apply(uow, event)
+                    await uow.commit()
+                break
+            except IntegrityError:
+                # Another delivery created the same new ticket at the same moment
+                # (PostgreSQL): once again, it is an update of that ticket.
+                if attempt == 2:
+                    raise
         log.info(
             "intake.accepted",
             source=event.source,
@@ -92,9 +101,15 @@ class IntakeService:
     async def apply_fetched(self, *, source: str, kind: TicketEventKind, data: TicketData) -> None:
         """Apply an event whose ticket was fetched from the helpdesk."""
         event = HelpdeskEvent(source=source, kind=kind, delivery_key="", ticket=data)
-        async with self._db.unit_of_work() as uow:
-            ticket = await self._apply(uow, event)
-            await uow.commit()
+        for attempt in (1, 2):
+            try:
+                async with self._db.unit_of_work() as uow:
+                    ticket = await self._apply(uow, event)
+                    await uow.commit()
+                break
+            except IntegrityError:
+                if attempt == 2:  # the same race as in accept_event
+                    raise
         log.info(
             "intake.applied",
             source=source,

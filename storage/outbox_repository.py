@@ -19,6 +19,9 @@ from storage.models import (
 )
 from storage.types import claim_lease, utcnow
 
+#: Payload keys that belong to the first send, not to the content an edit replaces.
+_SEND_ONLY = frozenset({"reply_to_row"})
+
 
 class OutboxRepository:
     """The transactional outbox of Telegram calls."""
@@ -39,8 +42,11 @@ class OutboxRepository:
         """Queue an edit, collapsing it with edits (or the send) still waiting."""
         pending_send = await self._pending(message.id, OutboxOp.SEND)
         if pending_send is not None:
-            # Not delivered yet: deliver the latest content in the first place.
-            pending_send.payload = {**pending_send.payload, **payload}
+            # Not delivered yet: deliver the latest content in the first place. The new
+            # content replaces the old whole (an edit without buttons removes them); only
+            # where the message replies to stays.
+            kept = {k: v for k, v in pending_send.payload.items() if k in _SEND_ONLY}
+            pending_send.payload = {**payload, **kept}
             self.enqueued += 1
             return
         await self._supersede(message.id, OutboxOp.EDIT)

@@ -15,7 +15,7 @@ from dispatch.intake import Intake, IntakeService
 from dispatch.models import HelpdeskEvent, TicketData, TicketEventKind
 from dispatch.reminders import NagTracker
 from storage.db import Database
-from storage.models import JobRow, OutboxRow
+from storage.models import JobRow, OutboxRow, TicketRow
 
 
 def services(db: Database, routing: RoutingConfig) -> tuple[IntakeService, AssignmentService]:
@@ -84,4 +84,24 @@ async def test_the_same_delivery_accepted_concurrently_makes_one_ticket(
     assert sorted(outcomes) == [Intake.ACCEPTED] + [Intake.DUPLICATE] * 3
     async with database.unit_of_work() as uow:
         cards = (await uow.session.execute(select(OutboxRow))).scalars().all()
+    assert len(cards) == 1
+
+
+async def test_two_deliveries_creating_the_same_ticket_at_once_make_one_ticket(
+    database: Database, routing: RoutingConfig
+) -> None:
+    others = [Database(database.url) for _ in range(3)]
+    try:
+        intakes = [services(db, routing)[0] for db in (database, *others)]
+        outcomes = await asyncio.gather(
+            *(i.accept_event(event("8", f"delivery-{n}")) for n, i in enumerate(intakes))
+        )
+    finally:
+        for db in others:
+            await db.dispose()
+    assert outcomes == [Intake.ACCEPTED] * 4, "none fails on the race"
+    async with database.unit_of_work() as uow:
+        tickets = (await uow.session.execute(select(TicketRow))).scalars().all()
+        cards = (await uow.session.execute(select(OutboxRow))).scalars().all()
+    assert len(tickets) == 1
     assert len(cards) == 1
