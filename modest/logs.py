@@ -63,5 +63,6 @@ def _route_stdlib_logging(level: str, renderer: Any) -> None:
     root.handlers = [handler]
     root.setLevel(level.upper())
     # Chatty at INFO about things our own lines already say.
-    for name in ("aiogram.event", "aiogram.dispatcher", "apscheduler"):
+    # httpx logs every request URL at INFO, and a Bitrix24 webhook URL holds its secret.
+    for name in ("aiogram.event", "aiogram.dispatcher", "apscheduler", "httpx", "httpcore"):
         logging.getLogger(name).setLevel(logging.WARNING)

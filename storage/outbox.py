@@ -155,6 +155,8 @@ class OutboxSender:
         async with self._db.unit_of_work() as uow:
             if not await uow.outbox.claim(row_id=row.id, now=now, lease_until=now + self._lease):
                 return
+            # An edit may have been folded into this send since the pass read it.
+            row.payload = await uow.outbox.payload(row_id=row.id)
             message_id = None
             if row.target_id is not None and row.op != OutboxOp.SEND:
                 message_id = await self._telegram_id(uow, row.target_id)

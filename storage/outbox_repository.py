@@ -76,12 +76,23 @@ class OutboxRepository:
         self.enqueued += 1
 
     async def _pending(self, target_id: int | None, op: str) -> OutboxRow | None:
-        stmt = select(OutboxRow).where(
-            col(OutboxRow.target_id) == target_id,
-            col(OutboxRow.op) == op,
-            col(OutboxRow.status) == OutboxStatus.PENDING,
+        stmt = (
+            select(OutboxRow)
+            .where(
+                col(OutboxRow.target_id) == target_id,
+                col(OutboxRow.op) == op,
+                col(OutboxRow.status) == OutboxStatus.PENDING,
+            )
+            # Held until commit: a sender's claim waits, then reads the folded payload.
+            .with_for_update()
         )
         return (await self._session.execute(stmt)).scalars().first()
+
+    async def payload(self, *, row_id: int) -> dict[str, Any]:
+        """A row's payload as committed now."""
+        stmt = select(col(OutboxRow.payload)).where(col(OutboxRow.id) == row_id)
+        value = (await self._session.execute(stmt)).scalar_one()
+        return dict(value)
 
     async def _supersede(self, target_id: int | None, op: str) -> None:
         stmt = (

@@ -194,3 +194,26 @@ async def test_a_send_claimed_by_a_crashed_sender_is_delivered_after_its_lease(
         await uow.commit()
     await drain(sender, database)
     assert len(transport.calls) == 1
+
+
+async def test_an_edit_folded_after_the_pass_read_the_send_is_what_goes_out(
+    database: Database,
+) -> None:
+    ticket_id = await make_ticket(database)
+    async with database.unit_of_work() as uow:
+        card = await uow.messages.create(ticket_id=ticket_id, kind="card", chat_id=-100)
+        await uow.outbox.enqueue_send(
+            message=card, payload={"text": "unassigned"}, ticket_id=ticket_id
+        )
+        await uow.commit()
+    transport = RecordingTransport()
+    sender = OutboxSender(database, transport, free_limiter())
+    async with database.unit_of_work() as uow:
+        (head,) = await uow.outbox.heads(limit=10)  # what a pass has read ...
+    async with database.unit_of_work() as uow:  # ... then an assignment commits ...
+        await uow.outbox.enqueue_edit(
+            message=card, payload={"text": "assigned to Ivan"}, ticket_id=ticket_id
+        )
+        await uow.commit()
+    await sender._deliver(head)  # ... and the sender delivers the row it read
+    assert [p["text"] for _, _, _, p in transport.calls] == ["assigned to Ivan"]
