@@ -48,6 +48,16 @@ class AiogramTransport:
         self, *, op: OutboxOp, chat_id: int, message_id: int | None, payload: dict[str, Any]
     ) -> DeliveryResult:
         """Make the call and say how it went; never raises for Telegram errors."""
+        result = await self._classified(op, chat_id, message_id, payload)
+        if result.outcome == Outcome.BLOCKED and chat_id < 0:
+            # A group (the dispatch chat) is never written off for good: the bot may be
+            # back in it any minute. This message fails, and the log says why.
+            return DeliveryResult(Outcome.FAILED, error=f"group refuses messages: {result.error}")
+        return result
+
+    async def _classified(
+        self, op: OutboxOp, chat_id: int, message_id: int | None, payload: dict[str, Any]
+    ) -> DeliveryResult:
         try:
             return await self._call(op, chat_id, message_id, payload)
         except TelegramRetryAfter as exc:

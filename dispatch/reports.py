@@ -128,12 +128,18 @@ class ReportService:
         for client in (
             clients if clients is not None else await self.clients_to_report(month=month)
         ):
-            async with self._db.unit_of_work() as uow:
-                if not await uow.time.lock(client_key=client.key, month=month):
-                    continue
-                report = await self._build(uow, client, month)
-                await deliver(uow, report)
-                await uow.commit()
+            try:
+                async with self._db.unit_of_work() as uow:
+                    if not await uow.time.lock(client_key=client.key, month=month):
+                        continue
+                    report = await self._build(uow, client, month)
+                    await deliver(uow, report)
+                    await uow.commit()
+            except Exception:
+                # One client's failure must not hold back the others' reports; its month
+                # stays unlocked, so the next run tries it again.
+                log.exception("report.failed", client=client.key, month=month)
+                continue
             issued += 1
             log.info(
                 "report.issued",
@@ -145,8 +151,12 @@ class ReportService:
         return issued
 
     def due_month(self, now: datetime | None = None) -> str | None:
-        """Last month, when it is the first of the month past ``reports.time``; else None."""
+        """Last month, once the first of this month has passed ``reports.time``; else None.
+
+        Any later day too: a service that was down on the first still issues the
+        reports (the month lock keeps each from going out twice).
+        """
         local = (now or self._clock()).astimezone(self._routing.tz)
-        if local.day != 1 or local.time().replace(tzinfo=None) < self._routing.reports.time:
+        if local.day == 1 and local.time().replace(tzinfo=None) < self._routing.reports.time:
             return None
         return previous_month(local.date())

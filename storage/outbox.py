@@ -109,10 +109,9 @@ class OutboxSender:
 
     async def pass_once(self) -> float:
         """Start every call that may go now; return how long to sleep before the next pass."""
-        if self._blocked is None:
-            async with self._db.unit_of_work() as uow:
-                self._blocked = await uow.outbox.blocked_chats()
         async with self._db.unit_of_work() as uow:
+            # Read every pass: another instance may have unblocked a chat (/start).
+            self._blocked = await uow.outbox.blocked_chats()
             heads = await uow.outbox.heads(limit=1000)
         now = utcnow()
         sleep = self._poll

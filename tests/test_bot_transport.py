@@ -98,3 +98,15 @@ async def test_unknown_chat_is_marked_and_broken_html_fails_without_retry(
     )
     assert broken.outcome == Outcome.FAILED
     assert "can't parse entities" in broken.error
+
+
+async def test_a_group_that_refuses_messages_is_not_written_off(
+    transport: tuple[AiogramTransport, TelegramEmulator],
+) -> None:
+    t, tg = transport
+    tg.add_chat(-1005)
+    tg.block_bot(-1005)
+    result = await t.deliver(
+        op=OutboxOp.SEND, chat_id=-1005, message_id=None, payload={"text": "x"}
+    )
+    assert result.outcome == Outcome.FAILED, "failed this once, not marked blocked"

@@ -308,3 +308,17 @@ def test_cli_writes_reports_without_sending_or_locking(
         )
         == 2
     )
+
+
+async def test_reports_missed_on_the_first_go_out_the_next_day(
+    database: Database, clients_routing: RoutingConfig
+) -> None:
+    await october(database)
+    clock = Clock(datetime(2026, 11, 2, 7, 0, tzinfo=UTC))  # the service was down on the 1st
+    monthly = MonthlyReports(
+        ReportService(database, clients_routing),
+        ReportMailer(clients_routing, Texts("en")),
+        clock=clock,
+    )
+    assert await monthly.run() == 3
+    assert await monthly.run() == 0
