@@ -85,7 +85,8 @@ class AssignmentService:
         if department_key and department is None:
             return TapResult(TapOutcome.UNKNOWN_CHOICE)
         async with self._db.unit_of_work() as uow:
-            ticket = await uow.tickets.get(ticket_id=ticket_id)
+            # Locked: an assignment committing meanwhile must not be painted over.
+            ticket = await uow.tickets.get(ticket_id=ticket_id, for_update=True)
             if ticket is None:
                 return TapResult(TapOutcome.UNKNOWN_TICKET)
             refused = self._refusal(ticket)

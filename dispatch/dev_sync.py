@@ -189,6 +189,9 @@ class DevTaskSync:
             row = await uow.session.get(DevTaskRow, task_id)
             if row is None:
                 return DevOutcome.UNKNOWN
+            actor = self._routing.person_by_telegram_id(actor_telegram_id)
+            if actor is None or actor.key not in (row.specialist_key, row.developer_key):
+                return DevOutcome.NOT_ALLOWED
             ticket = await uow.tickets.get(ticket_id=row.ticket_id)
             assert ticket is not None
             question = await uow.messages.create(

@@ -149,14 +149,18 @@ class DevTaskService:
             if question.chat_id != actor_telegram_id:
                 return DevOutcome.NOT_ALLOWED
             data = json.loads(raw)
+            # Take the draft in a compare-and-set: a double tap (or two at once) makes one task.
+            if not data or not await uow.sync_state.replace(
+                key=_DRAFT.format(draft), old=raw, new="{}"
+            ):
+                return DevOutcome.UNKNOWN
             uow.jobs.enqueue(
                 kind=CREATE_JOB,
                 ticket_id=data["ticket"],
                 payload={**data, "developer": developer.key, "draft": draft},
             )
-            await uow.sync_state.put(key=_DRAFT.format(draft), value="{}")
             await uow.commit()
-        return DevOutcome.OK if data else DevOutcome.UNKNOWN
+        return DevOutcome.OK
 
     async def create(self, job: JobRow) -> None:
         """The job: create the task in the tracker, link it, note it, tell the developer."""

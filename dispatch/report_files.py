@@ -40,10 +40,10 @@ def report_csv(report: ClientReport, t: Translate) -> bytes:
     for line in report.lines:
         writer.writerow(
             [
-                line.number,
+                _cell(line.number),
                 line.closed_on.isoformat(),
-                line.subject,
-                line.assignee,
+                _cell(line.subject),
+                _cell(line.assignee),
                 hours(line.minutes),
                 "" if line.billable else t("yes"),
             ]
@@ -52,6 +52,11 @@ def report_csv(report: ClientReport, t: Translate) -> bytes:
     for label, value in _totals(report, t):
         writer.writerow([label, value])
     return ("\ufeff" + out.getvalue()).encode("utf-8")
+
+
+def _cell(text: str) -> str:
+    # Subjects come from clients: a leading = + - @ would run as a spreadsheet formula.
+    return "'" + text if text[:1] in ("=", "+", "-", "@") else text
 
 
 def _totals(report: ClientReport, t: Translate) -> list[tuple[str, str]]:

@@ -17,7 +17,7 @@ from enum import StrEnum
 import structlog
 
 from config.routing import RoutingConfig
-from dispatch.durations import DurationError, parse_minutes
+from dispatch.durations import MAX_MINUTES, DurationError, parse_minutes
 from dispatch.views import PackageAlert, Renderer, TicketView, TimePromptView
 from storage.db import Database, UnitOfWork
 from storage.models import MessageKind, TicketRow, TimeEntryRow, TimePromptRow
@@ -108,6 +108,8 @@ class TimeTracker:
         self, *, prompt_id: int, minutes: int, billable: bool, actor_telegram_id: int
     ) -> TimeResult:
         """A quick answer (or "no charge", with ``billable`` false)."""
+        if not 0 <= minutes <= MAX_MINUTES or (billable and minutes == 0):
+            return TimeResult(TimeOutcome.REFUSED)  # button data is untrusted input
         async with self._db.unit_of_work() as uow:
             prompt = await uow.time.prompt(prompt_id=prompt_id)
             refused = self._refusal(prompt, actor_telegram_id)

@@ -136,7 +136,8 @@ class ModestService:
         if self.scheduler.running:
             self.scheduler.shutdown(wait=False)
         for task in self._tasks:
-            with contextlib.suppress(asyncio.CancelledError):
+            # A task that does not finish in time is cancelled: the rest must still close.
+            with contextlib.suppress(asyncio.CancelledError, TimeoutError):
                 await asyncio.wait_for(task, timeout=15)
         if self._runner is not None:
             await self._runner.cleanup()

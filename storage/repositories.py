@@ -203,6 +203,16 @@ class SyncStateRepository:
         row = await self._session.get(SyncStateRow, key)
         return row.value if row else None
 
+    async def replace(self, *, key: str, old: str, new: str) -> bool:
+        """Set ``new`` only if the value is still ``old``; False if someone changed it."""
+        stmt = (
+            update(SyncStateRow)
+            .where(col(SyncStateRow.key) == key, col(SyncStateRow.value) == old)
+            .values(value=new, updated_at=utcnow())
+            .execution_options(synchronize_session=False)
+        )
+        return rowcount(await self._session.execute(stmt)) == 1
+
     async def put(self, *, key: str, value: str) -> None:
         """Store ``value`` under ``key``."""
         row = await self._session.get(SyncStateRow, key)

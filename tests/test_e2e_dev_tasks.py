@@ -166,3 +166,25 @@ async def test_a_tracker_that_is_down_delays_the_flow_and_loses_nothing(
         assert not any("Looking into it" in t for _, t in helpdesk.notes)
         await sync.sync_open()
         await tg.wait_for(lambda: sum("Looking into it" in t for _, t in helpdesk.notes) == 1)
+
+
+async def test_a_double_tap_on_the_developer_makes_one_task_and_strangers_cannot_reply(
+    tg: TelegramEmulator, sqlite_url: str
+) -> None:
+    helpdesk, tracker = FakeHelpdesk(), FakeTracker()
+    async with running_modest(tg, routing(), sqlite_url, helpdesk=helpdesk, tracker=tracker) as h:
+        await h.post_generic(ticket_body("1", assignee="12"))
+        handed = await wait_message(tg, OLGA, "A ticket for you")
+        press(tg, OLGA, handed, "Developer task")
+        question = await wait_message(tg, OLGA, "What should the developer do?")
+        press(tg, OLGA, question, "Use the ticket text")
+        pick = await wait_message(tg, OLGA, "Who should do it?")
+        first = press(tg, OLGA, pick, "Petr Ivanov")
+        second = press(tg, OLGA, pick, "Petr Ivanov")
+        await tg.wait_for(lambda: first in tg.callback_answers and second in tg.callback_answers)
+        await tg.wait_for(lambda: bool(tracker.tasks), timeout=8)
+        await asyncio.sleep(0.5)
+        assert len(tracker.drafts) == 1
+        dev_tasks = h.service.domain.dev_sync
+        outcome = await dev_tasks.reply_start(task_id=1, actor_telegram_id=1004)  # Anna
+        assert outcome.value == "not_allowed"

@@ -95,6 +95,41 @@ async def add_entry(
     return ticket.id
 
 
+async def test_csv_cells_from_clients_cannot_become_formulas(
+    database: Database, clients_routing: RoutingConfig
+) -> None:
+    async with database.unit_of_work() as uow:
+        ticket = await uow.tickets.create(
+            TicketRow(
+                source="generic",
+                external_id="x",
+                number="T-9",
+                subject="=HYPERLINK(1)",
+                state="closed",
+                assignee_key="olga",
+            )
+        )
+        assert ticket.id is not None
+        await uow.time.add_entry(
+            TimeEntryRow(
+                ticket_id=ticket.id,
+                person_key="olga",
+                minutes=15,
+                client_key="acme",
+                closed_on=date(2026, 10, 3),
+                month="2026-10",
+            )
+        )
+        await uow.commit()
+    report = await ReportService(database, clients_routing).build(
+        client_key="acme", month="2026-10"
+    )
+    rows = list(
+        csv.reader(io.StringIO(report_csv(report, Texts("en")).decode("utf-8-sig")), delimiter=";")
+    )
+    assert rows[1][2] == "'=HYPERLINK(1)"
+
+
 async def october(db: Database) -> None:
     await add_entry(db, 1, "acme", 8 * 60)
     await add_entry(db, 2, "acme", 60, billable=False)

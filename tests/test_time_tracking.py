@@ -158,3 +158,15 @@ async def test_package_thresholds_fire_once_per_month(database: Database) -> Non
     assert len(alerts) == 2
     assert "80% used" in alerts[0]
     assert "100% used" in alerts[1]
+
+
+async def test_forged_quick_answers_are_refused(database: Database) -> None:
+    s = services(database, routing_with(), Clock())
+    await event(s, TicketEventKind.CREATED, 1)
+    await event(s, TicketEventKind.CLOSED, 2, closed=True)
+    (prompt,) = await prompts(database)
+    for minutes in (-30, 0, 24 * 60 + 1):
+        result = await s.time.choose(
+            prompt_id=prompt.id or 0, minutes=minutes, billable=True, actor_telegram_id=OLGA
+        )
+        assert result.outcome == TimeOutcome.REFUSED, minutes
