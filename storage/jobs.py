@@ -52,12 +52,14 @@ class JobRunner:
         kinds: Mapping[str, JobKind],
         *,
         poll_interval: float = 5.0,
-        lease_seconds: float = 120.0,
+        lease_seconds: float = 900.0,
         concurrency: int = 4,
     ) -> None:
         self._db = database
         self._kinds = kinds
         self._poll = poll_interval
+        # Long: a helpdesk call may wait out its request budget (up to a minute) and
+        # retry; a lease that ran out would let another instance run the job again.
         self._lease = timedelta(seconds=lease_seconds)
         self._slots = asyncio.Semaphore(concurrency)
         self._running: set[asyncio.Task[None]] = set()
