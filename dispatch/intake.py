@@ -126,6 +126,16 @@ class IntakeService:
         )
         if ticket is None:
             return await self._create(uow, event.source, data)
+        if _older(data, ticket):
+            # A listing or fetch from before the last change we applied: it would undo it
+            # (and, for a close, ask for the time twice).
+            log.info(
+                "intake.stale_snapshot",
+                ticket_id=ticket.id,
+                snapshot=str(data.updated_at),
+                applied=str(ticket.helpdesk_updated_at),
+            )
+            return ticket
         was = ticket.state
         _copy_fields(ticket, data)
         await self._apply_changes(uow, ticket, data)
@@ -236,3 +246,13 @@ def _copy_fields(ticket: TicketRow, data: TicketData) -> None:
     ticket.helpdesk_assignee = data.assignee_ref
     if data.created_at is not None:
         ticket.created_at = data.created_at
+    if data.updated_at is not None:
+        ticket.helpdesk_updated_at = data.updated_at
+
+
+def _older(data: TicketData, ticket: TicketRow) -> bool:
+    return (
+        data.updated_at is not None
+        and ticket.helpdesk_updated_at is not None
+        and data.updated_at < ticket.helpdesk_updated_at
+    )

@@ -85,6 +85,8 @@ class TicketRow(SQLModel, table=True):
     assigned_by: str | None = Field(default=None, max_length=64)
     assigned_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
     closed_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
+    #: When the helpdesk last changed the ticket, as of the newest snapshot applied.
+    helpdesk_updated_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
     writeback: str = Field(default="none", max_length=16)
     writeback_error: str | None = None
     version: int = 0

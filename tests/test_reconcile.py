@@ -11,7 +11,7 @@ from sqlmodel import func, select
 from connectors.fake import FakeHelpdesk
 from connectors.helpdeskeddy import HelpDeskEddyConnector
 from connectors.ratelimit import RequestBudget
-from dispatch.models import TicketData
+from dispatch.models import TicketData, TicketEventKind
 from dispatch.reconcile import HelpdeskPoller
 from storage.db import Database
 from storage.migrate import upgrade
@@ -152,3 +152,22 @@ async def test_the_request_budget_holds_under_a_burst_of_1000_changed_tickets(
     assert tickets[0] == 1000
     assert nags[0] == 1000
     await database.dispose()
+
+
+async def test_an_older_snapshot_does_not_undo_a_newer_one(database: Database) -> None:
+    s = services(database, routing_with(), Clock(T0))
+    helpdesk = FakeHelpdesk([changed("3", 1, assignee_ref="12")])
+    poller = HelpdeskPoller(database, helpdesk, s.intake, clock=s.clock)
+    await poller.run_once()
+    closed = changed("3", 5, assignee_ref="12", closed=True)
+    await s.intake.apply_fetched(source="fake", kind=TicketEventKind.CLOSED, data=closed)
+    # A listing read before the close arrives late: it must not reopen the ticket.
+    await s.intake.apply_fetched(
+        source="fake", kind=TicketEventKind.UPDATED, data=changed("3", 2, assignee_ref="12")
+    )
+    async with database.unit_of_work() as uow:
+        ticket = await uow.tickets.get_by_external(source="fake", external_id="3")
+        prompts = await uow.time.rounds(ticket_id=ticket.id or 0) if ticket else 0
+    assert ticket is not None
+    assert ticket.state == "closed"
+    assert prompts == 1, "asked for the time once"
