@@ -17,8 +17,9 @@ from sqlmodel import col, select
 from config.routing import RoutingConfig
 from connectors.base import TransientError
 from connectors.trackers import TrackerComment, TrackerConnector, TrackerTask
-from dispatch.dev_tasks import NOTE_JOB, DevOutcome, DevTaskService
+from dispatch.dev_tasks import DevOutcome, DevTaskService
 from dispatch.views import Renderer
+from dispatch.writeback_jobs import NOTE_JOB, STATUS_JOB
 from storage.db import Database, UnitOfWork
 from storage.jobs import RetryJob
 from storage.models import DevTaskCommentRow, DevTaskRow, JobRow, TicketRow
@@ -172,9 +173,13 @@ class DevTaskSync:
             "ticket_id": ticket.id,
             "text": self._renderer.dev_note(kind, url=row.url),
         }
-        if task.closed and self._routing.tracker.done_status:
-            payload["status"] = self._routing.tracker.done_status
         uow.jobs.enqueue(kind=NOTE_JOB, ticket_id=ticket.id, payload=payload)
+        if task.closed and self._routing.tracker.done_status:
+            uow.jobs.enqueue(
+                kind=STATUS_JOB,
+                ticket_id=ticket.id,
+                payload={"ticket_id": ticket.id, "status": self._routing.tracker.done_status},
+            )
         specialist = self._routing.person(row.specialist_key) if row.specialist_key else None
         if specialist is not None and specialist.telegram_id is not None:
             uow.outbox.enqueue_plain(

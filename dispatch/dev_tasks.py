@@ -18,6 +18,7 @@ from config.routing import Role, RoutingConfig
 from connectors.base import HelpdeskConnector, TransientError
 from connectors.trackers import TaskDraft, TrackerConnector
 from dispatch.views import DevTaskView, Renderer, TicketView
+from dispatch.writeback_jobs import NOTE_JOB
 from storage.db import Database, UnitOfWork
 from storage.jobs import RetryJob
 from storage.models import DevTaskRow, JobRow, TicketRow
@@ -25,7 +26,6 @@ from storage.models import DevTaskRow, JobRow, TicketRow
 log = structlog.get_logger(__name__)
 
 CREATE_JOB = "tracker.create"
-NOTE_JOB = "helpdesk.note"
 DEV_QUESTION = "dev_question"
 _DRAFT = "devdraft.{}"
 
@@ -264,16 +264,3 @@ class DevTaskService:
             row.statement,
             row.closed,
         )
-
-    async def note(self, job: JobRow) -> None:
-        """The job: an internal note in the helpdesk ticket."""
-        async with self._db.unit_of_work() as uow:
-            ticket = await uow.tickets.get(ticket_id=int(job.payload["ticket_id"]))
-        if ticket is None:
-            return
-        try:
-            await self._helpdesk.add_internal_note(ticket.external_id, str(job.payload["text"]))
-            if job.payload.get("status"):
-                await self._helpdesk.set_status(ticket.external_id, str(job.payload["status"]))
-        except TransientError as exc:
-            raise RetryJob(str(exc)) from exc

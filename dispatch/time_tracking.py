@@ -19,14 +19,13 @@ import structlog
 from config.routing import RoutingConfig
 from dispatch.durations import MAX_MINUTES, DurationError, parse_minutes
 from dispatch.views import PackageAlert, Renderer, TicketView, TimePromptView
+from dispatch.writeback_jobs import NOTE_JOB, TIME_FIELD_JOB
 from storage.db import Database, UnitOfWork
 from storage.models import MessageKind, TicketRow, TimeEntryRow, TimePromptRow
 from storage.types import utcnow
 
 log = structlog.get_logger(__name__)
 
-#: Job that writes the recorded time into the helpdesk ticket.
-TIME_NOTE_JOB = "helpdesk.time_note"
 THRESHOLDS = (80, 100)
 
 
@@ -265,19 +264,19 @@ class TimeTracker:
         if not self._writes_back:
             return
         person = self._routing.person(prompt.person_key)
+        note = self._renderer.time_note(
+            who=person.name if person else prompt.person_key,
+            minutes=entry.minutes,
+            billable=entry.billable,
+        )
+        ticket_id = prompt.ticket_id
         uow.jobs.enqueue(
-            kind=TIME_NOTE_JOB,
-            ticket_id=prompt.ticket_id,
-            payload={
-                "ticket_id": prompt.ticket_id,
-                "minutes": entry.minutes,
-                "total_minutes": total,
-                "text": self._renderer.time_note(
-                    who=person.name if person else prompt.person_key,
-                    minutes=entry.minutes,
-                    billable=entry.billable,
-                ),
-            },
+            kind=NOTE_JOB, ticket_id=ticket_id, payload={"ticket_id": ticket_id, "text": note}
+        )
+        uow.jobs.enqueue(
+            kind=TIME_FIELD_JOB,
+            ticket_id=ticket_id,
+            payload={"ticket_id": ticket_id, "total_minutes": total},
         )
 
     async def _check_package(self, uow: UnitOfWork, entry: TimeEntryRow) -> None:

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from collections.abc import Awaitable, Callable
+
 import structlog
 
 from config.routing import RoutingConfig
@@ -66,17 +68,34 @@ class HelpdeskSync:
             raise _retry(exc) from exc
         await self._set_writeback(int(job.payload["ticket_id"]), WritebackState.DONE, None)
 
-    async def time_note(self, job: JobRow) -> None:
-        """Write a recorded time into the helpdesk ticket as an internal note."""
+    # One helpdesk call per job: a retry then never repeats a call that already worked.
+
+    async def note(self, job: JobRow) -> None:
+        """An internal note in the helpdesk ticket (``text``)."""
+        await self._on_ticket(
+            job, lambda ref: self._helpdesk.add_internal_note(ref, str(job.payload["text"]))
+        )
+
+    async def status(self, job: JobRow) -> None:
+        """The ticket's status in the helpdesk (``status``)."""
+        await self._on_ticket(
+            job, lambda ref: self._helpdesk.set_status(ref, str(job.payload["status"]))
+        )
+
+    async def time_field(self, job: JobRow) -> None:
+        """The ticket's total time in the helpdesk's own field (``total_minutes``)."""
+        await self._on_ticket(
+            job,
+            lambda ref: self._helpdesk.record_time(ref, minutes=int(job.payload["total_minutes"])),
+        )
+
+    async def _on_ticket(self, job: JobRow, call: Callable[[str], Awaitable[None]]) -> None:
         async with self._db.unit_of_work() as uow:
             ticket = await uow.tickets.get(ticket_id=int(job.payload["ticket_id"]))
         if ticket is None:
             return
         try:
-            await self._helpdesk.add_internal_note(ticket.external_id, str(job.payload["text"]))
-            await self._helpdesk.record_time(
-                ticket.external_id, minutes=int(job.payload["total_minutes"])
-            )
+            await call(ticket.external_id)
         except TransientError as exc:
             raise _retry(exc) from exc
 

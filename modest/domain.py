@@ -11,7 +11,7 @@ from connectors.trackers import TrackerConnector
 from dispatch.assignment import WRITEBACK_JOB, AssignmentService
 from dispatch.cards import CardPublisher
 from dispatch.dev_sync import SYNC_JOB, DevTaskSync
-from dispatch.dev_tasks import CREATE_JOB, NOTE_JOB, DevTaskService
+from dispatch.dev_tasks import CREATE_JOB, DevTaskService
 from dispatch.intake import FETCH_JOB, IntakeService
 from dispatch.lists import TicketLists
 from dispatch.reconcile import HelpdeskPoller
@@ -20,9 +20,10 @@ from dispatch.report_delivery import MonthlyReports, ReportMailer
 from dispatch.report_files import Translate
 from dispatch.reports import ReportService
 from dispatch.time_followup import TimeFollowUp
-from dispatch.time_tracking import TIME_NOTE_JOB, TimeTracker
+from dispatch.time_tracking import TimeTracker
 from dispatch.views import Renderer
 from dispatch.writeback import HelpdeskSync
+from dispatch.writeback_jobs import NOTE_JOB, STATUS_JOB, TIME_FIELD_JOB
 from scheduler.housekeeping import PeriodicJob
 from storage.db import Database
 from storage.jobs import JobKind, JobRunner
@@ -94,9 +95,10 @@ def _job_kinds(
         WRITEBACK_JOB: JobKind(
             sync.write_back, sync.writeback_failed, max_attempts=5, base_delay=delay
         ),
-        TIME_NOTE_JOB: JobKind(sync.time_note, None, max_attempts=12, **lasting),
+        NOTE_JOB: JobKind(sync.note, None, max_attempts=20, **lasting),
+        STATUS_JOB: JobKind(sync.status, None, max_attempts=20, **lasting),
+        TIME_FIELD_JOB: JobKind(sync.time_field, None, max_attempts=20, **lasting),
         CREATE_JOB: JobKind(dev_tasks.create, None, max_attempts=20, **lasting),
-        NOTE_JOB: JobKind(dev_tasks.note, None, max_attempts=20, **lasting),
         SYNC_JOB: JobKind(dev_sync.sync_job, None, max_attempts=12, **lasting),
     }
 
