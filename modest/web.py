@@ -139,7 +139,7 @@ class WebhookHandlers:
             source=self._config.generic_source,
             kind=kind,
             ticket=ticket,
-            delivery_key=_delivery_key(delivery_id, body),
+            delivery_key=delivery_key(delivery_id, body),
         )
         return await self._intake.accept_event(event), ticket.external_id
 
@@ -158,7 +158,7 @@ class WebhookHandlers:
                 source=source,
                 kind=kind,
                 external_id=ticket_id,
-                delivery_key=_delivery_key(delivery_id, body),
+                delivery_key=delivery_key(delivery_id, body, fetch_at=time.time()),
             )
             return outcome, ticket_id
 
@@ -186,11 +186,23 @@ async def _fields(request: web.Request, body: bytes) -> dict[str, str]:
     raise WebhookError(415, "expected JSON or form-encoded data")
 
 
-def _delivery_key(delivery_id: str | None, body: bytes) -> str:
+#: How long an identical id-less body that only names a ticket counts as the same delivery.
+FETCH_DEDUPE_SECONDS = 600
+
+
+def delivery_key(delivery_id: str | None, body: bytes, *, fetch_at: float | None = None) -> str:
+    """What identifies a delivery: its id, else its body.
+
+    A body that only names a ticket (``fetch_at`` given) is the same delivery only
+    within a few minutes: the next "updated" about that ticket has the very same
+    body and must fetch it again (a fetch is harmless to repeat).
+    """
     if delivery_id:
         return "id:" + delivery_id[:120]
-    # No id: the helpdesk re-sends the very same body, so the body identifies it.
-    return "sha256:" + hashlib.sha256(body).hexdigest()
+    digest = "sha256:" + hashlib.sha256(body).hexdigest()
+    if fetch_at is None:
+        return digest
+    return f"{digest}:{int(fetch_at // FETCH_DEDUPE_SECONDS)}"
 
 
 def _ms(started: float) -> float:
