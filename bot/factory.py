@@ -13,14 +13,13 @@ from bot.handlers.reminders import reminders_router
 from bot.handlers.time import time_router
 from bot.i18n import Texts
 from dispatch.assignment import AssignmentService
+from dispatch.chats import ChatAccess
 from dispatch.dev_sync import DevTaskSync
 from dispatch.dev_tasks import DevTaskService
 from dispatch.lists import TicketLists
 from dispatch.reminders import ReminderService
 from dispatch.time_followup import TimeFollowUp
 from dispatch.time_tracking import TimeTracker
-from storage.db import Database
-from storage.outbox import OutboxSender
 
 
 def create_dispatcher(
@@ -34,8 +33,7 @@ def create_dispatcher(
     dev_sync: DevTaskSync,
     texts: Texts,
     tz: tzinfo,
-    database: Database,
-    outbox_sender: OutboxSender,
+    chat_access: ChatAccess,
 ) -> Dispatcher:
     """A Dispatcher whose handlers get the services as workflow data."""
     dispatcher = Dispatcher(
@@ -48,8 +46,7 @@ def create_dispatcher(
         dev_sync=dev_sync,
         texts=texts,
         tz=tz,
-        database=database,
-        outbox_sender=outbox_sender,
+        chat_access=chat_access,
     )
     dispatcher.include_routers(
         dispatch_router(),

@@ -37,6 +37,7 @@ from config.settings import Settings
 from connectors.base import HelpdeskConnector
 from connectors.registry import HelpdeskOptions, HelpdeskRegistry, default_registry
 from connectors.trackers import TrackerConnector, TrackerOptions, default_tracker_registry
+from dispatch.chats import ChatAccess
 from modest.domain import Domain, build_domain, periodic_jobs
 from modest.polling import PollingLease, instance_id, poll_while_leased
 from modest.tracker_hooks import TrackerHooks
@@ -313,8 +314,7 @@ def build_service(
         time_followup=domain.time_followup,
         texts=texts,
         tz=routing.tz,
-        database=database,
-        outbox_sender=sender,
+        chat_access=ChatAccess(database),
     )
     web_app = build_http(settings, helpdesk, domain, database)
     return ModestService(

@@ -250,8 +250,3 @@ class OutboxSender:
     def _backoff(self, attempts: int) -> float:
         base = min(self._max_backoff, 0.5 * 2.0 ** min(attempts, 16))
         return base * random.uniform(0.8, 1.2)  # noqa: S311 - jitter, not crypto
-
-    def forget_block(self, chat_id: int) -> None:
-        """The chat talks to us again: deliver to it from now on."""
-        if self._blocked is not None:
-            self._blocked.discard(chat_id)

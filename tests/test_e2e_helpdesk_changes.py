@@ -8,7 +8,7 @@ import json
 from structlog.testing import capture_logs
 
 from config.routing import RoutingConfig
-from tests.support.harness import SECRET, running_modest, ticket_body
+from tests.support.harness import SECRET, Harness, running_modest, ticket_body
 from tests.support.telegram_emulator import TelegramEmulator
 from tests.test_e2e_dispatch import DISPATCH, OLGA, PETR
 
@@ -122,3 +122,51 @@ async def test_telegram_webhook_mode_checks_the_secret(
         await tg.wait_for(lambda: any("Hello!" in m.text for m in tg.messages(OLGA)))
         await h.post_generic(ticket_body("95"))
         await h.card()
+
+
+def member_update(update_id: int, status: str) -> dict[str, object]:
+    bot = {"id": 123456, "is_bot": True, "first_name": "Modest"}
+    return {
+        "update_id": update_id,
+        "my_chat_member": {
+            "chat": {"id": OLGA, "type": "private", "first_name": "Olga"},
+            "from": {"id": OLGA, "is_bot": False, "first_name": "Olga"},
+            "date": 0,
+            "old_chat_member": {"status": "member", "user": bot},
+            "new_chat_member": (
+                {"status": status, "user": bot, "until_date": 0}
+                if status == "kicked"
+                else {"status": status, "user": bot}
+            ),
+        },
+    }
+
+
+async def test_the_bot_blocked_and_unblocked_by_a_user_is_tracked(
+    tg: TelegramEmulator, routing: RoutingConfig, sqlite_url: str
+) -> None:
+    headers = {"X-Telegram-Bot-Api-Secret-Token": "tg-secret_1"}
+    async with running_modest(
+        tg,
+        routing,
+        sqlite_url,
+        telegram_webhook_url="http://127.0.0.1:1/telegram/webhook",
+        telegram_webhook_secret="tg-secret_1",
+    ) as h:
+        blocked = await h.http.post(
+            "/telegram/webhook", json=member_update(10, "kicked"), headers=headers
+        )
+        assert blocked.status_code == 200
+        assert await _wait_blocked(h, expected=True)
+        await h.http.post("/telegram/webhook", json=member_update(11, "member"), headers=headers)
+        assert await _wait_blocked(h, expected=False)
+
+
+async def _wait_blocked(h: Harness, *, expected: bool) -> bool:
+    """Wait (the webhook handles updates in the background) until Olga's chat is as expected."""
+    for _ in range(100):
+        async with h.service.database.unit_of_work() as uow:
+            if (OLGA in await uow.outbox.blocked_chats()) == expected:
+                return True
+        await asyncio.sleep(0.05)
+    return False

@@ -1,21 +1,22 @@
-"""/start, and the catch-all that answers presses no other handler took."""
+"""/start, the bot's membership in chats, and the catch-all for unknown presses."""
 
 from __future__ import annotations
 
 from aiogram import Router
+from aiogram.enums import ChatMemberStatus
 from aiogram.filters import CommandStart
-from aiogram.types import CallbackQuery, Message
+from aiogram.types import CallbackQuery, ChatMemberUpdated, Message
 
 from bot.i18n import Texts
 from bot.replies import safe_answer
-from storage.db import Database
-from storage.outbox import OutboxSender
+from dispatch.chats import ChatAccess
 
 
 def common_router() -> Router:
-    """/start in private chats."""
+    """/start, and the bot being blocked, removed or added back."""
     router = Router(name="common")
     router.message.register(start_command, CommandStart())
+    router.my_chat_member.register(membership_changed)
     return router
 
 
@@ -26,16 +27,19 @@ def fallback_router() -> Router:
     return router
 
 
-async def start_command(
-    message: Message, texts: Texts, database: Database, outbox_sender: OutboxSender
-) -> None:
+async def start_command(message: Message, texts: Texts, chat_access: ChatAccess) -> None:
     """Greets the user; a user who blocked the bot and came back gets messages again."""
-    async with database.unit_of_work() as uow:
-        await uow.outbox.unblock(chat_id=message.chat.id)
-        greeting = texts("Hello! I will send you the tickets assigned to you here.")
-        uow.outbox.enqueue_plain(chat_id=message.chat.id, payload={"text": greeting})
-        await uow.commit()
-    outbox_sender.forget_block(message.chat.id)
+    greeting = texts("Hello! I will send you the tickets assigned to you here.")
+    await chat_access.reopened(chat_id=message.chat.id, greeting={"text": greeting})
+
+
+async def membership_changed(update: ChatMemberUpdated, chat_access: ChatAccess) -> None:
+    """The bot was blocked, kicked or removed; or added back."""
+    status = update.new_chat_member.status
+    if status in (ChatMemberStatus.MEMBER, ChatMemberStatus.ADMINISTRATOR):
+        await chat_access.reopened(chat_id=update.chat.id)
+    elif status in (ChatMemberStatus.KICKED, ChatMemberStatus.LEFT):
+        await chat_access.closed(chat_id=update.chat.id, reason=f"bot {status}")
 
 
 async def unknown_button(query: CallbackQuery, texts: Texts) -> None:
