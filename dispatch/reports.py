@@ -130,6 +130,7 @@ class ReportService:
         ):
             try:
                 async with self._db.unit_of_work() as uow:
+                    await uow.time.guard_month(client_key=client.key, month=month)
                     if not await uow.time.lock(client_key=client.key, month=month):
                         continue
                     report = await self._build(uow, client, month)

@@ -197,7 +197,9 @@ class TimeTracker:
         return None
 
     async def _locked(self, uow: UnitOfWork, entry: TimeEntryRow) -> bool:
-        return await uow.time.is_locked(client_key=entry.client_key or "", month=entry.month)
+        client_key = entry.client_key or ""
+        await uow.time.guard_month(client_key=client_key, month=entry.month)
+        return await uow.time.is_locked(client_key=client_key, month=entry.month)
 
     async def _record(
         self, uow: UnitOfWork, prompt: TimePromptRow, minutes: int, billable: bool

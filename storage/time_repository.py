@@ -2,10 +2,11 @@
 
 from __future__ import annotations
 
+import hashlib
 from collections.abc import Sequence
 from datetime import datetime
 
-from sqlalchemy import func, select
+from sqlalchemy import func, select, text
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlmodel import col
 
@@ -114,6 +115,19 @@ class TimeRepository:
             .distinct()
         )
         return {key for key in (await self._session.execute(stmt)).scalars().all() if key}
+
+    async def guard_month(self, *, client_key: str, month: str) -> None:
+        """Serialise, until commit, everything that reads or changes a client's month.
+
+        Recording time and issuing the report both take it, so no entry lands in a
+        month whose report is going out. SQLite already runs one writer at a time.
+        """
+        if self._session.get_bind().dialect.name != "postgresql":
+            return
+        key = int.from_bytes(
+            hashlib.sha256(f"{client_key}/{month}".encode()).digest()[:8], "big", signed=True
+        )
+        await self._session.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": key})
 
     async def is_locked(self, *, client_key: str, month: str) -> bool:
         """Whether the client's month report was issued."""

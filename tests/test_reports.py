@@ -357,3 +357,46 @@ async def test_reports_missed_on_the_first_go_out_the_next_day(
     )
     assert await monthly.run() == 3
     assert await monthly.run() == 0
+
+
+@pytest.mark.postgres
+async def test_time_cannot_land_in_a_month_whose_report_is_going_out(
+    pg_url: str, clients_routing: RoutingConfig
+) -> None:
+    database, issuing = Database(pg_url), Database(pg_url)
+    await upgrade(database)
+    try:
+        ticket_id = await add_entry(database, 1, "acme", 30)
+        async with database.unit_of_work() as uow:
+            prompt = await uow.time.add_prompt(
+                TimePromptRow(
+                    ticket_id=ticket_id,
+                    person_key="olga",
+                    chat_id=1002,
+                    state="answered",
+                    next_ask_at=datetime(2026, 10, 15, tzinfo=UTC),
+                    closed_at=datetime(2026, 10, 15, 10, tzinfo=UTC),
+                )
+            )
+            await uow.commit()
+        tracker = TimeTracker(
+            database,
+            clients_routing,
+            TelegramRenderer(Texts("en"), clients_routing.tz),
+            writes_back=False,
+        )
+        async with issuing.unit_of_work() as uow:  # the report is being issued ...
+            await uow.time.guard_month(client_key="acme", month="2026-10")
+            change = asyncio.create_task(
+                tracker.choose(
+                    prompt_id=prompt.id or 0, minutes=60, billable=True, actor_telegram_id=1002
+                )
+            )
+            await asyncio.sleep(0.3)
+            assert not change.done(), "the change waits for the issue to finish"
+            await uow.time.lock(client_key="acme", month="2026-10")
+            await uow.commit()
+        assert (await change).outcome == TimeOutcome.LOCKED
+    finally:
+        await database.dispose()
+        await issuing.dispose()
