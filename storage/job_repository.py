@@ -14,7 +14,7 @@ from storage.models import (
     JobRow,
     JobStatus,
 )
-from storage.types import claim_lease
+from storage.types import claim_lease, rowcount
 
 
 class JobRepository:
@@ -78,8 +78,13 @@ class JobRepository:
         attempts: int,
         error: str | None,
         not_before: datetime | None = None,
-    ) -> None:
-        """Record a job's outcome: done, failed, or pending again at ``not_before``."""
+        lease_until: datetime | None = None,
+    ) -> bool:
+        """Record a job's outcome: done, failed, or pending again at ``not_before``.
+
+        With ``lease_until``, only while the job is still under that claim; False if
+        another runner has claimed it since.
+        """
         values: dict[str, Any] = {
             "status": status,
             "attempts": attempts,
@@ -88,10 +93,10 @@ class JobRepository:
         }
         if not_before is not None:
             values["not_before"] = not_before
-        stmt = (
-            update(JobRow)
-            .where(col(JobRow.id) == job_id)
-            .values(**values)
-            .execution_options(synchronize_session=False)
+        stmt = update(JobRow).where(col(JobRow.id) == job_id)
+        if lease_until is not None:
+            stmt = stmt.where(col(JobRow.locked_until) == lease_until)
+        result = await self._session.execute(
+            stmt.values(**values).execution_options(synchronize_session=False)
         )
-        await self._session.execute(stmt)
+        return rowcount(result) == 1

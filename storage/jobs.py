@@ -103,10 +103,12 @@ class JobRunner:
         assert job.id is not None
         async with self._slots:
             now = utcnow()
+            lease_until = now + self._lease
             async with self._db.unit_of_work() as uow:
-                if not await uow.jobs.claim(job_id=job.id, now=now, lease_until=now + self._lease):
+                if not await uow.jobs.claim(job_id=job.id, now=now, lease_until=lease_until):
                     return
                 await uow.commit()
+            job.locked_until = lease_until  # our claim: only it may record the outcome
             kind = self._kinds.get(job.kind)
             if kind is None:
                 await self._finish(job, JobStatus.FAILED, f"unknown job kind {job.kind!r}")
@@ -162,14 +164,18 @@ class JobRunner:
         assert job.id is not None
         not_before = utcnow() + timedelta(seconds=delay) if delay is not None else None
         async with self._db.unit_of_work() as uow:
-            await uow.jobs.finish(
+            recorded = await uow.jobs.finish(
                 job_id=job.id,
                 status=status,
                 error=error,
                 attempts=attempts if attempts is not None else job.attempts,
                 not_before=not_before,
+                lease_until=job.locked_until,
             )
             await uow.commit()
+        if not recorded:
+            # Our lease ran out and another runner took the job: its outcome stands.
+            log.warning("jobs.lease_lost", job_id=job.id, kind=job.kind, status=status)
 
     @staticmethod
     def _backoff(kind: JobKind, attempts: int) -> float:

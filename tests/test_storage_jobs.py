@@ -1,0 +1,94 @@
+"""The job runner: retries, failure hooks, and leases that protect a job's outcome."""
+
+from __future__ import annotations
+
+import asyncio
+from datetime import timedelta
+
+from sqlmodel import select
+
+from storage.db import Database
+from storage.jobs import JobKind, JobRunner, RetryJob
+from storage.models import JobRow, JobStatus
+from storage.types import utcnow
+
+
+async def queue(database: Database, kind: str) -> int:
+    async with database.unit_of_work() as uow:
+        uow.jobs.enqueue(kind=kind, payload={"n": 1}, ticket_id=None)
+        await uow.commit()
+        job = (await uow.session.execute(select(JobRow))).scalars().first()
+    assert job is not None
+    assert job.id is not None
+    return job.id
+
+
+async def job_row(database: Database, job_id: int) -> JobRow:
+    async with database.unit_of_work() as uow:
+        row = await uow.session.get(JobRow, job_id)
+    assert row is not None
+    return row
+
+
+async def test_a_job_is_retried_until_it_succeeds(database: Database) -> None:
+    calls: list[int] = []
+
+    async def flaky(job: JobRow) -> None:
+        calls.append(job.attempts)
+        if len(calls) < 3:
+            raise RetryJob("not yet", delay=0.01)
+
+    job_id = await queue(database, "flaky")
+    runner = JobRunner(database, {"flaky": JobKind(flaky, max_attempts=5)})
+    for _ in range(20):
+        await runner.pass_once()
+        if (await job_row(database, job_id)).status == JobStatus.DONE:
+            break
+        await asyncio.sleep(0.02)
+    assert len(calls) == 3
+    assert (await job_row(database, job_id)).status == JobStatus.DONE
+
+
+async def test_a_job_that_keeps_failing_ends_failed_and_calls_its_hook(
+    database: Database,
+) -> None:
+    failed: list[str] = []
+
+    async def never(job: JobRow) -> None:
+        raise RetryJob("down", delay=0.01)
+
+    async def hook(job: JobRow, reason: str) -> None:
+        failed.append(reason)
+
+    job_id = await queue(database, "never")
+    runner = JobRunner(database, {"never": JobKind(never, hook, max_attempts=2)})
+    for _ in range(20):
+        await runner.pass_once()
+        if failed:
+            break
+        await asyncio.sleep(0.02)
+    assert failed == ["down"]
+    assert (await job_row(database, job_id)).status == JobStatus.FAILED
+
+
+async def test_a_runner_whose_lease_ran_out_cannot_overwrite_the_new_claim(
+    database: Database,
+) -> None:
+    job_id = await queue(database, "slow")
+    now = utcnow()
+    first_lease = now + timedelta(seconds=1)
+    async with database.unit_of_work() as uow:
+        assert await uow.jobs.claim(job_id=job_id, now=now, lease_until=first_lease)
+        await uow.commit()
+    later = now + timedelta(seconds=2)  # the first lease has run out
+    second_lease = later + timedelta(seconds=60)
+    async with database.unit_of_work() as uow:
+        assert await uow.jobs.claim(job_id=job_id, now=later, lease_until=second_lease)
+        await uow.commit()
+    async with database.unit_of_work() as uow:
+        stale = await uow.jobs.finish(
+            job_id=job_id, status=JobStatus.DONE, attempts=1, error=None, lease_until=first_lease
+        )
+        await uow.commit()
+    assert stale is False
+    assert (await job_row(database, job_id)).status == JobStatus.RUNNING
