@@ -25,7 +25,6 @@ from typing import ClassVar
 
 import httpx
 import structlog
-from tenacity import AsyncRetrying, retry_if_exception, stop_after_attempt, wait_exponential
 
 from connectors.base import ConnectorError, PermanentError, RateLimitedError, TransientError
 from connectors.bitrix24_parse import (
@@ -39,6 +38,7 @@ from connectors.bitrix24_parse import (
     positive_id,
     task_from_bitrix,
 )
+from connectors.http import transient_retries, with_retries
 from connectors.trackers import TaskDraft, TrackerComment, TrackerConnector, TrackerTask
 
 __all__ = ["Bitrix24Connector", "Bitrix24Event", "PortalRateLimiter", "parse_event"]
@@ -52,7 +52,6 @@ OPERATING_WINDOW = 600.0
 #: ``task.commentitem.getlist`` and ``im.dialog.messages.get`` serve at most 50 a page.
 PAGE_SIZE = 50
 _MAX_PAGES = 200
-_MAX_RETRY_WAIT = 30.0
 _MAX_ERROR_TEXT = 300
 _EPOCH = datetime.min.replace(tzinfo=UTC)
 
@@ -92,11 +91,6 @@ class PortalRateLimiter:
                 await self._sleep(self._next_at - now)
                 now = max(self._clock(), self._next_at)
             self._next_at = now + self._interval
-
-
-def _is_retryable(exc: BaseException) -> bool:
-    # A blocked method goes back to the caller with its wait; other transient errors retry.
-    return isinstance(exc, TransientError) and not isinstance(exc, RateLimitedError)
 
 
 def _task_id(value: str) -> int:
@@ -174,13 +168,7 @@ class Bitrix24Connector(TrackerConnector):
             f"{webhook.origin}/company/personal/user/{webhook.user_id}/tasks/task/view/{{id}}/"
         )
         self._limiter = limiter if limiter is not None else PortalRateLimiter(sleep=sleep)
-        self._retrying = AsyncRetrying(
-            sleep=sleep,
-            stop=stop_after_attempt(retry_attempts),
-            wait=wait_exponential(multiplier=retry_wait, max=_MAX_RETRY_WAIT),
-            retry=retry_if_exception(_is_retryable),
-            reraise=True,
-        )
+        self._retrying = transient_retries(retry_attempts, retry_wait, sleep=sleep)
         self._wall_clock = wall_clock
         self._blocked_until: dict[str, float] = {}
         self._reset_hint: dict[str, float] = {}
@@ -292,18 +280,14 @@ class Bitrix24Connector(TrackerConnector):
 
     async def _call(self, method: str, params: Mapping[str, object]) -> object:
         """One REST method, retrying transient failures (not a blocked method) with back-off."""
-        async for attempt in self._retrying.copy():
-            with attempt:
-                try:
-                    return await self._send(method, params)
-                except ConnectorError as exc:
-                    # The method name and the outcome only: the URL holds the secret code.
-                    number = attempt.retry_state.attempt_number
-                    log.warning(
-                        "bitrix24.request_failed", method=method, attempt=number, reason=str(exc)
-                    )
-                    raise
-        raise AssertionError("unreachable: tenacity reraises the last error")
+
+        def failed(number: int, exc: ConnectorError) -> None:
+            # The method name and the outcome only: the URL holds the secret code.
+            log.warning("bitrix24.request_failed", method=method, attempt=number, reason=str(exc))
+
+        return await with_retries(
+            self._retrying, lambda _n: self._send(method, params), on_error=failed
+        )
 
     async def _send(self, method: str, params: Mapping[str, object]) -> object:
         """One HTTP request through the limiter, mapped to ``result`` or an error."""

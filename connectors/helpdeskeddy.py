@@ -18,7 +18,6 @@ from typing import ClassVar
 
 import httpx
 import structlog
-from tenacity import AsyncRetrying, retry_if_exception, stop_after_attempt, wait_exponential
 
 from connectors.base import (
     HelpdeskConnector,
@@ -42,7 +41,7 @@ from connectors.helpdeskeddy_parse import (
     ticket_from_hde,
     total_pages,
 )
-from connectors.http import retry_after
+from connectors.http import retry_after, transient_retries, with_retries
 from connectors.ratelimit import RequestBudget
 from dispatch.models import TicketData
 
@@ -57,7 +56,6 @@ log = structlog.get_logger(__name__)
 
 #: Hard cap well below the 300/min default quota: crossing it locks the portal out.
 MAX_REQUESTS_PER_MINUTE = 250
-_MAX_RETRY_WAIT = 30.0
 _MAX_ERROR_TEXT = 500
 _USER_CACHE_SIZE = 1024
 _USER_CACHE_TTL = 3600.0
@@ -91,11 +89,6 @@ class _CompanyCache:
         self._items.move_to_end(key)
         while len(self._items) > self._maxsize:
             self._items.popitem(last=False)
-
-
-def _is_retryable(exc: BaseException) -> bool:
-    # A 429 is transient for the caller but must not be retried in-process.
-    return isinstance(exc, TransientError) and not isinstance(exc, RateLimitedError)
 
 
 def _int_header(response: httpx.Response, name: str) -> int | None:
@@ -309,17 +302,10 @@ class HelpDeskEddyConnector(HelpdeskConnector):
         payload: Mapping[str, object] | None = None,
     ) -> JsonObject:
         """One API call with bounded retries of transient failures (never of 429)."""
-        retrying = AsyncRetrying(
-            stop=stop_after_attempt(self._retry_attempts),
-            wait=wait_exponential(multiplier=self._retry_wait, max=_MAX_RETRY_WAIT),
-            retry=retry_if_exception(_is_retryable),
-            reraise=True,
+        retrying = transient_retries(self._retry_attempts, self._retry_wait)
+        return await with_retries(
+            retrying, lambda number: self._send(method, path, params, payload, number)
         )
-        async for attempt in retrying:
-            with attempt:
-                number = attempt.retry_state.attempt_number
-                return await self._send(method, path, params, payload, number)
-        raise AssertionError("unreachable: tenacity reraises the last error")
 
     async def _send(
         self,

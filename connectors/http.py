@@ -8,12 +8,14 @@ the connector to read (its success and error bodies differ per product).
 from __future__ import annotations
 
 import time
+from collections.abc import Awaitable, Callable
 from email.utils import parsedate_to_datetime
-from typing import Any
+from typing import Any, TypeVar
 
 import httpx
+from tenacity import AsyncRetrying, retry_if_exception, stop_after_attempt, wait_exponential
 
-from connectors.base import PermanentError, RateLimitedError, TransientError
+from connectors.base import ConnectorError, PermanentError, RateLimitedError, TransientError
 
 DEFAULT_RETRY_AFTER = 60.0
 
@@ -58,3 +60,45 @@ async def classified_request(
     except ValueError:
         body = None
     return response, body
+
+
+MAX_RETRY_WAIT = 30.0
+T = TypeVar("T")
+
+
+def is_retryable(exc: BaseException) -> bool:
+    """Transient errors are retried in-process; a 429 goes back to the caller with its wait."""
+    return isinstance(exc, TransientError) and not isinstance(exc, RateLimitedError)
+
+
+def transient_retries(
+    attempts: int, wait: float, *, sleep: Callable[[float], Awaitable[None]] | None = None
+) -> AsyncRetrying:
+    """The connectors' retry policy: bounded attempts, exponential back-off from ``wait``."""
+    options: dict[str, Any] = {"sleep": sleep} if sleep is not None else {}
+    return AsyncRetrying(
+        stop=stop_after_attempt(attempts),
+        wait=wait_exponential(multiplier=wait, max=MAX_RETRY_WAIT),
+        retry=retry_if_exception(is_retryable),
+        reraise=True,
+        **options,
+    )
+
+
+async def with_retries(
+    retrying: AsyncRetrying,
+    call: Callable[[int], Awaitable[T]],
+    *,
+    on_error: Callable[[int, ConnectorError], None] | None = None,
+) -> T:
+    """Run ``call(attempt number)`` under ``retrying``; ``on_error`` sees each failure."""
+    async for attempt in retrying.copy():
+        with attempt:
+            number = attempt.retry_state.attempt_number
+            try:
+                return await call(number)
+            except ConnectorError as exc:
+                if on_error is not None:
+                    on_error(number, exc)
+                raise
+    raise AssertionError("unreachable: tenacity reraises the last error")

@@ -22,10 +22,9 @@ from typing import ClassVar
 
 import httpx
 import structlog
-from tenacity import AsyncRetrying, retry_if_exception, stop_after_attempt, wait_exponential
 
-from connectors.base import ConnectorError, PermanentError, RateLimitedError, TransientError
-from connectors.http import classified_request
+from connectors.base import ConnectorError, PermanentError
+from connectors.http import classified_request, transient_retries, with_retries
 from connectors.ratelimit import RequestBudget
 from connectors.trackers import TaskDraft, TrackerComment, TrackerConnector, TrackerTask
 
@@ -33,7 +32,6 @@ __all__ = ["RedmineConnector", "parse_redmine_datetime", "verify_webhook"]
 
 log = structlog.get_logger(__name__)
 
-_MAX_RETRY_WAIT = 30.0
 _MAX_ERROR_TEXT = 300
 _SIGNATURE_PREFIX = "sha256="
 #: An unknown status id re-reads the status list, at most this often (seconds).
@@ -98,11 +96,6 @@ def _user_id(value: str) -> int:
     return int(text)
 
 
-def _is_retryable(exc: BaseException) -> bool:
-    # A 429 (from a proxy: Redmine has no limit of its own) goes back to the caller.
-    return isinstance(exc, TransientError) and not isinstance(exc, RateLimitedError)
-
-
 class _ApiKeyAuth(httpx.Auth):
     """Adds ``X-Redmine-API-Key`` per request, so the key is in no client header dict."""
 
@@ -149,12 +142,7 @@ class RedmineConnector(TrackerConnector):
         self._project = project
         self._tracker_id = tracker_id
         self._budget = budget if budget is not None else RequestBudget(max_requests_per_minute)
-        self._retrying = AsyncRetrying(
-            stop=stop_after_attempt(retry_attempts),
-            wait=wait_exponential(multiplier=retry_wait, max=_MAX_RETRY_WAIT),
-            retry=retry_if_exception(_is_retryable),
-            reraise=True,
-        )
+        self._retrying = transient_retries(retry_attempts, retry_wait)
         self._closed_statuses: dict[int, bool] | None = None
         self._statuses_read_at = 0.0
         self._clock: Callable[[], float] = time.monotonic
@@ -311,16 +299,14 @@ class RedmineConnector(TrackerConnector):
         payload: JsonObject | None = None,
     ) -> JsonObject:
         """One API call; transient failures other than 429 are retried with back-off."""
-        async for attempt in self._retrying.copy():
-            with attempt:
-                try:
-                    return await self._send(method, path, params, payload)
-                except ConnectorError as exc:
-                    # The request line and the outcome only: never headers or bodies.
-                    number = attempt.retry_state.attempt_number
-                    log.warning("redmine.request_failed", attempt=number, reason=str(exc))
-                    raise
-        raise AssertionError("unreachable: tenacity reraises the last error")
+
+        def failed(number: int, exc: ConnectorError) -> None:
+            # The request line and the outcome only: never headers or bodies.
+            log.warning("redmine.request_failed", attempt=number, reason=str(exc))
+
+        return await with_retries(
+            self._retrying, lambda _n: self._send(method, path, params, payload), on_error=failed
+        )
 
     async def _send(
         self,

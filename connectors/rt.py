@@ -23,17 +23,14 @@ from typing import ClassVar
 
 import httpx
 import structlog
-from tenacity import AsyncRetrying, retry_if_exception, stop_after_attempt, wait_exponential
 
 from connectors.base import (
     ConnectorError,
     HelpdeskConnector,
     PermanentError,
-    RateLimitedError,
-    TransientError,
 )
 from connectors.helpdeskeddy_parse import html_to_text
-from connectors.http import classified_request
+from connectors.http import classified_request, transient_retries, with_retries
 from dispatch.models import Client, TicketData
 
 __all__ = ["CLOSED_STATUSES", "RequestTrackerConnector", "parse_rt_datetime", "ticket_from_rt"]
@@ -43,7 +40,6 @@ log = structlog.get_logger(__name__)
 CLOSED_STATUSES = frozenset({"resolved", "rejected", "deleted"})
 NOBODY = "nobody"  # the owner of every unowned ticket
 PER_PAGE = 100  # the largest page REST2 serves
-_MAX_RETRY_WAIT = 30.0
 _MAX_ERROR_TEXT = 300
 _BODY_CACHE_SIZE = 512
 _EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
@@ -150,11 +146,6 @@ def _ticket_id(value: str) -> int:
     return int(text)
 
 
-def _is_retryable(exc: BaseException) -> bool:
-    # A 429 goes back to the caller with its wait; everything else transient is retried here.
-    return isinstance(exc, TransientError) and not isinstance(exc, RateLimitedError)
-
-
 class RequestTrackerConnector(HelpdeskConnector):
     """A Request Tracker 5 instance reached through its REST2 API.
 
@@ -194,12 +185,7 @@ class RequestTrackerConnector(HelpdeskConnector):
         root = base_url.strip().rstrip("/").removesuffix("/REST/2.0")
         escaped = root.replace("{", "{{").replace("}", "}}")
         self._url_template = ticket_url_template or f"{escaped}/Ticket/Display.html?id={{id}}"
-        self._retrying = AsyncRetrying(
-            stop=stop_after_attempt(retry_attempts),
-            wait=wait_exponential(multiplier=retry_wait, max=_MAX_RETRY_WAIT),
-            retry=retry_if_exception(_is_retryable),
-            reraise=True,
-        )
+        self._retrying = transient_retries(retry_attempts, retry_wait)
         self._clock: Callable[[], float] = time.monotonic
         self._now: Callable[[], datetime] = lambda: datetime.now(UTC)
         self._bodies: dict[int, str] = {}  # insertion-ordered: the oldest goes first
@@ -350,16 +336,14 @@ class RequestTrackerConnector(HelpdeskConnector):
         self, method: str, path: str, *, params: Params = (), payload: JsonObject | None = None
     ) -> object:
         """One API call; transient failures other than 429 are retried with back-off."""
-        async for attempt in self._retrying.copy():
-            with attempt:
-                try:
-                    return await self._send(method, path, params, payload)
-                except ConnectorError as exc:
-                    # Only the request line and the outcome: never headers, queries or bodies.
-                    number = attempt.retry_state.attempt_number
-                    log.warning("rt.request_failed", attempt=number, reason=str(exc))
-                    raise
-        raise AssertionError("unreachable: tenacity reraises the last error")
+
+        def failed(number: int, exc: ConnectorError) -> None:
+            # Only the request line and the outcome: never headers, queries or bodies.
+            log.warning("rt.request_failed", attempt=number, reason=str(exc))
+
+        return await with_retries(
+            self._retrying, lambda _n: self._send(method, path, params, payload), on_error=failed
+        )
 
     async def _send(
         self, method: str, path: str, params: Params, payload: JsonObject | None
