@@ -9,7 +9,7 @@ note. Entries can change until the client's month report locks the month.
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from datetime import datetime
 from enum import StrEnum
@@ -109,27 +109,20 @@ class TimeTracker:
         """A quick answer (or "no charge", with ``billable`` false)."""
         if not 0 <= minutes <= MAX_MINUTES or (billable and minutes == 0):
             return TimeResult(TimeOutcome.REFUSED)  # button data is untrusted input
-        async with self._db.unit_of_work() as uow:
-            prompt = await uow.time.prompt(prompt_id=prompt_id)
-            refused = self._refusal(prompt, actor_telegram_id)
-            if refused is not None:
-                return refused
-            assert prompt is not None
-            result = await self._record(uow, prompt, minutes, billable)
-            await uow.commit()
-        return result
+
+        async def record(uow: UnitOfWork, prompt: TimePromptRow) -> TimeResult:
+            return await self._record(uow, prompt, minutes, billable)
+
+        return await self._on_prompt(prompt_id, actor_telegram_id, record)
 
     async def ask_other(self, *, prompt_id: int, actor_telegram_id: int) -> TimeResult:
         """ "other…": ask for a typed value, by reply."""
-        async with self._db.unit_of_work() as uow:
-            prompt = await uow.time.prompt(prompt_id=prompt_id)
-            refused = self._refusal(prompt, actor_telegram_id)
-            if refused is not None:
-                return refused
-            assert prompt is not None
+
+        async def ask(uow: UnitOfWork, prompt: TimePromptRow) -> TimeResult:
             await self._ask_question(uow, prompt, refused=None)
-            await uow.commit()
-        return TimeResult(TimeOutcome.OK)
+            return TimeResult(TimeOutcome.OK)
+
+        return await self._on_prompt(prompt_id, actor_telegram_id, ask)
 
     async def _ask_question(
         self, uow: UnitOfWork, prompt: TimePromptRow, *, refused: str | None
@@ -171,12 +164,8 @@ class TimeTracker:
 
     async def change(self, *, prompt_id: int, actor_telegram_id: int) -> TimeResult:
         """ "change": show the quick answers again, unless the month is locked."""
-        async with self._db.unit_of_work() as uow:
-            prompt = await uow.time.prompt(prompt_id=prompt_id)
-            refused = self._refusal(prompt, actor_telegram_id)
-            if refused is not None:
-                return refused
-            assert prompt is not None
+
+        async def reopen(uow: UnitOfWork, prompt: TimePromptRow) -> TimeResult:
             entry = await uow.time.entry(ticket_id=prompt.ticket_id, round=prompt.round)
             if entry is not None and await self._locked(uow, entry):
                 return TimeResult(TimeOutcome.LOCKED)
@@ -185,8 +174,26 @@ class TimeTracker:
             await self._edit_prompt(
                 uow, prompt, self._renderer.time_prompt(self._view(prompt, ticket))
             )
+            return TimeResult(TimeOutcome.OK)
+
+        return await self._on_prompt(prompt_id, actor_telegram_id, reopen)
+
+    async def _on_prompt(
+        self,
+        prompt_id: int,
+        actor: int,
+        step: Callable[[UnitOfWork, TimePromptRow], Awaitable[TimeResult]],
+    ) -> TimeResult:
+        # Every button on a prompt: load it, check it is the presser's, act, commit.
+        async with self._db.unit_of_work() as uow:
+            prompt = await uow.time.prompt(prompt_id=prompt_id)
+            refused = self._refusal(prompt, actor)
+            if refused is not None:
+                return refused
+            assert prompt is not None
+            result = await step(uow, prompt)
             await uow.commit()
-        return TimeResult(TimeOutcome.OK)
+        return result
 
     @staticmethod
     def _refusal(prompt: TimePromptRow | None, actor: int) -> TimeResult | None:
