@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import tzinfo
 
-from aiogram import F, Router
+from aiogram import Router
 from aiogram.types import CallbackQuery
 
 from bot.callbacks import DispatchAction, DispatchCb
@@ -16,75 +16,35 @@ from dispatch.assignment import AssignmentService
 def dispatch_router() -> Router:
     """Handlers for the ``dp:`` button family."""
     router = Router(name="dispatch")
-    router.callback_query.register(
-        department_tapped, DispatchCb.filter(F.action == DispatchAction.DEPARTMENT)
-    )
-    router.callback_query.register(back_tapped, DispatchCb.filter(F.action == DispatchAction.BACK))
-    router.callback_query.register(
-        person_tapped, DispatchCb.filter(F.action == DispatchAction.ASSIGN)
-    )
-    router.callback_query.register(
-        retry_tapped, DispatchCb.filter(F.action == DispatchAction.RETRY)
-    )
+    router.callback_query.register(dispatch_tapped, DispatchCb.filter())
     return router
 
 
-async def department_tapped(
+async def dispatch_tapped(
     query: CallbackQuery,
     callback_data: DispatchCb,
     assignment: AssignmentService,
     texts: Texts,
     tz: tzinfo,
 ) -> None:
-    """A department was chosen: the card lists its people."""
-    result = await assignment.browse(
-        ticket_id=callback_data.ticket,
-        department_key=callback_data.dept,
-        actor_telegram_id=query.from_user.id,
-    )
-    await answer_tap(query, result, texts, tz, ticket_id=callback_data.ticket)
-
-
-async def back_tapped(
-    query: CallbackQuery,
-    callback_data: DispatchCb,
-    assignment: AssignmentService,
-    texts: Texts,
-    tz: tzinfo,
-) -> None:
-    """Back from a department's people to the departments."""
-    result = await assignment.browse(
-        ticket_id=callback_data.ticket, department_key=None, actor_telegram_id=query.from_user.id
-    )
-    await answer_tap(query, result, texts, tz, ticket_id=callback_data.ticket)
-
-
-async def person_tapped(
-    query: CallbackQuery,
-    callback_data: DispatchCb,
-    assignment: AssignmentService,
-    texts: Texts,
-    tz: tzinfo,
-) -> None:
-    """A person was chosen: assign the ticket to them."""
-    result = await assignment.assign(
-        ticket_id=callback_data.ticket,
-        department_key=callback_data.dept,
-        person_key=callback_data.person,
-        actor_telegram_id=query.from_user.id,
-    )
-    await answer_tap(query, result, texts, tz, ticket_id=callback_data.ticket)
-
-
-async def retry_tapped(
-    query: CallbackQuery,
-    callback_data: DispatchCb,
-    assignment: AssignmentService,
-    texts: Texts,
-    tz: tzinfo,
-) -> None:
-    """Try the helpdesk write-back again."""
-    result = await assignment.retry_writeback(
-        ticket_id=callback_data.ticket, actor_telegram_id=query.from_user.id
-    )
-    await answer_tap(query, result, texts, tz, ticket_id=callback_data.ticket)
+    """A department (its people), back (the departments), a person (assign), retry saving."""
+    ticket, actor = callback_data.ticket, query.from_user.id
+    match callback_data.action:
+        case DispatchAction.DEPARTMENT:
+            result = await assignment.browse(
+                ticket_id=ticket, department_key=callback_data.dept, actor_telegram_id=actor
+            )
+        case DispatchAction.BACK:
+            result = await assignment.browse(
+                ticket_id=ticket, department_key=None, actor_telegram_id=actor
+            )
+        case DispatchAction.ASSIGN:
+            result = await assignment.assign(
+                ticket_id=ticket,
+                department_key=callback_data.dept,
+                person_key=callback_data.person,
+                actor_telegram_id=actor,
+            )
+        case DispatchAction.RETRY:
+            result = await assignment.retry_writeback(ticket_id=ticket, actor_telegram_id=actor)
+    await answer_tap(query, result, texts, tz, ticket_id=ticket)
