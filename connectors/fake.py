@@ -28,6 +28,7 @@ class FakeHelpdesk(HelpdeskConnector):
         self.fetches: list[str] = []
         self.listings: list[datetime] = []
         self.statuses: list[tuple[str, str]] = []
+        self.times: list[tuple[str, int]] = []
         self.closed = False
         self._assign_failures: list[ConnectorError] = []
         for ticket in tickets or []:
@@ -82,3 +83,7 @@ class FakeHelpdesk(HelpdeskConnector):
     async def set_status(self, external_id: str, status: str) -> None:
         """Record the status change."""
         self.statuses.append((external_id, status))
+
+    async def record_time(self, external_id: str, *, minutes: int) -> None:
+        """Record the ticket's total time, as a helpdesk time field would hold it."""
+        self.times.append((external_id, minutes))

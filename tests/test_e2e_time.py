@@ -76,6 +76,7 @@ async def test_close_asks_the_assignee_and_a_quick_answer_is_recorded_and_noted(
         await tg.wait_for(
             lambda: any("Time spent: 0:30 (Olga Sidorova)" in text for _, text in helpdesk.notes)
         )
+        await tg.wait_for(lambda: helpdesk.times == [("1", 30)])  # the time field too
 
 
 async def test_other_asks_by_reply_refuses_bad_input_and_accepts_russian(
