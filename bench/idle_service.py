@@ -6,6 +6,9 @@ then prints one JSON line with this process's resident set size (``VmRSS``, and 
 ``VmHWM``) read from ``/proc/self/status`` and exits. ``bench.ingest`` runs it in a
 subprocess so the load generator's own memory is not counted.
 
+The database is migrated first by ``modest migrate`` in a child process, so the service
+starts as it does on every restart: on a current schema, without loading Alembic.
+
 The figure includes the emulator (a small aiohttp app sharing the service's libraries) and
 production logging (JSON, sent to /dev/null instead of stdout).
 """
@@ -18,6 +21,7 @@ import asyncio
 import json
 import logging
 import os
+import sys
 import tempfile
 from pathlib import Path
 
@@ -69,11 +73,26 @@ def proc_status_mb(field: str) -> float:
     raise RuntimeError(f"{field} not in /proc/self/status")
 
 
+async def migrate_in_child(db_url: str) -> None:
+    """``modest migrate`` in its own process, as a deployment runs it before the service.
+
+    The measured service then starts on a database at the current schema, the state of
+    every start but the first after an upgrade, and does not load Alembic.
+    """
+    env = {**os.environ, "DATABASE_URL": db_url, "TELEGRAM_BOT_TOKEN": "1:idle"}
+    process = await asyncio.create_subprocess_exec(
+        sys.executable, "-m", "modest", "migrate", env=env, stdout=asyncio.subprocess.DEVNULL
+    )
+    if await process.wait() != 0:
+        raise RuntimeError("modest migrate failed")
+
+
 async def measure(idle_seconds: float) -> dict[str, float]:
     """Start everything, stay idle, read the memory figures while still running."""
     routing = bench_routing()
     with tempfile.TemporaryDirectory(prefix="modest-idle-") as tmp:
         db_url = f"sqlite+aiosqlite:///{Path(tmp) / 'modest.db'}"
+        await migrate_in_child(db_url)
         async with TelegramEmulator() as tg, running_modest(tg, routing, db_url):
             await asyncio.sleep(idle_seconds)
             return {"rss_mb": proc_status_mb("VmRSS"), "hwm_mb": proc_status_mb("VmHWM")}

@@ -22,6 +22,7 @@ from aiogram.client.session.aiohttp import AiohttpSession
 from aiogram.client.telegram import TelegramAPIServer
 from aiogram.enums import ParseMode
 from aiogram.methods.base import Response
+from aiogram.types import Update
 from aiogram.webhook.aiohttp_server import SimpleRequestHandler
 from aiohttp import web
 from apscheduler.schedulers.asyncio import AsyncIOScheduler
@@ -39,6 +40,7 @@ from connectors.registry import HelpdeskOptions, HelpdeskRegistry, default_regis
 from connectors.trackers import TrackerConnector, TrackerOptions, default_tracker_registry
 from dispatch.chats import ChatAccess
 from modest.domain import Domain, build_domain, periodic_jobs
+from modest.lazy_aiogram import warm_up
 from modest.polling import PollingLease, instance_id, poll_while_leased
 from modest.tracker_hooks import TrackerHooks
 from modest.web import WebhookConfig, WebhookHandlers, build_web_app
@@ -211,7 +213,12 @@ _PINNED_RESPONSES = (
 
 
 def pin_response_types() -> list[type]:
-    """Build aiogram's ``Response[...]`` models once and hold on to them."""
+    """Build the models the service uses, and aiogram's ``Response[...]`` ones, once.
+
+    aiogram's models are built on first use (``modest.lazy_aiogram``): building these
+    here keeps that cost off the first update and the first call.
+    """
+    warm_up([Update, *_PINNED_RESPONSES])
     return [Response[method.__returning__] for method in _PINNED_RESPONSES]  # type: ignore[name-defined]
 
 

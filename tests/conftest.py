@@ -13,6 +13,7 @@ import asyncpg
 import pytest
 import structlog
 
+import modest  # noqa: F401 - first, so aiogram is imported as the service imports it
 from config.routing import RoutingConfig, load_routing_text
 from storage.db import Database
 from storage.migrate import upgrade
