@@ -3,7 +3,8 @@
 SQLite runs in WAL mode behind a single pooled connection with ``BEGIN
 IMMEDIATE`` transactions: SQLite has one writer anyway, and taking the write
 lock up front avoids the "database is locked" errors that deferred
-transactions hit when two of them try to upgrade at once.
+transactions hit when two of them try to upgrade at once. Statements go to
+aiosqlite's thread in one trip each (``storage.sqlite_driver``).
 """
 
 from __future__ import annotations
@@ -32,6 +33,7 @@ from storage.repositories import (
     SyncStateRepository,
     TicketRepository,
 )
+from storage.sqlite_driver import one_trip_dbapi
 from storage.time_repository import TimeRepository
 
 
@@ -127,9 +129,11 @@ class Database:
 def _create_engine(url: str, *, echo: bool) -> AsyncEngine:
     if not url.startswith("sqlite"):
         return create_async_engine(url, echo=echo, pool_pre_ping=True, pool_size=10)
+    one_trip = one_trip_dbapi()
     engine = create_async_engine(
         url,
         echo=echo,
+        **({"module": one_trip} if one_trip is not None else {}),
         pool_size=1,
         max_overflow=0,
         pool_timeout=60,
