@@ -82,6 +82,22 @@ class IntakeService:
         )
         return Intake.ACCEPTED
 
+    async def accept_fetch_request(
+        self, *, source: str, kind: TicketEventKind, external_id: str, delivery_key: str
+    ) -> Intake:
+        """Record a delivery that carries only a ticket id; a job fetches the ticket."""
+        async with self._db.unit_of_work() as uow:
+            if not await uow.deliveries.remember(source=source, delivery_key=delivery_key):
+                return Intake.DUPLICATE
+            uow.jobs.enqueue(
+                kind=FETCH_JOB,
+                payload={"source": source, "kind": kind.value, "external_id": external_id},
+                ticket_id=None,
+            )
+            await uow.commit()
+        log.info("intake.fetch_queued", source=source, kind=kind.value, external_id=external_id)
+        return Intake.ACCEPTED
+
     async def apply_fetched(self, *, source: str, kind: TicketEventKind, data: TicketData) -> None:
         """Apply an event whose ticket was fetched from the helpdesk."""
         event = HelpdeskEvent(source=source, kind=kind, delivery_key="", ticket=data)
@@ -102,22 +118,6 @@ class IntakeService:
             external_id=data.external_id,
             state=ticket.state,
         )
-
-    async def apply_in(
-        self, uow: UnitOfWork, *, source: str, kind: TicketEventKind, data: TicketData
-    ) -> TicketRow:
-        """Apply an event inside the caller's transaction (the intake queue's batch)."""
-        event = HelpdeskEvent(source=source, kind=kind, delivery_key="", ticket=data)
-        ticket = await self._apply(uow, event)
-        log.info(
-            "intake.applied",
-            source=source,
-            kind=kind.value,
-            ticket_id=ticket.id,
-            external_id=data.external_id,
-            state=ticket.state,
-        )
-        return ticket
 
     async def _apply(self, uow: UnitOfWork, event: HelpdeskEvent) -> TicketRow:
         data = event.ticket

@@ -92,9 +92,7 @@ class ModestService:
         site = web.TCPSite(self._runner, self.settings.http_host, self.settings.http_port)
         await site.start()
         self.http_port = _bound_port(self._runner)
-        self._spawn(
-            self.outbox_sender.run(), self.domain.job_runner.run(), self.domain.intake_queue.run()
-        )
+        self._spawn(self.outbox_sender.run(), self.domain.job_runner.run())
         self.scheduler.start()
         if webhook_url:
             await self._set_webhook(webhook_url)
@@ -138,7 +136,6 @@ class ModestService:
                 await self.dispatcher.stop_polling()
         self.outbox_sender.stop()
         self.domain.job_runner.stop()
-        self.domain.intake_queue.stop()
         if self.scheduler.running:
             self.scheduler.shutdown(wait=False)
         for task in self._tasks:
@@ -147,7 +144,6 @@ class ModestService:
                 await asyncio.wait_for(task, timeout=15)
         if self._runner is not None:
             await self._runner.cleanup()
-        await self.domain.intake_queue.aclose()
         await self.bot.session.close()
         await self.helpdesk.aclose()
         if self.tracker is not None:
@@ -274,7 +270,7 @@ def build_http(
             generic_source=helpdesk.slug,
             fetch_source=helpdesk.slug if helpdesk.can_fetch else None,
         ),
-        domain.intake_queue,
+        domain.intake,
     )
     web_app = build_web_app(handlers, database, settings.webhook_max_body_bytes)
     TrackerHooks(

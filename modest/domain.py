@@ -13,7 +13,6 @@ from dispatch.cards import CardPublisher
 from dispatch.dev_sync import SYNC_JOB, DevTaskSync
 from dispatch.dev_tasks import CREATE_JOB, DevTaskService
 from dispatch.intake import FETCH_JOB, IntakeService
-from dispatch.intake_queue import IntakeQueue
 from dispatch.lists import TicketLists
 from dispatch.reconcile import HelpdeskPoller
 from dispatch.reminders import NagTracker, ReminderService
@@ -35,7 +34,6 @@ class Domain:
     """The services the HTTP intake, the bot and the scheduler all call."""
 
     intake: IntakeService
-    intake_queue: IntakeQueue
     assignment: AssignmentService
     reminders: ReminderService
     lists: TicketLists
@@ -77,7 +75,6 @@ def build_domain(
         reports=reports,
         monthly_reports=MonthlyReports(reports, ReportMailer(routing, translate)),
         intake=intake,
-        intake_queue=IntakeQueue(database, intake),
         assignment=assignment,
         reminders=ReminderService(database, routing, cards, renderer),
         lists=TicketLists(database, routing, renderer),

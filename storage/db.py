@@ -23,7 +23,6 @@ from sqlalchemy.ext.asyncio import (
     create_async_engine,
 )
 
-from storage.inbox_repository import IntakeRepository
 from storage.job_repository import JobRepository
 from storage.nag_repository import NagRepository
 from storage.outbox_repository import OutboxRepository
@@ -77,7 +76,6 @@ class UnitOfWork:
         self.nags = NagRepository(session)
         self.leases = LeaseRepository(session)
         self.time = TimeRepository(session)
-        self.intake = IntakeRepository(session)
 
     async def commit(self) -> None:
         """Commit, then wake the workers whose queues this transaction filled."""
@@ -88,16 +86,12 @@ class UnitOfWork:
         if self.jobs.enqueued:
             self.jobs.enqueued = 0
             self._database.jobs_wakeup.set()
-        if self.intake.enqueued:
-            self.intake.enqueued = 0
-            self._database.intake_wakeup.set()
 
     async def rollback(self) -> None:
         """Throw away everything this unit of work did."""
         await self.session.rollback()
         self.outbox.enqueued = 0
         self.jobs.enqueued = 0
-        self.intake.enqueued = 0
 
 
 class Database:
@@ -110,7 +104,6 @@ class Database:
         self._sessions = async_sessionmaker(self.engine, expire_on_commit=False)
         self.outbox_wakeup = Wakeup()
         self.jobs_wakeup = Wakeup()
-        self.intake_wakeup = Wakeup()
 
     @asynccontextmanager
     async def unit_of_work(self) -> AsyncIterator[UnitOfWork]:

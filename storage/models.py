@@ -153,26 +153,6 @@ class WebhookDeliveryRow(SQLModel, table=True):
     received_at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime, index=True)
 
 
-class IntakeEventRow(SQLModel, table=True):
-    """An accepted webhook delivery waiting to be applied to its ticket (the intake queue).
-
-    Written in the delivery's own transaction (``webhook_delivery`` keeps its key for
-    deduplication); deleted in the transaction that applies it. ``failed`` rows are the
-    ones that kept failing: kept, with their error, for an operator to look at.
-    """
-
-    __tablename__ = "intake_event"
-    __table_args__ = (Index("ix_intake_event_failed_id", "failed", "id"),)
-
-    id: int | None = Field(default=None, primary_key=True)
-    source: str = Field(max_length=32)
-    payload: dict[str, Any] = Field(default_factory=dict, sa_type=JSON)
-    received_at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime)
-    attempts: int = 0
-    failed: bool = False
-    last_error: str | None = None
-
-
 class JobRow(SQLModel, table=True):
     """Work to do after commit that talks to a helpdesk: fetch a ticket, write back."""
 

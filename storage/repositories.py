@@ -22,7 +22,7 @@ from storage.models import (
 from storage.types import rowcount, utcnow
 
 
-def dialect_insert(session: AsyncSession, table: type[Any]) -> Any:
+def _insert(session: AsyncSession, table: type[Any]) -> Any:
     """An INSERT with the dialect's ON CONFLICT clauses (SQLite and PostgreSQL)."""
     dialect = session.get_bind().dialect.name
     return (pg_insert if dialect == "postgresql" else sqlite_insert)(table)
@@ -32,9 +32,7 @@ async def insert_ignoring_conflict(
     session: AsyncSession, table: type[Any], values: dict[str, Any], keys: list[str]
 ) -> bool:
     """Insert a row unless one with the same ``keys`` exists; True if inserted."""
-    stmt = (
-        dialect_insert(session, table).values(**values).on_conflict_do_nothing(index_elements=keys)
-    )
+    stmt = _insert(session, table).values(**values).on_conflict_do_nothing(index_elements=keys)
     return rowcount(await session.execute(stmt)) == 1
 
 
@@ -233,9 +231,7 @@ class LeaseRepository:
 
     async def acquire(self, *, name: str, holder: str, now: datetime, until: datetime) -> bool:
         """Take or renew the lease; False while another holder's lease runs."""
-        stmt = dialect_insert(self._session, LeaseRow).values(
-            name=name, holder=holder, expires_at=until
-        )
+        stmt = _insert(self._session, LeaseRow).values(name=name, holder=holder, expires_at=until)
         stmt = stmt.on_conflict_do_update(
             index_elements=["name"],
             set_={"holder": holder, "expires_at": until},

@@ -77,7 +77,7 @@ async def test_one_json_log_line_per_webhook_with_the_ticket_and_no_secret(
     assert len(webhook) == 1
     assert webhook[0]["external_id"] == "91"
     assert webhook[0]["status"] == 200
-    intake = [e for e in logs if e["event"] == "intake.applied"]
+    intake = [e for e in logs if e["event"] == "intake.accepted"]
     assert intake[0]["ticket_id"] == 1
     sends = [e for e in logs if e["event"] == "outbox.call"]
     assert sends

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import asyncio
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
@@ -43,11 +42,6 @@ class Harness:
         """Wait for the dispatch chat's ``index``-th message and return it."""
         await self.tg.wait_for(lambda: len(self.tg.messages(self.chat_id)) > index, timeout)
         return self.tg.messages(self.chat_id)[index]
-
-    async def settled(self, timeout: float = 10.0) -> None:
-        """Wait until every webhook answered so far has been applied to its ticket."""
-        async with asyncio.timeout(timeout):
-            await self.service.domain.intake_queue.settled()
 
     async def tickets(self) -> list[TicketRow]:
         """Every stored ticket."""
