@@ -16,7 +16,7 @@ from typing import Any
 from urllib.parse import urlparse
 
 import structlog
-from aiogram import Bot, Dispatcher, methods
+from aiogram import Bot, Dispatcher, methods, types
 from aiogram.client.default import DefaultBotProperties
 from aiogram.client.session.aiohttp import AiohttpSession
 from aiogram.client.telegram import TelegramAPIServer
@@ -199,6 +199,17 @@ def build_helpdesk(
     return (registry or default_registry()).create(helpdesk_kind(settings, routing), options)
 
 
+#: The types the bot itself builds (messages, keyboards), made ready before traffic.
+_BUILT_TYPES = (
+    types.InlineKeyboardMarkup,
+    types.InlineKeyboardButton,
+    types.LinkPreviewOptions,
+    types.ReplyParameters,
+    types.ForceReply,
+    types.CallbackQuery,
+    types.ChatMemberUpdated,
+)
+
 #: Response models aiogram parametrises per call; pydantic caches them only weakly, so
 #: unpinned they are rebuilt after every collection (~5 ms each).
 _PINNED_RESPONSES = (
@@ -218,7 +229,7 @@ def pin_response_types() -> list[type]:
     aiogram's models are built on first use (``modest.lazy_aiogram``): building these
     here keeps that cost off the first update and the first call.
     """
-    warm_up([Update, *_PINNED_RESPONSES])
+    warm_up([Update, *_BUILT_TYPES, *_PINNED_RESPONSES])
     return [Response[method.__returning__] for method in _PINNED_RESPONSES]  # type: ignore[name-defined]
 
 

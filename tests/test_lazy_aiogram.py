@@ -6,6 +6,12 @@ import asyncio
 import json
 import sys
 
+from config.routing import RoutingConfig
+from modest.lazy_aiogram import _aiogram_models
+from tests.support.harness import running_modest, ticket_body
+from tests.support.telegram_emulator import TelegramEmulator
+from tests.test_e2e_dispatch import DISPATCH, IVAN, OLGA, tap
+
 PROBE = """
 import json, sys
 import modest  # imports aiogram the way the service does
@@ -55,3 +61,22 @@ async def test_models_are_deferred_and_every_one_still_builds() -> None:
     assert result["member"] == "ChatMemberOwner"
     assert result["failed"] == []
     assert result["models"] > 400
+
+
+async def test_the_dispatch_flow_builds_no_model_after_start(
+    tg: TelegramEmulator, routing: RoutingConfig, sqlite_url: str
+) -> None:
+    # A model built on first use stalls the event loop for milliseconds: the service
+    # builds the ones it needs before it takes traffic.
+    async with running_modest(tg, routing, sqlite_url) as h:
+        ready = {model for model in _aiogram_models() if model.__pydantic_complete__}
+        await h.post_generic(ticket_body("31"))
+        card = await h.card()
+        await tap(h, card.message_id, IVAN, "Support")
+        await tg.wait_for(
+            lambda: any(b[0] == "Olga Sidorova" for b in tg.buttons(DISPATCH, card.message_id))
+        )
+        await tap(h, card.message_id, IVAN, "Olga Sidorova")
+        await tg.wait_for(lambda: len(tg.messages(OLGA)) == 1)
+        built = {model for model in _aiogram_models() if model.__pydantic_complete__}
+    assert sorted(model.__name__ for model in built - ready) == []
