@@ -110,9 +110,8 @@ class OutboxSender:
     async def pass_once(self) -> float:
         """Start every call that may go now; return how long to sleep before the next pass."""
         async with self._db.unit_of_work() as uow:
-            # Read every pass: another instance may have unblocked a chat (/start).
-            self._blocked = await uow.outbox.blocked_chats()
-            heads = await uow.outbox.heads(limit=1000)
+            # Blocks are read every pass: another instance may have unblocked a chat.
+            heads, self._blocked = await uow.outbox.heads_and_blocked(limit=1000)
         now = utcnow()
         sleep = self._poll
         for row in heads:
@@ -152,10 +151,12 @@ class OutboxSender:
         assert row.id is not None
         now = utcnow()
         async with self._db.unit_of_work() as uow:
-            if not await uow.outbox.claim(row_id=row.id, now=now, lease_until=now + self._lease):
+            # The payload as committed now: an edit may have been folded into this send
+            # since the pass read it.
+            payload = await uow.outbox.claim(row_id=row.id, now=now, lease_until=now + self._lease)
+            if payload is None:
                 return
-            # An edit may have been folded into this send since the pass read it.
-            row.payload = await uow.outbox.payload(row_id=row.id)
+            row.payload = payload
             message_id = None
             if row.target_id is not None and row.op != OutboxOp.SEND:
                 message_id = await self._telegram_id(uow, row.target_id)

@@ -6,7 +6,7 @@ from collections.abc import Sequence
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import func, select, update
+from sqlalchemy import and_, func, or_, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlmodel import col
 
@@ -17,7 +17,7 @@ from storage.models import (
     OutboxStatus,
     TelegramMessageRow,
 )
-from storage.types import claim_lease, utcnow
+from storage.types import utcnow
 
 #: Payload keys that belong to the first send, not to the content an edit replaces.
 _SEND_ONLY = frozenset({"reply_to_row"})
@@ -88,12 +88,6 @@ class OutboxRepository:
         )
         return (await self._session.execute(stmt)).scalars().first()
 
-    async def payload(self, *, row_id: int) -> dict[str, Any]:
-        """A row's payload as committed now."""
-        stmt = select(col(OutboxRow.payload)).where(col(OutboxRow.id) == row_id)
-        value = (await self._session.execute(stmt)).scalar_one()
-        return dict(value)
-
     async def _supersede(self, target_id: int | None, op: str) -> None:
         stmt = (
             update(OutboxRow)
@@ -109,6 +103,11 @@ class OutboxRepository:
 
     async def heads(self, *, limit: int) -> Sequence[OutboxRow]:
         """The oldest undelivered row of each chat: only it may go (order per chat)."""
+        rows, _ = await self.heads_and_blocked(limit=limit)
+        return rows
+
+    async def heads_and_blocked(self, *, limit: int) -> tuple[Sequence[OutboxRow], set[int]]:
+        """``heads``, and which of their chats are marked blocked, in one statement."""
         live = (OutboxStatus.PENDING, OutboxStatus.SENDING)
         firsts = (
             select(func.min(col(OutboxRow.id)).label("id"))
@@ -117,24 +116,38 @@ class OutboxRepository:
             .subquery()
         )
         stmt = (
-            select(OutboxRow)
+            select(OutboxRow, col(BlockedChatRow.chat_id))
             .join(firsts, col(OutboxRow.id) == firsts.c.id)
+            .outerjoin(BlockedChatRow, col(BlockedChatRow.chat_id) == col(OutboxRow.chat_id))
             .order_by(col(OutboxRow.id))
             .limit(limit)
         )
-        return (await self._session.execute(stmt)).scalars().all()
+        result = (await self._session.execute(stmt)).all()
+        return [row for row, _ in result], {chat for _, chat in result if chat is not None}
 
-    async def claim(self, *, row_id: int, now: datetime, lease_until: datetime) -> bool:
-        """Take a row for sending; False if another sender holds it."""
-        return await claim_lease(
-            self._session,
-            OutboxRow,
-            row_id=row_id,
-            now=now,
-            lease_until=lease_until,
-            pending=OutboxStatus.PENDING,
-            working=OutboxStatus.SENDING,
+    async def claim(
+        self, *, row_id: int, now: datetime, lease_until: datetime
+    ) -> dict[str, Any] | None:
+        """Take a row for sending and read its payload as committed now (an edit may have
+        been folded into it); None if another sender holds it."""
+        stmt = (
+            update(OutboxRow)
+            .where(
+                col(OutboxRow.id) == row_id,
+                or_(
+                    col(OutboxRow.status) == OutboxStatus.PENDING,
+                    and_(
+                        col(OutboxRow.status) == OutboxStatus.SENDING,
+                        col(OutboxRow.locked_until) < now,
+                    ),
+                ),
+            )
+            .values(status=OutboxStatus.SENDING, locked_until=lease_until)
+            .returning(col(OutboxRow.payload))
+            .execution_options(synchronize_session=False)
         )
+        payload = (await self._session.execute(stmt)).scalar_one_or_none()
+        return None if payload is None else dict(payload)
 
     async def finish(self, *, row_id: int, status: str, error: str | None = None) -> None:
         """Close a row: sent, failed, blocked."""

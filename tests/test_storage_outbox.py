@@ -178,8 +178,9 @@ async def test_a_send_claimed_by_a_crashed_sender_is_delivered_after_its_lease(
         assert row.id is not None
         # A sender claimed it and died: the lease is still running.
         now = utcnow()
-        assert await uow.outbox.claim(
-            row_id=row.id, now=now, lease_until=now + timedelta(seconds=30)
+        assert (
+            await uow.outbox.claim(row_id=row.id, now=now, lease_until=now + timedelta(seconds=30))
+            is not None
         )
         await uow.commit()
     transport = RecordingTransport()
