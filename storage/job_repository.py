@@ -70,6 +70,20 @@ class JobRepository:
             working=JobStatus.RUNNING,
         )
 
+    async def renew(self, *, job_id: int, held_until: datetime, until: datetime) -> bool:
+        """Extend a running job's lease; False if it is no longer under that claim."""
+        stmt = (
+            update(JobRow)
+            .where(
+                col(JobRow.id) == job_id,
+                col(JobRow.status) == JobStatus.RUNNING,
+                col(JobRow.locked_until) == held_until,
+            )
+            .values(locked_until=until)
+            .execution_options(synchronize_session=False)
+        )
+        return rowcount(await self._session.execute(stmt)) == 1
+
     async def finish(
         self,
         *,

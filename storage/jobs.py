@@ -4,11 +4,16 @@ A handler either returns (done), raises ``RetryJob`` (try again later, up to
 its kind's ``max_attempts``), or raises anything else (failed for good). When
 a job fails for good, the kind's ``on_failure`` hook records it in the domain
 (for a write-back: the card shows the failure and a retry button).
+
+A claimed job is leased; while its handler runs, the runner renews the lease every
+third of its length, so a slow job is not taken over by another instance. Only a
+runner that stopped renewing (crashed, or cut off from the database) loses it.
 """
 
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import random
 from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass
@@ -54,6 +59,7 @@ class JobRunner:
         poll_interval: float = 5.0,
         lease_seconds: float = 900.0,
         concurrency: int = 4,
+        renew_every: float | None = None,
     ) -> None:
         self._db = database
         self._kinds = kinds
@@ -61,6 +67,7 @@ class JobRunner:
         # Long: a helpdesk call may wait out its request budget (up to a minute) and
         # retry; a lease that ran out would let another instance run the job again.
         self._lease = timedelta(seconds=lease_seconds)
+        self._renew_every = renew_every if renew_every is not None else lease_seconds / 3
         self._slots = asyncio.Semaphore(concurrency)
         self._running: set[asyncio.Task[None]] = set()
         self._stopping = asyncio.Event()
@@ -118,7 +125,7 @@ class JobRunner:
     async def _execute(self, job: JobRow, kind: JobKind) -> None:
         attempts = job.attempts + 1
         try:
-            await kind.handler(job)
+            await self._run_leased(job, kind)
         except RetryJob as retry:
             if attempts < kind.max_attempts:
                 delay = retry.delay or self._backoff(kind, attempts)
@@ -139,6 +146,43 @@ class JobRunner:
             await self._fail(job, kind, str(exc) or type(exc).__name__, attempts)
         else:
             await self._finish(job, JobStatus.DONE, None, attempts)
+
+    async def _run_leased(self, job: JobRow, kind: JobKind) -> None:
+        """Run the handler while renewing the lease; renewal has stopped when this returns.
+
+        The keeper is told to stop rather than cancelled: a renewal in flight completes,
+        so ``job.locked_until`` matches the database when the outcome is recorded.
+        """
+        done = asyncio.Event()
+        keeper = asyncio.create_task(self._keep_lease(job, done))
+        try:
+            await kind.handler(job)
+        finally:
+            done.set()
+            await keeper
+
+    async def _keep_lease(self, job: JobRow, done: asyncio.Event) -> None:
+        assert job.id is not None
+        while True:
+            with contextlib.suppress(TimeoutError):  # the timeout is the renewal tick
+                await asyncio.wait_for(done.wait(), timeout=self._renew_every)
+            if done.is_set() or job.locked_until is None:
+                return
+            until = utcnow() + self._lease
+            try:
+                async with self._db.unit_of_work() as uow:
+                    renewed = await uow.jobs.renew(
+                        job_id=job.id, held_until=job.locked_until, until=until
+                    )
+                    await uow.commit()
+            except Exception:
+                # The lease still runs for a while: try again at the next tick.
+                log.exception("jobs.lease_renewal_failed", job_id=job.id, kind=job.kind)
+                continue
+            if not renewed:
+                log.warning("jobs.lease_lost", job_id=job.id, kind=job.kind)
+                return
+            job.locked_until = until
 
     async def _fail(self, job: JobRow, kind: JobKind, reason: str, attempts: int) -> None:
         log.error(

@@ -92,3 +92,29 @@ async def test_a_runner_whose_lease_ran_out_cannot_overwrite_the_new_claim(
         await uow.commit()
     assert stale is False
     assert (await job_row(database, job_id)).status == JobStatus.RUNNING
+
+
+async def test_a_job_that_outlives_its_lease_is_not_run_again_elsewhere(
+    database: Database,
+) -> None:
+    runs: list[str] = []
+
+    def slow_handler(name: str) -> JobKind:
+        async def slow(_job: JobRow) -> None:
+            runs.append(name)
+            await asyncio.sleep(1.2)  # three leases long: only renewal keeps it ours
+
+        return JobKind(slow)
+
+    job_id = await queue(database, "slow")
+    first = JobRunner(database, {"slow": slow_handler("first")}, lease_seconds=0.4)
+    second = JobRunner(database, {"slow": slow_handler("second")}, lease_seconds=0.4)
+    running = asyncio.create_task(first.pass_once())
+    for _ in range(12):  # another instance polls all the while
+        await asyncio.sleep(0.1)
+        await second.pass_once()
+    await running
+    assert runs == ["first"]
+    row = await job_row(database, job_id)
+    assert row.status == JobStatus.DONE
+    assert row.locked_until is None
