@@ -303,6 +303,26 @@ def test_problems_come_in_line_order() -> None:
     ]
 
 
+def test_problems_between_entries_come_with_field_problems_in_one_round() -> None:
+    text = edit("Europe/Moscow", "Mars/Olympus")
+    text = edit("members: [ivan, olga]", "members: [ivan, petr]", text)
+    text = edit("    helpdesk_id: 12\n", "    helpdesk_id: 11\n", text)
+    assert problems(text) == [
+        "r.yaml:1: timezone: unknown time zone 'Mars/Olympus'",
+        "r.yaml:9: departments[0].members[1]: unknown person 'petr'",
+        "r.yaml:19: people[1].helpdesk_id: duplicate helpdesk_id '11', already used by people[0]",
+    ]
+
+
+def test_an_invalid_person_is_not_also_reported_as_unknown_where_it_is_listed() -> None:
+    text = edit("Europe/Moscow", "Mars/Olympus")
+    text = edit("  - key: olga", "  - key: Olga", text)
+    assert problems(text) == [
+        "r.yaml:1: timezone: unknown time zone 'Mars/Olympus'",
+        "r.yaml:16: people[1].key: invalid key 'Olga': use 1-20 characters from a-z, 0-9, _ and -",
+    ]
+
+
 @pytest.mark.parametrize(
     ("text", "expected"),
     [
