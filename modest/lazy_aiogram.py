@@ -44,6 +44,12 @@ def import_aiogram() -> bool:
     for model in _aiogram_models():
         own = dict(model.__pydantic_parent_namespace__ or {})
         model.__pydantic_parent_namespace__ = {**namespace, **own}
+        # A model outside aiogram that nests an unbuilt aiogram type (a TypeAdapter, a
+        # payload model) resolves that type's names from the type's module instead; the
+        # names a module imports only for type checking are added there, nothing replaced.
+        module = vars(sys.modules[model.__module__])
+        for name, value in namespace.items():
+            module.setdefault(name, value)
     return True
 
 

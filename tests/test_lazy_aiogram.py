@@ -37,6 +37,19 @@ member = Response[GetChatMember.__returning__].model_validate({"ok": True, "resu
     "status": "creator", "is_anonymous": False,
     "user": {"id": 1, "is_bot": False, "first_name": "x"}}})
 result["member"] = type(member.result).__name__
+# Models outside aiogram that nest types not built yet, as a handler's payload might.
+from pydantic import BaseModel, TypeAdapter
+from aiogram.types import Message
+from aiogram.utils.chat_member import ChatMemberAdapter
+class Outside(BaseModel):
+    message: Message
+outside = Outside.model_validate({"message": {"message_id": 1, "date": 0,
+                                              "chat": {"id": 1, "type": "private"}}})
+adapted = TypeAdapter(Message).validate_python({"message_id": 2, "date": 0,
+                                                "chat": {"id": 1, "type": "group"}})
+owner = ChatMemberAdapter.validate_python({"status": "creator", "is_anonymous": False,
+                                           "user": {"id": 1, "is_bot": False, "first_name": "x"}})
+result["outside"] = [outside.message.message_id, adapted.chat.type, type(owner).__name__]
 failed = []
 for model in _aiogram_models():
     try:
@@ -59,6 +72,7 @@ async def test_models_are_deferred_and_every_one_still_builds() -> None:
     assert result["deferred"] is True
     assert result["update"] == ["Olga", 8]
     assert result["member"] == "ChatMemberOwner"
+    assert result["outside"] == [1, "group", "ChatMemberOwner"]
     assert result["failed"] == []
     assert result["models"] > 400
 
