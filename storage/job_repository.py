@@ -84,6 +84,12 @@ class JobRepository:
         )
         return rowcount(await self._session.execute(stmt)) == 1
 
+    async def lease_of(self, *, job_id: int) -> datetime | None:
+        """Until when the job is leased now (None when it is not running)."""
+        stmt = select(col(JobRow.locked_until)).where(col(JobRow.id) == job_id)
+        value = (await self._session.execute(stmt)).scalar_one_or_none()
+        return value if isinstance(value, datetime) else None
+
     async def finish(
         self,
         *,

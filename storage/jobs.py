@@ -7,7 +7,9 @@ a job fails for good, the kind's ``on_failure`` hook records it in the domain
 
 A claimed job is leased; while its handler runs, the runner renews the lease every
 third of its length, so a slow job is not taken over by another instance. Only a
-runner that stopped renewing (crashed, or cut off from the database) loses it.
+runner that stopped renewing (crashed, or cut off from the database) loses it. A
+handler that runs past ``max_runtime`` is cancelled and the job retried, so a hung
+call cannot hold a job (and its lease) for ever.
 """
 
 from __future__ import annotations
@@ -17,7 +19,7 @@ import contextlib
 import random
 from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass
-from datetime import timedelta
+from datetime import datetime, timedelta
 
 import structlog
 
@@ -60,6 +62,7 @@ class JobRunner:
         lease_seconds: float = 900.0,
         concurrency: int = 4,
         renew_every: float | None = None,
+        max_runtime: float | None = None,
     ) -> None:
         self._db = database
         self._kinds = kinds
@@ -68,6 +71,8 @@ class JobRunner:
         # retry; a lease that ran out would let another instance run the job again.
         self._lease = timedelta(seconds=lease_seconds)
         self._renew_every = renew_every if renew_every is not None else lease_seconds / 3
+        # Four leases (an hour by default): far beyond any helpdesk call and its retries.
+        self._max_runtime = max_runtime if max_runtime is not None else 4 * lease_seconds
         self._slots = asyncio.Semaphore(concurrency)
         self._running: set[asyncio.Task[None]] = set()
         self._stopping = asyncio.Event()
@@ -156,33 +161,57 @@ class JobRunner:
         done = asyncio.Event()
         keeper = asyncio.create_task(self._keep_lease(job, done))
         try:
-            await kind.handler(job)
+            async with asyncio.timeout(self._max_runtime) as deadline:
+                await kind.handler(job)
+        except TimeoutError as exc:
+            if not deadline.expired():
+                raise  # the handler's own timeout, not ours
+            raise RetryJob(f"still running after {self._max_runtime:g} s: cancelled") from exc
         finally:
             done.set()
             await keeper
 
     async def _keep_lease(self, job: JobRow, done: asyncio.Event) -> None:
         assert job.id is not None
+        # A renewal whose commit raised may still have landed: until we know, either
+        # value may be the lease in the database.
+        uncertain: datetime | None = None
         while True:
             with contextlib.suppress(TimeoutError):  # the timeout is the renewal tick
                 await asyncio.wait_for(done.wait(), timeout=self._renew_every)
             if done.is_set() or job.locked_until is None:
-                return
+                break
             until = utcnow() + self._lease
             try:
-                async with self._db.unit_of_work() as uow:
-                    renewed = await uow.jobs.renew(
-                        job_id=job.id, held_until=job.locked_until, until=until
-                    )
-                    await uow.commit()
+                renewed = await self._renew(job.id, (job.locked_until, uncertain), until)
             except Exception:
                 # The lease still runs for a while: try again at the next tick.
                 log.exception("jobs.lease_renewal_failed", job_id=job.id, kind=job.kind)
+                uncertain = until
                 continue
+            uncertain = None
             if not renewed:
                 log.warning("jobs.lease_lost", job_id=job.id, kind=job.kind)
                 return
             job.locked_until = until
+        if uncertain is not None:
+            with contextlib.suppress(Exception):  # unknown stays unknown: finish will say
+                async with self._db.unit_of_work() as uow:
+                    if await uow.jobs.lease_of(job_id=job.id) == uncertain:
+                        job.locked_until = uncertain
+
+    async def _renew(
+        self, job_id: int, held: tuple[datetime | None, datetime | None], until: datetime
+    ) -> bool:
+        async with self._db.unit_of_work() as uow:
+            renewed = False
+            for held_until in held:
+                if held_until is not None and not renewed:
+                    renewed = await uow.jobs.renew(
+                        job_id=job_id, held_until=held_until, until=until
+                    )
+            await uow.commit()
+        return renewed
 
     async def _fail(self, job: JobRow, kind: JobKind, reason: str, attempts: int) -> None:
         log.error(

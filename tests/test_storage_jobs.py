@@ -118,3 +118,35 @@ async def test_a_job_that_outlives_its_lease_is_not_run_again_elsewhere(
     row = await job_row(database, job_id)
     assert row.status == JobStatus.DONE
     assert row.locked_until is None
+
+
+async def test_a_hung_handler_is_cancelled_after_max_runtime_and_retried(
+    database: Database,
+) -> None:
+    async def hangs(_job: JobRow) -> None:
+        await asyncio.sleep(60)
+
+    job_id = await queue(database, "hangs")
+    runner = JobRunner(database, {"hangs": JobKind(hangs)}, lease_seconds=0.3, max_runtime=0.3)
+    await asyncio.wait_for(runner.pass_once(), timeout=5)
+    row = await job_row(database, job_id)
+    assert row.status == JobStatus.PENDING
+    assert row.attempts == 1
+    assert "still running after 0.3 s" in (row.last_error or "")
+
+
+async def test_a_renewal_whose_commit_was_unclear_is_found_by_either_lease(
+    database: Database,
+) -> None:
+    job_id = await queue(database, "slow")
+    now = utcnow()
+    landed = now + timedelta(seconds=60)  # the renewal that raised, but committed
+    async with database.unit_of_work() as uow:
+        assert await uow.jobs.claim(job_id=job_id, now=now, lease_until=landed)
+        await uow.commit()
+    runner = JobRunner(database, {})
+    stale = now + timedelta(seconds=30)  # what the runner last knew for sure
+    later = now + timedelta(seconds=90)
+    assert await runner._renew(job_id, (stale, landed), later)
+    async with database.unit_of_work() as uow:
+        assert await uow.jobs.lease_of(job_id=job_id) == later
