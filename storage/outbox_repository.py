@@ -146,8 +146,8 @@ class OutboxRepository:
             .returning(col(OutboxRow.payload))
             .execution_options(synchronize_session=False)
         )
-        payload = (await self._session.execute(stmt)).scalar_one_or_none()
-        return None if payload is None else dict(payload)
+        row = (await self._session.execute(stmt)).first()
+        return None if row is None else dict(row[0] or {})
 
     async def finish(self, *, row_id: int, status: str, error: str | None = None) -> None:
         """Close a row: sent, failed, blocked."""
