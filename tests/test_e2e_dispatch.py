@@ -36,6 +36,15 @@ async def tap(h: Harness, message_id: int, user: int, label: str) -> dict[str, o
     return h.tg.callback_answers[query]
 
 
+async def assign_on_card(
+    h: Harness, message_id: int, user: int, department: str, person: str
+) -> dict[str, object]:
+    """Tap the department, wait for its people on the card, tap the person."""
+    await tap(h, message_id, user, department)
+    await h.tg.wait_for(lambda: any(b[0] == person for b in h.tg.buttons(DISPATCH, message_id)))
+    return await tap(h, message_id, user, person)
+
+
 async def test_webhook_to_card_to_assignment_written_back_and_sent_privately(
     tg: TelegramEmulator, routing: RoutingConfig, sqlite_url: str
 ) -> None:
@@ -199,11 +208,7 @@ async def test_writeback_that_fails_for_good_shows_retry_and_retry_writes_it(
     async with running_modest(tg, routing, sqlite_url, helpdesk=helpdesk) as h:
         await h.post_generic(ticket_body("11"))
         card = await h.card()
-        await tap(h, card.message_id, OLGA, "Development")
-        await tg.wait_for(
-            lambda: any(b[0] == "Petr Ivanov" for b in tg.buttons(DISPATCH, card.message_id))
-        )
-        await tap(h, card.message_id, OLGA, "Petr Ivanov")
+        await assign_on_card(h, card.message_id, OLGA, "Development", "Petr Ivanov")
         await tg.wait_for(
             lambda: (
                 "Not saved to the helpdesk: 403 Forbidden: no rights"

@@ -8,7 +8,7 @@ from config.routing import RoutingConfig
 from connectors.fake import FakeHelpdesk
 from tests.support.harness import running_modest, ticket_body
 from tests.support.telegram_emulator import TelegramEmulator
-from tests.test_e2e_dispatch import DISPATCH, IVAN, OLGA, button, tap
+from tests.test_e2e_dispatch import DISPATCH, IVAN, OLGA, assign_on_card, button, tap
 
 
 async def test_two_dispatchers_tapping_at_once_one_wins(
@@ -52,11 +52,7 @@ async def test_buttons_keep_working_after_a_restart(
     # A new process: nothing in memory survives, only the database and the chat.
     helpdesk = FakeHelpdesk()
     async with running_modest(tg, routing, sqlite_url, helpdesk=helpdesk) as h:
-        await tap(h, card.message_id, IVAN, "Development")
-        await tg.wait_for(
-            lambda: any(b[0] == "Petr Ivanov" for b in tg.buttons(DISPATCH, card.message_id))
-        )
-        answer = await tap(h, card.message_id, IVAN, "Petr Ivanov")
+        answer = await assign_on_card(h, card.message_id, IVAN, "Development", "Petr Ivanov")
         assert answer["text"] == "Assigned to Petr Ivanov"
         await tg.wait_for(
             lambda: (

@@ -10,7 +10,7 @@ from config.routing import RoutingConfig
 from modest.lazy_aiogram import _aiogram_models
 from tests.support.harness import running_modest, ticket_body
 from tests.support.telegram_emulator import TelegramEmulator
-from tests.test_e2e_dispatch import DISPATCH, IVAN, OLGA, tap
+from tests.test_e2e_dispatch import IVAN, OLGA, assign_on_card
 
 PROBE = """
 import json, sys
@@ -86,11 +86,7 @@ async def test_the_dispatch_flow_builds_no_model_after_start(
         ready = {model for model in _aiogram_models() if model.__pydantic_complete__}
         await h.post_generic(ticket_body("31"))
         card = await h.card()
-        await tap(h, card.message_id, IVAN, "Support")
-        await tg.wait_for(
-            lambda: any(b[0] == "Olga Sidorova" for b in tg.buttons(DISPATCH, card.message_id))
-        )
-        await tap(h, card.message_id, IVAN, "Olga Sidorova")
+        await assign_on_card(h, card.message_id, IVAN, "Support", "Olga Sidorova")
         await tg.wait_for(lambda: len(tg.messages(OLGA)) == 1)
         built = {model for model in _aiogram_models() if model.__pydantic_complete__}
     assert sorted(model.__name__ for model in built - ready) == []
