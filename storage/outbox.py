@@ -108,20 +108,30 @@ class OutboxSender:
         self._db.outbox_wakeup.set()
 
     async def pass_once(self) -> float:
-        """Start every call that may go now; return how long to sleep before the next pass."""
+        """Start every call that may go now; return how long to sleep before the next pass.
+
+        The rows that may go are claimed in the same transaction that found them.
+        """
+        now = utcnow()
+        sleep = self._poll
+        claimed: list[tuple[OutboxRow, int | None]] = []
         async with self._db.unit_of_work() as uow:
             # Blocks are read every pass: another instance may have unblocked a chat.
             heads, self._blocked = await uow.outbox.heads_and_blocked(limit=1000)
-        now = utcnow()
-        sleep = self._poll
-        for row in heads:
-            if row.chat_id in self._inflight:
-                continue
-            wait = self._time_until_allowed(row, now)
-            if wait > 0:
-                sleep = min(sleep, wait)
-                continue
-            task = asyncio.create_task(self._deliver(row))
+            for row in heads:
+                if row.chat_id in self._inflight:
+                    continue
+                wait = self._time_until_allowed(row, now)
+                if wait > 0:
+                    sleep = min(sleep, wait)
+                    continue
+                claim = await self._claim(uow, row, now)
+                if claim is not None:
+                    claimed.append(claim)
+            if claimed:
+                await uow.commit()
+        for row, message_id in claimed:
+            task = asyncio.create_task(self._send(row, message_id))
             self._inflight[row.chat_id] = task
             task.add_done_callback(functools.partial(self._on_done, row.chat_id))
         return sleep
@@ -148,23 +158,35 @@ class OutboxSender:
             await asyncio.gather(*self._inflight.values(), return_exceptions=True)
 
     async def _deliver(self, row: OutboxRow) -> None:
-        assert row.id is not None
-        now = utcnow()
+        """Claim one row in a transaction of its own, then send it."""
         async with self._db.unit_of_work() as uow:
-            # The payload as committed now: an edit may have been folded into this send
-            # since the pass read it.
-            payload = await uow.outbox.claim(row_id=row.id, now=now, lease_until=now + self._lease)
-            if payload is None:
+            claim = await self._claim(uow, row, utcnow())
+            if claim is None:
                 return
-            row.payload = payload
-            message_id = None
-            if row.target_id is not None and row.op != OutboxOp.SEND:
-                message_id = await self._telegram_id(uow, row.target_id)
-            if "reply_to_row" in row.payload:
-                # A reply names the message it answers by our row id; Telegram wants its id.
-                replied = await self._telegram_id(uow, int(row.payload["reply_to_row"]))
-                row.payload = {**row.payload, "reply_to_message_id": replied}
             await uow.commit()
+        await self._send(*claim)
+
+    async def _claim(
+        self, uow: UnitOfWork, row: OutboxRow, now: datetime
+    ) -> tuple[OutboxRow, int | None] | None:
+        """Take the row and resolve its message ids; None if another sender holds it."""
+        assert row.id is not None
+        # The payload as committed now: an edit may have been folded into this send
+        # since the pass read it.
+        payload = await uow.outbox.claim(row_id=row.id, now=now, lease_until=now + self._lease)
+        if payload is None:
+            return None
+        row.payload = payload
+        message_id = None
+        if row.target_id is not None and row.op != OutboxOp.SEND:
+            message_id = await self._telegram_id(uow, row.target_id)
+        if "reply_to_row" in row.payload:
+            # A reply names the message it answers by our row id; Telegram wants its id.
+            replied = await self._telegram_id(uow, int(row.payload["reply_to_row"]))
+            row.payload = {**row.payload, "reply_to_message_id": replied}
+        return row, message_id
+
+    async def _send(self, row: OutboxRow, message_id: int | None) -> None:
         if self._blocked and row.chat_id in self._blocked:
             result = DeliveryResult(Outcome.BLOCKED, error="chat is marked blocked")
         elif row.op == OutboxOp.DELETE and message_id is None:
