@@ -17,12 +17,12 @@ from urllib.parse import parse_qsl, urlencode
 import httpx
 import pytest
 import respx
-from structlog.testing import capture_logs
 
 from connectors.base import PermanentError, RateLimitedError, TransientError
 from connectors.bitrix24 import Bitrix24Connector, Bitrix24Event, PortalRateLimiter, parse_event
 from connectors.payload import PayloadError
 from connectors.trackers import TaskDraft, TrackerOptions, default_tracker_registry
+from tests.support.connectors import failures_and_logs
 
 CODE = "s3cr3t-webhook-code"
 ROOT = f"https://acme.bitrix24.test/rest/7/{CODE}/"
@@ -358,16 +358,7 @@ async def test_secrets_never_logged_nor_in_errors(api: respx.MockRouter, fake: F
     route = api.post("tasks.task.get")
     unreachable = httpx.ConnectError(f"cannot reach {ROOT}tasks.task.get")
     route.side_effect = [answer("no_auth_found"), unreachable, unreachable]
-    errors: list[str] = []
-    try:
-        with capture_logs() as logs:
-            for _ in range(2):
-                try:
-                    await connector.get_task("8017")
-                except (PermanentError, TransientError) as exc:
-                    errors.append(f"{exc!s} {exc!r} {exc.__cause__!r} {exc.__context__!r}")
-    finally:
-        await connector.aclose()
+    errors, logs = await failures_and_logs(connector, [lambda: connector.get_task("8017")] * 2)
     assert len(errors) == 2
     assert "NO_AUTH_FOUND" in errors[0]
     assert logs

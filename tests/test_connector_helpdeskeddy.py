@@ -11,7 +11,6 @@ from datetime import UTC, datetime, timedelta, timezone
 import httpx
 import pytest
 import respx
-from structlog.testing import capture_logs
 
 from connectors.base import PermanentError, RateLimitedError, TransientError
 from connectors.helpdeskeddy import HelpDeskEddyConnector, normalise_base_url, parse_webhook
@@ -19,6 +18,7 @@ from connectors.helpdeskeddy_parse import html_to_text, parse_datetime
 from connectors.payload import PayloadError
 from connectors.ratelimit import RequestBudget
 from dispatch.models import TicketEventKind
+from tests.support.connectors import failures_and_logs
 
 BASE = "https://acme.helpdeskeddy.com/api/v2/"
 EMAIL = "bot@acme.test"
@@ -353,16 +353,9 @@ async def test_secrets_never_logged_nor_in_errors(api: respx.MockRouter) -> None
     api.get("tickets/3/").respond(json={"data": ticket_obj(id=3)})
     api.get("tickets/3/posts/").respond(500)
     api.get("users/55/").respond(json={"data": user_obj()})
-    errors: list[str] = []
-    try:
-        with capture_logs() as logs:
-            for ticket_id in ("1", "2", "3"):
-                try:
-                    await connector.fetch_ticket(ticket_id)
-                except (PermanentError, TransientError) as exc:
-                    errors.append(f"{exc!s} {exc!r} {exc.__cause__!r}")
-    finally:
-        await connector.aclose()
+    errors, logs = await failures_and_logs(
+        connector, [lambda i=i: connector.fetch_ticket(i) for i in ("1", "2", "3")]
+    )
     assert len(errors) == 3
     assert logs, "failures should be logged"
     assert all(entry["event"] == "helpdeskeddy.request_failed" for entry in logs)

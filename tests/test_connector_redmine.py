@@ -17,13 +17,13 @@ from typing import Any
 import httpx
 import pytest
 import respx
-from structlog.testing import capture_logs
 
 from connectors.base import PermanentError, RateLimitedError, TransientError
 from connectors.fake_tracker import FakeTracker
 from connectors.ratelimit import RequestBudget
 from connectors.redmine import RedmineConnector, verify_webhook
 from connectors.trackers import TaskDraft, TrackerOptions, default_tracker_registry
+from tests.support.connectors import failures_and_logs
 
 BASE = "http://redmine.test"
 KEY = "f7142e155020c852a1336f90772cf7010a0aaaa5"
@@ -323,16 +323,9 @@ async def test_api_key_never_logged_nor_in_errors(api: respx.MockRouter) -> None
     connector = RedmineConnector(base_url=BASE, api_key=KEY, retry_wait=0, retry_attempts=2)
     api.get("/issues/1.json").respond(401)
     api.get("/issues/2.json").mock(side_effect=httpx.ConnectError("no"))
-    errors: list[str] = []
-    try:
-        with capture_logs() as logs:
-            for issue_id in ("1", "2"):
-                try:
-                    await connector.get_task(issue_id)
-                except (PermanentError, TransientError) as exc:
-                    errors.append(f"{exc!s} {exc!r} {exc.__cause__!r}")
-    finally:
-        await connector.aclose()
+    errors, logs = await failures_and_logs(
+        connector, [lambda: connector.get_task("1"), lambda: connector.get_task("2")]
+    )
     assert len(errors) == 2
     assert logs
     assert all(entry["event"] == "redmine.request_failed" for entry in logs)

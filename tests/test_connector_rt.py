@@ -17,7 +17,6 @@ from typing import Any
 import httpx
 import pytest
 import respx
-from structlog.testing import capture_logs
 
 from config.errors import ConfigError
 from config.routing import load_routing_text
@@ -27,6 +26,7 @@ from connectors.registry import HelpdeskOptions, build_rt, default_registry
 from connectors.rt import RequestTrackerConnector, parse_rt_datetime
 from modest.app import build_helpdesk
 from tests.conftest import ROUTING_YAML
+from tests.support.connectors import failures_and_logs
 
 FIXTURES = Path(__file__).parent / "fixtures" / "rt"
 WEB = "http://rt.test"
@@ -324,16 +324,9 @@ async def test_secrets_never_logged_nor_in_errors(api: respx.MockRouter) -> None
     connector = RequestTrackerConnector(base_url=WEB, token=TOKEN, retry_wait=0, retry_attempts=2)
     api.get("tickets", params={"query": "id = 1"}).mock(return_value=answer("unauthorized"))
     api.get("tickets", params={"query": "id = 2"}).mock(side_effect=httpx.ConnectError("no"))
-    errors: list[str] = []
-    try:
-        with capture_logs() as logs:
-            for ticket_id in ("1", "2"):
-                try:
-                    await connector.fetch_ticket(ticket_id)
-                except (PermanentError, TransientError) as exc:
-                    errors.append(f"{exc!s} {exc!r} {exc.__cause__!r}")
-    finally:
-        await connector.aclose()
+    errors, logs = await failures_and_logs(
+        connector, [lambda: connector.fetch_ticket("1"), lambda: connector.fetch_ticket("2")]
+    )
     assert len(errors) == 2
     assert logs
     assert all(entry["event"] == "rt.request_failed" for entry in logs)
