@@ -6,7 +6,7 @@ from collections.abc import Sequence
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import and_, func, or_, select, update
+from sqlalchemy import func, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlmodel import col
 
@@ -17,7 +17,7 @@ from storage.models import (
     OutboxStatus,
     TelegramMessageRow,
 )
-from storage.types import utcnow
+from storage.types import lease_claim, utcnow
 
 #: Payload keys that belong to the first send, not to the content an edit replaces.
 _SEND_ONLY = frozenset({"reply_to_row"})
@@ -130,22 +130,14 @@ class OutboxRepository:
     ) -> dict[str, Any] | None:
         """Take a row for sending and read its payload as committed now (an edit may have
         been folded into it); None if another sender holds it."""
-        stmt = (
-            update(OutboxRow)
-            .where(
-                col(OutboxRow.id) == row_id,
-                or_(
-                    col(OutboxRow.status) == OutboxStatus.PENDING,
-                    and_(
-                        col(OutboxRow.status) == OutboxStatus.SENDING,
-                        col(OutboxRow.locked_until) < now,
-                    ),
-                ),
-            )
-            .values(status=OutboxStatus.SENDING, locked_until=lease_until)
-            .returning(col(OutboxRow.payload))
-            .execution_options(synchronize_session=False)
-        )
+        stmt = lease_claim(
+            OutboxRow,
+            row_id=row_id,
+            now=now,
+            lease_until=lease_until,
+            pending=OutboxStatus.PENDING,
+            working=OutboxStatus.SENDING,
+        ).returning(col(OutboxRow.payload))
         row = (await self._session.execute(stmt)).first()
         return None if row is None else dict(row[0] or {})
 

@@ -61,7 +61,23 @@ async def claim_lease(
 
     A compare-and-set: of several workers claiming the same row, one succeeds.
     """
-    stmt = (
+    stmt = lease_claim(
+        model, row_id=row_id, now=now, lease_until=lease_until, pending=pending, working=working
+    )
+    return rowcount(await session.execute(stmt)) == 1
+
+
+def lease_claim(
+    model: type[Any],
+    *,
+    row_id: int,
+    now: datetime,
+    lease_until: datetime,
+    pending: str,
+    working: str,
+) -> Any:
+    """The UPDATE behind ``claim_lease``, for callers that add a RETURNING clause."""
+    return (
         update(model)
         .where(
             model.id == row_id,
@@ -73,4 +89,3 @@ async def claim_lease(
         .values(status=working, locked_until=lease_until)
         .execution_options(synchronize_session=False)
     )
-    return rowcount(await session.execute(stmt)) == 1
