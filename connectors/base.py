@@ -18,7 +18,7 @@ from collections.abc import AsyncIterator
 from datetime import datetime
 from typing import ClassVar
 
-from dispatch.models import TicketData
+from connectors.types import TicketData
 
 
 class ConnectorError(Exception):

@@ -8,7 +8,7 @@ from datetime import datetime
 from typing import ClassVar
 
 from connectors.base import ConnectorError, HelpdeskConnector, PermanentError
-from dispatch.models import TicketData
+from connectors.types import TicketData
 
 
 class FakeHelpdesk(HelpdeskConnector):

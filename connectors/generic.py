@@ -26,7 +26,7 @@ from pydantic_core import ErrorDetails
 
 from connectors.base import HelpdeskConnector, PermanentError
 from connectors.payload import PayloadError, known_event_names, parse_event_kind
-from dispatch.models import Client, TicketData, TicketEventKind
+from connectors.types import Client, TicketData, TicketEventKind
 
 __all__ = ["GenericHelpdeskConnector", "parse_generic_webhook"]
 

@@ -43,7 +43,7 @@ from connectors.helpdeskeddy_parse import (
 )
 from connectors.http import retry_after, transient_retries, with_retries
 from connectors.ratelimit import RequestBudget
-from dispatch.models import TicketData
+from connectors.types import TicketData
 
 __all__ = [
     "MAX_REQUESTS_PER_MINUTE",

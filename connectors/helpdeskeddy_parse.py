@@ -16,7 +16,7 @@ from urllib.parse import quote
 
 from connectors.base import PermanentError
 from connectors.payload import PayloadError, known_event_names, parse_event_kind
-from dispatch.models import Client, TicketData, TicketEventKind
+from connectors.types import Client, TicketData, TicketEventKind
 
 _DATE_FORMATS = (
     "%Y-%m-%d %H:%M:%S",

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from dispatch.models import TicketEventKind
+from connectors.types import TicketEventKind
 
 #: Short event names a helpdesk automation rule may send instead of the full value.
 _SHORT_EVENTS: dict[str, TicketEventKind] = {

@@ -31,7 +31,7 @@ from connectors.base import (
 )
 from connectors.helpdeskeddy_parse import html_to_text
 from connectors.http import classified_request, transient_retries, with_retries
-from dispatch.models import Client, TicketData
+from connectors.types import Client, TicketData
 
 __all__ = ["CLOSED_STATUSES", "RequestTrackerConnector", "parse_rt_datetime", "ticket_from_rt"]
 
