@@ -23,6 +23,7 @@ from sqlalchemy.ext.asyncio import (
     create_async_engine,
 )
 
+from storage.event_repository import EventRepository
 from storage.job_repository import JobRepository
 from storage.nag_repository import NagRepository
 from storage.outbox_repository import OutboxRepository
@@ -76,6 +77,7 @@ class UnitOfWork:
         self.nags = NagRepository(session)
         self.leases = LeaseRepository(session)
         self.time = TimeRepository(session)
+        self.events = EventRepository(session)
 
     async def commit(self) -> None:
         """Commit, then wake the workers whose queues this transaction filled."""
