@@ -17,7 +17,9 @@ from sqlmodel import col, select
 from config.routing import RoutingConfig
 from connectors.base import TransientError
 from connectors.trackers import TrackerComment, TrackerConnector, TrackerTask
+from dispatch.actors import People
 from dispatch.dev_tasks import DevOutcome, DevTaskService
+from dispatch.events import Actor, EventKind, TicketLog
 from dispatch.views import Renderer
 from dispatch.writeback_jobs import NOTE_JOB, STATUS_JOB
 from storage.db import Database, UnitOfWork
@@ -43,9 +45,12 @@ class DevTaskSync:
         renderer: Renderer,
         tracker: TrackerConnector | None,
         tasks: DevTaskService,
+        events: TicketLog,
     ) -> None:
         self._db = database
         self._routing = routing
+        self._people = People(routing)
+        self._events = events
         self._renderer = renderer
         self._tracker = tracker
         self._tasks = tasks
@@ -153,6 +158,17 @@ class DevTaskSync:
                     view, author=comment.author_name, text=comment.text
                 ),
             )
+        await self._events.record(
+            uow,
+            ticket,
+            EventKind.DEV_TASK_COMMENTED,
+            Actor.tracker(comment.author_ref),
+            detail={
+                "task": row.external_id,
+                "comment": comment.external_id,
+                "author": comment.author_name,
+            },
+        )
         log.info(
             "dev_task.comment_carried",
             ticket_id=ticket.id,
@@ -186,21 +202,29 @@ class DevTaskSync:
                 chat_id=specialist.telegram_id,
                 payload=self._renderer.dev_state(self._tasks.view(row, ticket)),
             )
+        await self._events.record(
+            uow,
+            ticket,
+            EventKind.DEV_TASK_DONE if task.closed else EventKind.DEV_TASK_REOPENED,
+            Actor.tracker(task.assignee_ref),
+            changes={"status": (None, task.status)},
+            detail={"task": row.external_id},
+        )
         log.info("dev_task.state", ticket_id=ticket.id, task=row.external_id, closed=task.closed)
 
-    async def reply_start(self, *, task_id: int, actor_telegram_id: int) -> DevOutcome:
+    async def reply_start(self, *, task_id: int, actor: Actor) -> DevOutcome:
         """ "Reply in the task": ask for the text, by reply."""
+        chat = self._people.chat_of(actor)
         async with self._db.unit_of_work() as uow:
             row = await uow.session.get(DevTaskRow, task_id)
             if row is None:
                 return DevOutcome.UNKNOWN
-            actor = self._routing.person_by_telegram_id(actor_telegram_id)
-            if actor is None or actor.key not in (row.specialist_key, row.developer_key):
+            if chat is None or actor.person_key not in (row.specialist_key, row.developer_key):
                 return DevOutcome.NOT_ALLOWED
             ticket = await uow.tickets.get(ticket_id=row.ticket_id)
             assert ticket is not None
             question = await uow.messages.create(
-                ticket_id=row.ticket_id, kind=DEV_REPLY, chat_id=actor_telegram_id
+                ticket_id=row.ticket_id, kind=DEV_REPLY, chat_id=chat
             )
             await uow.sync_state.put(key=f"devreply.{question.id}", value=str(task_id))
             await uow.outbox.enqueue_send(
@@ -212,7 +236,7 @@ class DevTaskSync:
         return DevOutcome.OK
 
     async def reply_text(
-        self, *, chat_id: int, reply_to_message_id: int, text: str
+        self, *, chat_id: int, reply_to_message_id: int, text: str, actor: Actor
     ) -> DevOutcome | None:
         """The reply's text goes into the task as a comment (never echoed back)."""
         async with self._db.unit_of_work() as uow:
@@ -233,14 +257,24 @@ class DevTaskSync:
                 {"task_id": row.id, "external_id": comment_id, "ours": True},
                 ["task_id", "external_id"],
             )
+            ticket = await uow.tickets.get(ticket_id=row.ticket_id)
+            if ticket is not None:
+                await self._events.record(
+                    uow,
+                    ticket,
+                    EventKind.DEV_TASK_COMMENTED,
+                    actor,
+                    detail={"task": row.external_id, "comment": comment_id, "ours": True},
+                )
             await uow.commit()
         return DevOutcome.OK
 
-    async def send_my_tasks(self, *, telegram_id: int) -> bool:
+    async def send_my_tasks(self, *, actor: Actor) -> bool:
         """``/tasks``: my tasks as developer, and the tasks of my tickets as specialist."""
-        person = self._routing.person_by_telegram_id(telegram_id)
-        if person is None:
+        person = self._people.person(actor)
+        if person is None or person.telegram_id is None:
             return False
+        telegram_id = person.telegram_id
         async with self._db.unit_of_work() as uow:
             rows = (
                 (

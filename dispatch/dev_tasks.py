@@ -17,6 +17,8 @@ import structlog
 from config.routing import Role, RoutingConfig
 from connectors.base import HelpdeskConnector, TransientError
 from connectors.trackers import TaskDraft, TrackerConnector
+from dispatch.actors import People
+from dispatch.events import Actor, EventKind, Source, TicketLog
 from dispatch.views import DevTaskView, Renderer, TicketView
 from dispatch.writeback_jobs import NOTE_JOB
 from storage.db import Database, UnitOfWork
@@ -49,9 +51,12 @@ class DevTaskService:
         renderer: Renderer,
         tracker: TrackerConnector | None,
         helpdesk: HelpdeskConnector,
+        events: TicketLog,
     ) -> None:
         self._db = database
         self._routing = routing
+        self._people = People(routing)
+        self._events = events
         self._renderer = renderer
         self._tracker = tracker
         self._helpdesk = helpdesk
@@ -61,18 +66,19 @@ class DevTaskService:
         """Whether a tracker is configured (else the button is not shown)."""
         return self._tracker is not None
 
-    async def start(self, *, ticket_id: int, actor_telegram_id: int) -> DevOutcome:
+    async def start(self, *, ticket_id: int, actor: Actor) -> DevOutcome:
         """Ask the specialist what the developer should do."""
         if self._tracker is None:
             return DevOutcome.NO_TRACKER
+        chat = self._people.chat_of(actor)
         async with self._db.unit_of_work() as uow:
             ticket = await uow.tickets.get(ticket_id=ticket_id)
             if ticket is None:
                 return DevOutcome.UNKNOWN
-            if not self._may_hand_over(ticket, actor_telegram_id):
+            if chat is None or not self._may_hand_over(ticket, actor):
                 return DevOutcome.NOT_ALLOWED
             question = await uow.messages.create(
-                ticket_id=ticket_id, kind=DEV_QUESTION, chat_id=actor_telegram_id
+                ticket_id=ticket_id, kind=DEV_QUESTION, chat_id=chat
             )
             assert question.id is not None
             payload = self._renderer.dev_question(self._view(ticket), question_id=question.id)
@@ -80,14 +86,14 @@ class DevTaskService:
             await uow.commit()
         return DevOutcome.OK
 
-    def _may_hand_over(self, ticket: TicketRow, telegram_id: int) -> bool:
-        person = self._routing.person_by_telegram_id(telegram_id)
+    def _may_hand_over(self, ticket: TicketRow, actor: Actor) -> bool:
+        person = self._people.person(actor)
         if person is None:
             return False
         return person.key == ticket.assignee_key or Role.DISPATCHER in person.roles
 
     async def statement(
-        self, *, chat_id: int, reply_to_message_id: int, text: str, actor_telegram_id: int
+        self, *, chat_id: int, reply_to_message_id: int, text: str, actor: Actor
     ) -> DevOutcome | None:
         """A reply to the question: the statement; None if the reply is to something else."""
         async with self._db.unit_of_work() as uow:
@@ -96,11 +102,11 @@ class DevTaskService:
             )
             if question is None or question.kind != DEV_QUESTION or question.id is None:
                 return None
-            outcome = await self._ask_developer(uow, question.id, text.strip(), actor_telegram_id)
+            outcome = await self._ask_developer(uow, question.id, text.strip(), actor)
             await uow.commit()
         return outcome
 
-    async def use_ticket_text(self, *, question_id: int, actor_telegram_id: int) -> DevOutcome:
+    async def use_ticket_text(self, *, question_id: int, actor: Actor) -> DevOutcome:
         """ "Use the ticket text" instead of typing a statement."""
         async with self._db.unit_of_work() as uow:
             question = await uow.messages.get(message_row_id=question_id)
@@ -109,22 +115,23 @@ class DevTaskService:
             ticket = await uow.tickets.get(ticket_id=question.ticket_id)
             assert ticket is not None
             outcome = await self._ask_developer(
-                uow, question_id, ticket.body or ticket.subject, actor_telegram_id
+                uow, question_id, ticket.body or ticket.subject, actor
             )
             await uow.commit()
         return outcome
 
     async def _ask_developer(
-        self, uow: UnitOfWork, question_id: int, statement: str, actor: int
+        self, uow: UnitOfWork, question_id: int, statement: str, actor: Actor
     ) -> DevOutcome:
         question = await uow.messages.get(message_row_id=question_id)
         if question is None or question.ticket_id is None:
             return DevOutcome.UNKNOWN
-        if question.chat_id != actor:
+        chat = self._people.chat_of(actor)
+        if chat is None or question.chat_id != chat:
             return DevOutcome.NOT_ALLOWED
         ticket = await uow.tickets.get(ticket_id=question.ticket_id)
         assert ticket is not None
-        specialist = self._routing.person_by_telegram_id(actor)
+        specialist = self._people.person(actor)
         draft = {
             "ticket": ticket.id,
             "statement": statement[:4000],
@@ -133,10 +140,10 @@ class DevTaskService:
         await uow.sync_state.put(key=_DRAFT.format(question_id), value=json.dumps(draft))
         developers = [p for p in self._routing.people if Role.DEVELOPER in p.roles]
         payload = self._renderer.dev_pick(self._view(ticket), developers, draft=question_id)
-        uow.outbox.enqueue_plain(chat_id=actor, payload=payload)
+        uow.outbox.enqueue_plain(chat_id=chat, payload=payload)
         return DevOutcome.OK
 
-    async def pick(self, *, draft: int, developer_key: str, actor_telegram_id: int) -> DevOutcome:
+    async def pick(self, *, draft: int, developer_key: str, actor: Actor) -> DevOutcome:
         """The developer was chosen: queue the task's creation."""
         developer = self._routing.person(developer_key)
         if developer is None or Role.DEVELOPER not in developer.roles:
@@ -146,7 +153,7 @@ class DevTaskService:
             raw = await uow.sync_state.get(key=_DRAFT.format(draft))
             if question is None or raw is None:
                 return DevOutcome.UNKNOWN
-            if question.chat_id != actor_telegram_id:
+            if question.chat_id != self._people.chat_of(actor):
                 return DevOutcome.NOT_ALLOWED
             data = json.loads(raw)
             # Take the draft in a compare-and-set: a double tap (or two at once) makes one task.
@@ -191,6 +198,20 @@ class DevTaskService:
             uow.session.add(row)
             await uow.session.flush()
             await self._announce(uow, row, ticket)
+            await self._events.record(
+                uow,
+                ticket,
+                EventKind.DEV_TASK_CREATED,
+                Actor.person(row.specialist_key, Source.BOT)
+                if row.specialist_key
+                else Actor.system(Source.TRACKER),
+                detail={
+                    "tracker": row.tracker,
+                    "task": row.external_id,
+                    "developer": row.developer_key,
+                    "url": row.url,
+                },
+            )
             await uow.commit()
         log.info(
             "dev_task.created",

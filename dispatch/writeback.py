@@ -13,7 +13,7 @@ from connectors.base import (
     RateLimitedError,
     TransientError,
 )
-from dispatch.cards import CardPublisher
+from dispatch.events import Actor, EventKind, Source, TicketLog
 from dispatch.intake import IntakeService
 from dispatch.models import TicketEventKind, WritebackState
 from storage.db import Database
@@ -32,13 +32,13 @@ class HelpdeskSync:
         routing: RoutingConfig,
         helpdesk: HelpdeskConnector,
         intake: IntakeService,
-        cards: CardPublisher,
+        events: TicketLog,
     ) -> None:
         self._db = database
         self._routing = routing
         self._helpdesk = helpdesk
         self._intake = intake
-        self._cards = cards
+        self._events = events
 
     async def fetch(self, job: JobRow) -> None:
         """Fetch the ticket a webhook named and apply its event."""
@@ -115,7 +115,15 @@ class HelpdeskSync:
             if ticket is None or ticket.writeback != WritebackState.PENDING:
                 return
             await uow.tickets.set_writeback(ticket_id=ticket_id, state=state, error=error)
-            await self._cards.refresh_card(uow, ticket)
+            kind = (
+                EventKind.WRITEBACK_DONE
+                if state == WritebackState.DONE
+                else EventKind.WRITEBACK_FAILED
+            )
+            detail = {"error": error} if error else {}
+            await self._events.record(
+                uow, ticket, kind, Actor.system(Source.SCHEDULER), detail=detail
+            )
             await uow.commit()
         log.info("helpdesk.writeback", ticket_id=ticket_id, state=state, error=error)
 

@@ -38,7 +38,9 @@ from config.settings import Settings
 from connectors.base import HelpdeskConnector
 from connectors.registry import HelpdeskOptions, HelpdeskRegistry, default_registry
 from connectors.trackers import TrackerConnector, TrackerOptions, default_tracker_registry
+from dispatch.actors import People
 from dispatch.chats import ChatAccess
+from dispatch.history import HistoryCommand
 from modest.domain import Domain, build_domain, periodic_jobs
 from modest.lazy_aiogram import warm_up
 from modest.polling import PollingLease, instance_id, poll_while_leased
@@ -311,11 +313,12 @@ def build_service(
     helpdesk = helpdesk or build_helpdesk(settings, routing)
     tracker = tracker if tracker is not None else build_tracker(settings, routing)
     texts = Texts(routing.language)
+    renderer = TelegramRenderer(texts, routing.tz)
     domain = build_domain(
         database,
         routing,
         helpdesk,
-        TelegramRenderer(texts, routing.tz),
+        renderer,
         translate=texts,
         job_retry_delay=job_retry_delay,
         tracker=tracker,
@@ -333,6 +336,8 @@ def build_service(
         texts=texts,
         tz=routing.tz,
         chat_access=ChatAccess(database),
+        people=People(routing),
+        history=HistoryCommand(database, routing, renderer),
     )
     web_app = build_http(settings, helpdesk, domain, database)
     return ModestService(

@@ -1,4 +1,4 @@
-"""The ``modest`` command: run, check-config, migrate."""
+"""The ``modest`` command: run, check-config, migrate, report, history."""
 
 from __future__ import annotations
 
@@ -17,6 +17,7 @@ from bot.i18n import Texts
 from config.errors import ConfigError
 from config.routing import RoutingConfig, check_routing, load_routing
 from config.settings import Settings, load_settings
+from dispatch.history import TicketHistory, format_line
 from dispatch.report_files import report_csv, report_pdf
 from dispatch.reports import ClientReport, ReportService
 from modest.app import build_service, helpdesk_kind
@@ -34,6 +35,8 @@ def main(argv: Sequence[str] | None = None) -> int:
             return check_config(args.file)
         if args.command == "report":
             return write_reports(args)
+        if args.command == "history":
+            return print_history(args.ticket)
         settings = load_settings()
         configure_logging(settings.log_level, settings.log_format)
         if args.command == "migrate":
@@ -64,6 +67,10 @@ def _parser() -> argparse.ArgumentParser:
     report.add_argument("--month", required=True, help="YYYY-MM")
     report.add_argument("--format", choices=["pdf", "csv"], default="pdf")
     report.add_argument("--out", required=True, help="file (or, with --all, a directory)")
+    history = sub.add_parser(
+        "history", help="print a ticket's history, one event per line, in the routing time zone"
+    )
+    history.add_argument("ticket", help="the ticket's helpdesk id or number (#4101 or 4101)")
     return parser
 
 
@@ -124,6 +131,31 @@ async def _build_reports(
         return [await service.build(client_key=key, month=args.month) for key in keys]
     finally:
         await database.dispose()
+
+
+def print_history(reference: str) -> int:
+    """``modest history TICKET``: ``YYYY-MM-DD HH:MM  <kind>  <actor>  <details>`` lines."""
+    env = _RoutingPathOnly()
+    routing = load_routing(env.modest_config)
+    lines = asyncio.run(_history_lines(env.database_url, routing, reference))
+    if lines is None:
+        print(f"modest: no ticket {reference!r}", file=sys.stderr)
+        return 1
+    for line in lines:
+        print(line)
+    return 0
+
+
+async def _history_lines(url: str, routing: RoutingConfig, reference: str) -> list[str] | None:
+    database = Database(url)
+    try:
+        history = TicketHistory(database, routing)
+        timeline = await history.by_reference(reference)
+    finally:
+        await database.dispose()
+    if timeline is None:
+        return None
+    return [format_line(entry, history, routing.tz) for entry in timeline.entries]
 
 
 def _config_path() -> Path:

@@ -12,13 +12,16 @@ from dispatch.assignment import WRITEBACK_JOB, AssignmentService
 from dispatch.cards import CardPublisher
 from dispatch.dev_sync import SYNC_JOB, DevTaskSync
 from dispatch.dev_tasks import CREATE_JOB, DevTaskService
+from dispatch.events import Source, TicketLog
+from dispatch.history import TicketHistory
 from dispatch.intake import FETCH_JOB, IntakeService
 from dispatch.lists import TicketLists
 from dispatch.reconcile import HelpdeskPoller
-from dispatch.reminders import NagTracker, ReminderService
+from dispatch.reminders import ReminderService
 from dispatch.report_delivery import MonthlyReports, ReportMailer
 from dispatch.report_files import Translate
 from dispatch.reports import ReportService
+from dispatch.subscriptions import subscribe_features
 from dispatch.time_followup import TimeFollowUp
 from dispatch.time_tracking import TimeTracker
 from dispatch.views import Renderer
@@ -45,6 +48,8 @@ class Domain:
     dev_sync: DevTaskSync
     poller: HelpdeskPoller
     job_runner: JobRunner
+    events: TicketLog
+    history: TicketHistory
 
 
 def build_domain(
@@ -57,17 +62,23 @@ def build_domain(
     job_retry_delay: float,
     tracker: TrackerConnector | None = None,
 ) -> Domain:
-    """Wire the dispatch services around one card publisher and one nag tracker."""
+    """Wire the dispatch services around one ticket event log.
+
+    The features that follow a ticket's changes subscribe to the log here
+    (``dispatch.subscriptions``).
+    """
+    events = TicketLog()
     cards = CardPublisher(routing, renderer, dev_tasks=tracker is not None)
-    nags = NagTracker(routing)
     writes_back = helpdesk.slug != "generic"
-    time_tracker = TimeTracker(database, routing, renderer, writes_back=writes_back)
-    intake = IntakeService(database, routing, cards, nags, time=time_tracker)
-    assignment = AssignmentService(database, routing, cards, nags, writes_back=writes_back)
-    sync = HelpdeskSync(database, routing, helpdesk, intake, cards)
+    time_tracker = TimeTracker(database, routing, renderer, events, writes_back=writes_back)
+    subscribe_features(events, routing, cards, time_tracker=time_tracker, writes_back=writes_back)
+    intake = IntakeService(database, routing, events)
+    assignment = AssignmentService(database, routing, cards, events, writes_back=writes_back)
+    sync = HelpdeskSync(database, routing, helpdesk, intake, events)
     reports = ReportService(database, routing)
-    dev_tasks = DevTaskService(database, routing, renderer, tracker, helpdesk)
-    dev_sync = DevTaskSync(database, routing, renderer, tracker, dev_tasks)
+    dev_tasks = DevTaskService(database, routing, renderer, tracker, helpdesk, events)
+    dev_sync = DevTaskSync(database, routing, renderer, tracker, dev_tasks, events)
+    via = Source.POLL if helpdesk.slug == "rt" else Source.RECONCILE
     kinds = _job_kinds(sync, dev_tasks, dev_sync, delay=job_retry_delay)
     return Domain(
         dev_tasks=dev_tasks,
@@ -76,12 +87,14 @@ def build_domain(
         monthly_reports=MonthlyReports(reports, ReportMailer(routing, translate)),
         intake=intake,
         assignment=assignment,
-        reminders=ReminderService(database, routing, cards, renderer),
+        reminders=ReminderService(database, routing, cards, renderer, events),
         lists=TicketLists(database, routing, renderer),
         time_tracker=time_tracker,
         time_followup=TimeFollowUp(database, routing, renderer, time_tracker),
-        poller=HelpdeskPoller(database, helpdesk, intake),
+        poller=HelpdeskPoller(database, helpdesk, intake, via=via),
         job_runner=JobRunner(database, kinds),
+        events=events,
+        history=TicketHistory(database, routing),
     )
 
 

@@ -11,19 +11,22 @@ from bot.renderers import TelegramRenderer
 from config.routing import RoutingConfig
 from dispatch.assignment import AssignmentService, TapOutcome
 from dispatch.cards import CardPublisher
+from dispatch.events import TicketLog
 from dispatch.intake import Intake, IntakeService
 from dispatch.models import HelpdeskEvent, TicketData, TicketEventKind
-from dispatch.reminders import NagTracker
+from dispatch.subscriptions import subscribe_features
 from storage.db import Database
 from storage.models import JobRow, OutboxRow, TicketRow
+from tests.support.actors import telegram_actor
 
 
 def services(db: Database, routing: RoutingConfig) -> tuple[IntakeService, AssignmentService]:
     cards = CardPublisher(routing, TelegramRenderer(Texts("en"), routing.tz))
-    nags = NagTracker(routing)
+    events = TicketLog()
+    subscribe_features(events, routing, cards, time_tracker=None, writes_back=True)
     return (
-        IntakeService(db, routing, cards, nags),
-        AssignmentService(db, routing, cards, nags, writes_back=True),
+        IntakeService(db, routing, events),
+        AssignmentService(db, routing, cards, events, writes_back=True),
     )
 
 
@@ -47,7 +50,7 @@ async def test_concurrent_assignments_from_two_instances_one_wins(
                     ticket_id=1,
                     department_key="support",
                     person_key=person,
-                    actor_telegram_id=actor,
+                    actor=telegram_actor(routing, actor),
                 )
                 for service, person, actor in zip(
                     tappers * 2, ["ivan", "olga"] * 3, [1001, 1002] * 3, strict=False

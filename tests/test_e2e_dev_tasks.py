@@ -12,6 +12,7 @@ from connectors.base import TransientError
 from connectors.fake import FakeHelpdesk
 from connectors.fake_tracker import FakeTracker
 from tests.conftest import ROUTING_YAML
+from tests.support.actors import telegram_actor
 from tests.support.harness import Harness, running_modest, ticket_body
 from tests.support.telegram_emulator import EmulatedMessage, TelegramEmulator
 
@@ -186,5 +187,7 @@ async def test_a_double_tap_on_the_developer_makes_one_task_and_strangers_cannot
         await asyncio.sleep(0.5)
         assert len(tracker.drafts) == 1
         dev_tasks = h.service.domain.dev_sync
-        outcome = await dev_tasks.reply_start(task_id=1, actor_telegram_id=1004)  # Anna
+        outcome = await dev_tasks.reply_start(
+            task_id=1, actor=telegram_actor(h.service.routing, 1004)
+        )  # Anna
         assert outcome.value == "not_allowed"

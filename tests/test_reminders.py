@@ -8,6 +8,7 @@ from dispatch.assignment import TapOutcome
 from dispatch.models import HelpdeskEvent, TicketData, TicketEventKind
 from storage.db import Database
 from storage.models import OutboxStatus
+from tests.support.actors import telegram_actor
 from tests.support.reminders import Clock, routing_with, services
 
 IVAN = 1001
@@ -36,7 +37,10 @@ async def test_a_reminder_at_each_interval_and_none_after_assignment(database: D
     assert len(deletes) == 1, "the previous reminder is deleted"
 
     result = await s.assignment.assign(
-        ticket_id=ticket, department_key="support", person_key="olga", actor_telegram_id=IVAN
+        ticket_id=ticket,
+        department_key="support",
+        person_key="olga",
+        actor=telegram_actor(s.routing, IVAN),
     )
     assert result.outcome == TapOutcome.OK
     s.clock.advance(minutes=30)
@@ -52,7 +56,10 @@ async def test_a_queued_but_unsent_reminder_is_dropped_on_assignment(database: D
     (send,) = await s.live_sends("reminder")
     assert send.status == OutboxStatus.PENDING
     await s.assignment.assign(
-        ticket_id=ticket, department_key="support", person_key="ivan", actor_telegram_id=IVAN
+        ticket_id=ticket,
+        department_key="support",
+        person_key="ivan",
+        actor=telegram_actor(s.routing, IVAN),
     )
     assert await s.live_sends("reminder") == [], "dropped, not delivered"
 
@@ -159,6 +166,9 @@ async def test_bring_up_posts_the_card_again_only_while_unassigned(database: Dat
     assert await s.reminders.bring_up(ticket_id=ticket)
     assert len(await s.live_sends("reminder")) == 1
     await s.assignment.assign(
-        ticket_id=ticket, department_key="dev", person_key="petr", actor_telegram_id=IVAN
+        ticket_id=ticket,
+        department_key="dev",
+        person_key="petr",
+        actor=telegram_actor(s.routing, IVAN),
     )
     assert not await s.reminders.bring_up(ticket_id=ticket)

@@ -17,6 +17,7 @@ from sqlmodel import select
 from bot.i18n import Texts
 from bot.renderers import TelegramRenderer
 from config.routing import RoutingConfig, load_routing_text
+from dispatch.events import TicketLog
 from dispatch.report_delivery import MonthlyReports, ReportMailer
 from dispatch.report_files import report_csv, report_pdf
 from dispatch.reports import ReportService, previous_month
@@ -26,6 +27,7 @@ from storage.db import Database
 from storage.migrate import upgrade
 from storage.models import OutboxRow, TicketRow, TimeEntryRow, TimePromptRow
 from tests.conftest import ROUTING_YAML
+from tests.support.actors import telegram_actor
 from tests.support.reminders import Clock
 
 CLIENTS = """clients:
@@ -244,23 +246,23 @@ async def test_a_locked_month_refuses_changes(
         await uow.commit()
     assert prompt.id is not None
     renderer = TelegramRenderer(Texts("en"), clients_routing.tz)
-    tracker = TimeTracker(database, clients_routing, renderer, writes_back=False)
+    tracker = TimeTracker(database, clients_routing, renderer, TicketLog(), writes_back=False)
     ok = await tracker.choose(
-        prompt_id=prompt.id, minutes=45, billable=True, actor_telegram_id=1002
+        prompt_id=prompt.id, minutes=45, billable=True, actor=telegram_actor(clients_routing, 1002)
     )
     assert ok.outcome == TimeOutcome.OK
     await ReportService(database, clients_routing).issue(
         month="2026-10", deliver=ReportMailer(clients_routing, Texts("en")).deliver
     )
     locked = await tracker.choose(
-        prompt_id=prompt.id, minutes=60, billable=True, actor_telegram_id=1002
+        prompt_id=prompt.id, minutes=60, billable=True, actor=telegram_actor(clients_routing, 1002)
     )
     assert locked.outcome == TimeOutcome.LOCKED
-    assert (await tracker.change(prompt_id=prompt.id, actor_telegram_id=1002)).outcome == (
-        TimeOutcome.LOCKED
-    )
+    assert (
+        await tracker.change(prompt_id=prompt.id, actor=telegram_actor(clients_routing, 1002))
+    ).outcome == (TimeOutcome.LOCKED)
     not_yours = await tracker.choose(
-        prompt_id=prompt.id, minutes=60, billable=True, actor_telegram_id=1001
+        prompt_id=prompt.id, minutes=60, billable=True, actor=telegram_actor(clients_routing, 1001)
     )
     assert not_yours.outcome == TimeOutcome.NOT_YOURS
 
@@ -383,13 +385,17 @@ async def test_time_cannot_land_in_a_month_whose_report_is_going_out(
             database,
             clients_routing,
             TelegramRenderer(Texts("en"), clients_routing.tz),
+            TicketLog(),
             writes_back=False,
         )
         async with issuing.unit_of_work() as uow:  # the report is being issued ...
             await uow.time.guard_month(client_key="acme", month="2026-10")
             change = asyncio.create_task(
                 tracker.choose(
-                    prompt_id=prompt.id or 0, minutes=60, billable=True, actor_telegram_id=1002
+                    prompt_id=prompt.id or 0,
+                    minutes=60,
+                    billable=True,
+                    actor=telegram_actor(clients_routing, 1002),
                 )
             )
             await asyncio.sleep(0.3)

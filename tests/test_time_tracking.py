@@ -10,6 +10,7 @@ from dispatch.models import Client, HelpdeskEvent, TicketData, TicketEventKind
 from dispatch.time_tracking import TimeOutcome
 from storage.db import Database
 from storage.models import OutboxRow, TicketRow, TimeEntryRow, TimePromptRow
+from tests.support.actors import telegram_actor
 from tests.support.reminders import Clock, Services, routing_with, services
 
 OLGA = 1002
@@ -48,7 +49,7 @@ async def test_an_unanswered_prompt_is_asked_again_within_working_hours(
     assert await s.followup.ask_again() == 1
     (prompt,) = await prompts(database)
     await s.time.choose(
-        prompt_id=prompt.id or 0, minutes=15, billable=True, actor_telegram_id=OLGA
+        prompt_id=prompt.id or 0, minutes=15, billable=True, actor=telegram_actor(s.routing, OLGA)
     )
     s.clock.advance(hours=3)
     assert await s.followup.ask_again() == 0, "answered: asked no more"
@@ -74,12 +75,14 @@ async def test_reopened_and_closed_again_asks_for_the_additional_time(
     await event(s, TicketEventKind.CREATED, 1)
     await event(s, TicketEventKind.CLOSED, 2, closed=True)
     (first,) = await prompts(database)
-    await s.time.choose(prompt_id=first.id or 0, minutes=30, billable=True, actor_telegram_id=OLGA)
+    await s.time.choose(
+        prompt_id=first.id or 0, minutes=30, billable=True, actor=telegram_actor(s.routing, OLGA)
+    )
     await event(s, TicketEventKind.REOPENED, 3)
     await event(s, TicketEventKind.CLOSED, 4, closed=True)
     second = next(p for p in await prompts(database) if p.round == 2)
     result = await s.time.choose(
-        prompt_id=second.id or 0, minutes=45, billable=True, actor_telegram_id=OLGA
+        prompt_id=second.id or 0, minutes=45, billable=True, actor=telegram_actor(s.routing, OLGA)
     )
     assert result.outcome == TimeOutcome.OK
     async with database.unit_of_work() as uow:
@@ -146,7 +149,10 @@ async def test_package_thresholds_fire_once_per_month(database: Database) -> Non
         )
         prompt = next(p for p in await prompts(database) if p.state == "asked")
         await s.time.choose(
-            prompt_id=prompt.id or 0, minutes=minutes, billable=True, actor_telegram_id=OLGA
+            prompt_id=prompt.id or 0,
+            minutes=minutes,
+            billable=True,
+            actor=telegram_actor(s.routing, OLGA),
         )
     async with database.unit_of_work() as uow:
         rows = (await uow.session.execute(select(OutboxRow))).scalars().all()
@@ -167,6 +173,9 @@ async def test_forged_quick_answers_are_refused(database: Database) -> None:
     (prompt,) = await prompts(database)
     for minutes in (-30, 0, 24 * 60 + 1):
         result = await s.time.choose(
-            prompt_id=prompt.id or 0, minutes=minutes, billable=True, actor_telegram_id=OLGA
+            prompt_id=prompt.id or 0,
+            minutes=minutes,
+            billable=True,
+            actor=telegram_actor(s.routing, OLGA),
         )
         assert result.outcome == TimeOutcome.REFUSED, minutes
