@@ -26,7 +26,7 @@ from pydantic_core import ErrorDetails
 
 from connectors.base import HelpdeskConnector, PermanentError
 from connectors.payload import PayloadError, known_event_names, parse_event_kind
-from connectors.types import Client, TicketData, TicketEventKind
+from connectors.types import Client, Reply, ReplyAuthor, TicketData, TicketEventKind
 
 __all__ = ["GenericHelpdeskConnector", "parse_generic_webhook"]
 
@@ -125,6 +125,18 @@ class _TicketBody(BaseModel):
     client: _ClientBody | None = None
     url: Annotated[Annotated[StrictStr, _text(MAX_URL)] | None, AfterValidator(_http_url)] = None
     created_at: Annotated[datetime | None, BeforeValidator(_created_at)] = None
+    channel: ShortText = ""
+
+
+class _ReplyBody(BaseModel):
+    model_config = ConfigDict(extra="ignore")
+
+    id: IdText
+    author: ReplyAuthor
+    at: Annotated[datetime | None, BeforeValidator(_created_at)] = None
+    author_id: RefText | None = None
+    author_name: ClientText = ""
+    text: BodyText = ""
 
 
 class _GenericBody(BaseModel):
@@ -133,6 +145,7 @@ class _GenericBody(BaseModel):
     event: Annotated[TicketEventKind, BeforeValidator(_event)]
     delivery_id: Annotated[StrictStr, _text(MAX_SHORT)] | None = None
     ticket: _TicketBody
+    reply: _ReplyBody | None = None
 
 
 def _error_message(error: ErrorDetails) -> str:
@@ -157,12 +170,25 @@ def _error_message(error: ErrorDetails) -> str:
     return str(error["msg"])
 
 
-def _to_ticket(event: TicketEventKind, raw: _TicketBody) -> TicketData:
-    created_at = raw.created_at
-    if created_at is not None:
-        if created_at.tzinfo is None:
-            created_at = created_at.replace(tzinfo=UTC)
-        created_at = created_at.astimezone(UTC)
+def _utc(value: datetime | None) -> datetime | None:
+    if value is None:
+        return None
+    return (value if value.tzinfo else value.replace(tzinfo=UTC)).astimezone(UTC)
+
+
+def _to_reply(raw: _ReplyBody) -> Reply:
+    return Reply(
+        external_id=raw.id,
+        author=raw.author,
+        at=_utc(raw.at),
+        author_ref=raw.author_id or None,
+        author_name=raw.author_name,
+        text=raw.text,
+    )
+
+
+def _to_ticket(event: TicketEventKind, raw: _TicketBody, reply: _ReplyBody | None) -> TicketData:
+    created_at = _utc(raw.created_at)
     client = raw.client or _ClientBody()
     return TicketData(
         external_id=raw.id,
@@ -178,6 +204,8 @@ def _to_ticket(event: TicketEventKind, raw: _TicketBody) -> TicketData:
         url=raw.url,
         created_at=created_at,
         closed=raw.closed if raw.closed is not None else event is TicketEventKind.CLOSED,
+        channel=raw.channel,
+        replies=(_to_reply(reply),) if reply is not None else (),
     )
 
 
@@ -195,7 +223,10 @@ def parse_generic_webhook(data: object) -> tuple[TicketEventKind, TicketData, st
         first = exc.errors(include_url=False, include_input=False)[0]
         field = ".".join(str(part) for part in first["loc"]) or "$"
         raise PayloadError(field, _error_message(first)) from None
-    return parsed.event, _to_ticket(parsed.event, parsed.ticket), parsed.delivery_id or None
+    if parsed.event is TicketEventKind.REPLIED and parsed.reply is None:
+        raise PayloadError("reply", "is required for ticket.replied")
+    ticket = _to_ticket(parsed.event, parsed.ticket, parsed.reply)
+    return parsed.event, ticket, parsed.delivery_id or None
 
 
 class GenericHelpdeskConnector(HelpdeskConnector):
