@@ -11,7 +11,6 @@ from datetime import datetime
 from enum import StrEnum
 
 import structlog
-from sqlalchemy.exc import IntegrityError
 
 from config.routing import RoutingConfig
 from dispatch.cards import CardPublisher
@@ -19,6 +18,7 @@ from dispatch.models import HelpdeskEvent, TicketData, TicketEventKind, TicketSt
 from dispatch.reminders import NagTracker
 from dispatch.time_tracking import TimeTracker
 from storage.db import Database, UnitOfWork
+from storage.errors import ConflictError
 from storage.models import TicketRow
 from storage.types import utcnow
 
@@ -67,7 +67,7 @@ class IntakeService:
                     ticket = await self._apply(uow, event)
                     await uow.commit()
                 break
-            except IntegrityError:
+            except ConflictError:
                 # Another delivery created the same new ticket at the same moment
                 # (PostgreSQL): once again, it is an update of that ticket.
                 if attempt == 2:
@@ -107,7 +107,7 @@ class IntakeService:
                     ticket = await self._apply(uow, event)
                     await uow.commit()
                 break
-            except IntegrityError:
+            except ConflictError:
                 if attempt == 2:  # the same race as in accept_event
                     raise
         log.info(
@@ -141,7 +141,7 @@ class IntakeService:
         await self._apply_changes(uow, ticket, data)
         if was != ticket.state:
             await self._sync_nag(uow, ticket)
-        await uow.session.flush()
+        await uow.flush()
         return ticket
 
     async def _apply_changes(self, uow: UnitOfWork, ticket: TicketRow, data: TicketData) -> None:
