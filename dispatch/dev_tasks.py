@@ -188,8 +188,7 @@ class DevTaskService:
                 status=task.status,
                 closed=task.closed,
             )
-            uow.session.add(row)
-            await uow.session.flush()
+            await uow.dev_tasks.create(row)
             await self._announce(uow, row, ticket)
             await uow.commit()
         log.info(

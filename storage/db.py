@@ -24,6 +24,7 @@ from sqlalchemy.ext.asyncio import (
     create_async_engine,
 )
 
+from storage.dev_task_repository import DevTaskRepository
 from storage.errors import translate
 from storage.job_repository import JobRepository
 from storage.nag_repository import NagRepository
@@ -82,6 +83,7 @@ class UnitOfWork:
         self.nags = NagRepository(session)
         self.leases = LeaseRepository(session)
         self.time = TimeRepository(session)
+        self.dev_tasks = DevTaskRepository(session)
 
     async def flush(self) -> None:
         """Write the pending changes now (ids, constraints), inside the transaction."""
