@@ -26,6 +26,7 @@ from sqlalchemy.ext.asyncio import (
 
 from storage.dev_task_repository import DevTaskRepository
 from storage.errors import translate
+from storage.housekeeping_repository import HousekeepingRepository
 from storage.job_repository import JobRepository
 from storage.nag_repository import NagRepository
 from storage.outbox_repository import OutboxRepository
@@ -84,6 +85,7 @@ class UnitOfWork:
         self.leases = LeaseRepository(session)
         self.time = TimeRepository(session)
         self.dev_tasks = DevTaskRepository(session)
+        self.housekeeping = HousekeepingRepository(session)
 
     async def flush(self) -> None:
         """Write the pending changes now (ids, constraints), inside the transaction."""
