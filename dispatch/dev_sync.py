@@ -20,7 +20,7 @@ from dispatch.dev_tasks import DevOutcome, DevTaskService
 from dispatch.views import Renderer
 from dispatch.writeback_jobs import NOTE_JOB, STATUS_JOB
 from storage.db import Database, UnitOfWork
-from storage.jobs import RetryJob
+from storage.job_repository import RetryJob
 from storage.models import DevTaskRow, JobRow, TicketRow
 from storage.types import utcnow
 

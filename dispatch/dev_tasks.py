@@ -20,7 +20,7 @@ from connectors.trackers import TaskDraft, TrackerConnector
 from dispatch.views import DevTaskView, Renderer, TicketView
 from dispatch.writeback_jobs import NOTE_JOB
 from storage.db import Database, UnitOfWork
-from storage.jobs import RetryJob
+from storage.job_repository import RetryJob
 from storage.models import DevTaskRow, JobRow, TicketRow
 
 log = structlog.get_logger(__name__)
