@@ -22,7 +22,7 @@ from dispatch.events import Actor, EventKind, Source, TicketLog
 from dispatch.views import DevTaskView, Renderer, TicketView
 from dispatch.writeback_jobs import NOTE_JOB
 from storage.db import Database, UnitOfWork
-from storage.jobs import RetryJob
+from storage.job_repository import RetryJob
 from storage.models import DevTaskRow, JobRow, TicketRow
 
 log = structlog.get_logger(__name__)
@@ -195,8 +195,7 @@ class DevTaskService:
                 status=task.status,
                 closed=task.closed,
             )
-            uow.session.add(row)
-            await uow.session.flush()
+            await uow.dev_tasks.create(row)
             await self._announce(uow, row, ticket)
             await self._events.record(
                 uow,

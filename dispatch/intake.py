@@ -14,12 +14,12 @@ from enum import StrEnum
 from typing import Any
 
 import structlog
-from sqlalchemy.exc import IntegrityError
 
 from config.routing import RoutingConfig
 from dispatch.events import Actor, Change, EventKind, Source, TicketLog
 from dispatch.models import HelpdeskEvent, ReplyAuthor, TicketData, TicketEventKind, TicketState
 from storage.db import Database, UnitOfWork
+from storage.errors import ConflictError
 from storage.models import TicketRow
 from storage.types import utcnow
 
@@ -81,7 +81,7 @@ class IntakeService:
                     ticket = await self._apply(uow, event, via)
                     await uow.commit()
                 break
-            except IntegrityError:
+            except ConflictError:
                 # Another delivery created the same new ticket at the same moment
                 # (PostgreSQL): once again, it is an update of that ticket.
                 if attempt == 2:
@@ -128,7 +128,7 @@ class IntakeService:
                     ticket = await self._apply(uow, event, via)
                     await uow.commit()
                 break
-            except IntegrityError:
+            except ConflictError:
                 if attempt == 2:  # the same race as in accept_event
                     raise
         log.info(
@@ -161,7 +161,7 @@ class IntakeService:
         else:
             await self._update(uow, ticket, data, actor)
         await self._record_replies(uow, ticket, data, via)
-        await uow.session.flush()
+        await uow.flush()
         return ticket
 
     async def _update(

@@ -244,7 +244,7 @@ class TimeTracker:
         await self._edit_prompt(
             uow, prompt, self._renderer.time_recorded(view, minutes=minutes, billable=billable)
         )
-        await uow.session.flush()
+        await uow.flush()
         total = await uow.time.ticket_minutes(ticket_id=prompt.ticket_id)
         self._note_in_helpdesk(uow, prompt, entry, total)
         await self._check_package(uow, entry)
@@ -307,7 +307,7 @@ class TimeTracker:
         client = self._routing.client(entry.client_key) if entry.client_key else None
         if client is None or client.hours_per_month is None or not entry.billable:
             return
-        await uow.session.flush()
+        await uow.flush()
         used = await uow.time.billable_minutes(client_key=client.key, month=entry.month)
         package = int(client.hours_per_month * 60)
         manager = self._routing.person(client.manager) if client.manager else None

@@ -17,7 +17,7 @@ from dispatch.events import Actor, EventKind, Source, TicketLog
 from dispatch.intake import IntakeService
 from dispatch.models import TicketEventKind, WritebackState
 from storage.db import Database
-from storage.jobs import RetryJob
+from storage.job_repository import RetryJob
 from storage.models import JobRow
 
 log = structlog.get_logger(__name__)

@@ -28,6 +28,8 @@ from aiohttp import web
 from apscheduler.schedulers.asyncio import AsyncIOScheduler
 from pydantic import SecretStr
 
+from bot.delivery.limits import TelegramRateLimiter
+from bot.delivery.sender import OutboxSender
 from bot.factory import create_dispatcher
 from bot.i18n import Texts
 from bot.renderers import TelegramRenderer
@@ -48,8 +50,6 @@ from modest.tracker_hooks import TrackerHooks
 from modest.web import WebhookConfig, WebhookHandlers, build_web_app
 from scheduler.housekeeping import build_scheduler
 from storage.db import Database
-from storage.outbox import OutboxSender
-from storage.telegram_limits import TelegramRateLimiter
 
 log = structlog.get_logger(__name__)
 

@@ -28,8 +28,8 @@ from dispatch.views import Renderer
 from dispatch.writeback import HelpdeskSync
 from dispatch.writeback_jobs import NOTE_JOB, STATUS_JOB, TIME_FIELD_JOB
 from scheduler.housekeeping import PeriodicJob
+from scheduler.jobs import JobKind, JobRunner
 from storage.db import Database
-from storage.jobs import JobKind, JobRunner
 
 
 @dataclass(frozen=True, slots=True)

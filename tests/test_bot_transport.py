@@ -9,9 +9,9 @@ from aiogram import Bot
 from aiogram.client.session.aiohttp import AiohttpSession
 from aiogram.client.telegram import TelegramAPIServer
 
+from bot.delivery.sender import Outcome
 from bot.transport import AiogramTransport
 from storage.models import OutboxOp
-from storage.outbox import Outcome
 from tests.support.telegram_emulator import TelegramEmulator
 
 CHAT = 501

@@ -10,6 +10,7 @@ from typing import Any
 import httpx
 from sqlmodel import select
 
+from bot.delivery.limits import TelegramRateLimiter
 from config.routing import RoutingConfig
 from config.settings import load_settings
 from connectors.base import HelpdeskConnector
@@ -18,7 +19,6 @@ from modest.app import ModestService, build_service
 from storage.db import Database
 from storage.migrate import upgrade
 from storage.models import TicketRow
-from storage.telegram_limits import TelegramRateLimiter
 from tests.support.telegram_emulator import EmulatedMessage, TelegramEmulator
 
 SECRET = "hook-secret-1"

@@ -9,10 +9,10 @@ from typing import Any
 
 from sqlmodel import select
 
+from bot.delivery.limits import TelegramRateLimiter
+from bot.delivery.sender import DeliveryResult, OutboxSender, Outcome
 from storage.db import Database
 from storage.models import OutboxOp, OutboxRow, OutboxStatus, TicketRow
-from storage.outbox import DeliveryResult, OutboxSender, Outcome
-from storage.telegram_limits import TelegramRateLimiter
 from storage.types import utcnow
 
 

@@ -27,9 +27,9 @@ from typing import Any, Protocol
 
 import structlog
 
+from bot.delivery.limits import TelegramRateLimiter
 from storage.db import Database, UnitOfWork
 from storage.models import OutboxOp, OutboxRow, OutboxStatus
-from storage.telegram_limits import TelegramRateLimiter
 from storage.types import utcnow
 
 log = structlog.get_logger(__name__)

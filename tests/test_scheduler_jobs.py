@@ -7,8 +7,9 @@ from datetime import timedelta
 
 from sqlmodel import select
 
+from scheduler.jobs import JobKind, JobRunner
 from storage.db import Database
-from storage.jobs import JobKind, JobRunner, RetryJob
+from storage.job_repository import RetryJob
 from storage.models import JobRow, JobStatus
 from storage.types import utcnow
 

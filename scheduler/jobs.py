@@ -1,9 +1,10 @@
 """The job runner: background work that calls a helpdesk after commit.
 
-A handler either returns (done), raises ``RetryJob`` (try again later, up to
-its kind's ``max_attempts``), or raises anything else (failed for good). When
-a job fails for good, the kind's ``on_failure`` hook records it in the domain
-(for a write-back: the card shows the failure and a retry button).
+The job table and its queries are ``storage.job_repository``; this is the worker
+that runs them. A handler either returns (done), raises ``RetryJob`` (try again
+later, up to its kind's ``max_attempts``), or raises anything else (failed for
+good). When a job fails for good, the kind's ``on_failure`` hook records it in
+the domain (for a write-back: the card shows the failure and a retry button).
 
 A claimed job is leased; while its handler runs, the runner renews the lease every
 third of its length, so a slow job is not taken over by another instance. Only a
@@ -24,19 +25,11 @@ from datetime import datetime, timedelta
 import structlog
 
 from storage.db import Database
+from storage.job_repository import RetryJob
 from storage.models import JobRow, JobStatus
 from storage.types import utcnow
 
 log = structlog.get_logger(__name__)
-
-
-class RetryJob(Exception):
-    """Raised by a handler: the job should be tried again later."""
-
-    def __init__(self, reason: str, *, delay: float | None = None) -> None:
-        super().__init__(reason)
-        self.reason = reason
-        self.delay = delay
 
 
 @dataclass(frozen=True, slots=True)
