@@ -19,8 +19,8 @@ from connectors.trackers import TrackerComment, TrackerConnector, TrackerTask
 from dispatch.actors import People
 from dispatch.dev_tasks import DevOutcome, DevTaskService
 from dispatch.events import Actor, EventKind, TicketLog
+from dispatch.job_payloads import HelpdeskNote, HelpdeskStatus, SyncDevTask, enqueue
 from dispatch.views import Renderer
-from dispatch.writeback_jobs import NOTE_JOB, STATUS_JOB
 from storage.db import Database, UnitOfWork
 from storage.job_repository import RetryJob
 from storage.models import DevTaskRow, JobRow, TicketRow
@@ -28,7 +28,6 @@ from storage.types import utcnow
 
 log = structlog.get_logger(__name__)
 
-SYNC_JOB = "tracker.sync"
 REOPEN_WINDOW = timedelta(days=14)
 DEV_REPLY = "dev_reply"
 
@@ -83,14 +82,14 @@ class DevTaskSync:
             )
             if known is None:
                 return False
-            uow.jobs.enqueue(kind=SYNC_JOB, ticket_id=None, payload={"task": external_id})
+            enqueue(uow, SyncDevTask(task=external_id))
             await uow.commit()
         return True
 
     async def sync_job(self, job: JobRow) -> None:
         """The job queued by a tracker event for one task."""
         try:
-            await self.sync_task(str(job.payload["task"]))
+            await self.sync_task(SyncDevTask.of(job).task)
         except TransientError as exc:
             raise RetryJob(str(exc)) from exc
 
@@ -123,9 +122,8 @@ class DevTaskSync:
         note = self._renderer.dev_note(
             "comment", url=row.url, author=comment.author_name, text=comment.text
         )
-        uow.jobs.enqueue(
-            kind=NOTE_JOB, ticket_id=ticket.id, payload={"ticket_id": ticket.id, "text": note}
-        )
+        assert ticket.id is not None
+        enqueue(uow, HelpdeskNote(ticket_id=ticket.id, text=note))
         specialist = self._routing.person(row.specialist_key) if row.specialist_key else None
         if specialist is not None and specialist.telegram_id is not None:
             view = self._tasks.view(row, ticket)
@@ -162,17 +160,12 @@ class DevTaskSync:
         row.closed = task.closed
         row.updated_at = utcnow()
         kind = "done" if task.closed else "reopened"
-        payload: dict[str, object] = {
-            "ticket_id": ticket.id,
-            "text": self._renderer.dev_note(kind, url=row.url),
-        }
-        uow.jobs.enqueue(kind=NOTE_JOB, ticket_id=ticket.id, payload=payload)
+        assert ticket.id is not None
+        note = self._renderer.dev_note(kind, url=row.url)
+        enqueue(uow, HelpdeskNote(ticket_id=ticket.id, text=note))
         if task.closed and self._routing.tracker.done_status:
-            uow.jobs.enqueue(
-                kind=STATUS_JOB,
-                ticket_id=ticket.id,
-                payload={"ticket_id": ticket.id, "status": self._routing.tracker.done_status},
-            )
+            status = self._routing.tracker.done_status
+            enqueue(uow, HelpdeskStatus(ticket_id=ticket.id, status=status))
         specialist = self._routing.person(row.specialist_key) if row.specialist_key else None
         if specialist is not None and specialist.telegram_id is not None:
             uow.outbox.enqueue_plain(

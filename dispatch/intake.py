@@ -17,6 +17,7 @@ import structlog
 
 from config.routing import RoutingConfig
 from dispatch.events import Actor, Change, EventKind, Source, TicketLog
+from dispatch.job_payloads import FetchTicket, enqueue
 from dispatch.models import HelpdeskEvent, ReplyAuthor, TicketData, TicketEventKind, TicketState
 from storage.db import Database, UnitOfWork
 from storage.errors import ConflictError
@@ -24,9 +25,6 @@ from storage.models import TicketRow
 from storage.types import utcnow
 
 log = structlog.get_logger(__name__)
-
-#: Job that fetches a ticket from the helpdesk API, then applies the event.
-FETCH_JOB = "helpdesk.fetch"
 
 _REPLY_KINDS = (EventKind.FIRST_STAFF_REPLY, EventKind.STAFF_REPLIED, EventKind.CLIENT_REPLIED)
 #: Ticket fields whose change is an "updated" event (status has its own kind).
@@ -103,11 +101,7 @@ class IntakeService:
         async with self._db.unit_of_work() as uow:
             if not await uow.deliveries.remember(source=source, delivery_key=delivery_key):
                 return Intake.DUPLICATE
-            uow.jobs.enqueue(
-                kind=FETCH_JOB,
-                payload={"source": source, "kind": kind.value, "external_id": external_id},
-                ticket_id=None,
-            )
+            enqueue(uow, FetchTicket(source=source, kind=kind, external_id=external_id))
             await uow.commit()
         log.info("intake.fetch_queued", source=source, kind=kind.value, external_id=external_id)
         return Intake.ACCEPTED

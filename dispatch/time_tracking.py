@@ -19,8 +19,8 @@ import structlog
 from config.routing import RoutingConfig
 from dispatch.durations import MAX_MINUTES, DurationError, parse_minutes
 from dispatch.events import Actor, EventKind, TicketEvent, TicketLog
+from dispatch.job_payloads import HelpdeskNote, HelpdeskTime, enqueue
 from dispatch.views import PackageAlert, Renderer, TicketView, TimePromptView
-from dispatch.writeback_jobs import NOTE_JOB, TIME_FIELD_JOB
 from storage.db import Database, UnitOfWork
 from storage.models import MessageKind, TicketRow, TimeEntryRow, TimePromptRow
 from storage.types import utcnow
@@ -294,14 +294,8 @@ class TimeTracker:
             billable=entry.billable,
         )
         ticket_id = prompt.ticket_id
-        uow.jobs.enqueue(
-            kind=NOTE_JOB, ticket_id=ticket_id, payload={"ticket_id": ticket_id, "text": note}
-        )
-        uow.jobs.enqueue(
-            kind=TIME_FIELD_JOB,
-            ticket_id=ticket_id,
-            payload={"ticket_id": ticket_id, "total_minutes": total},
-        )
+        enqueue(uow, HelpdeskNote(ticket_id=ticket_id, text=note))
+        enqueue(uow, HelpdeskTime(ticket_id=ticket_id, total_minutes=total))
 
     async def _check_package(self, uow: UnitOfWork, entry: TimeEntryRow) -> None:
         client = self._routing.client(entry.client_key) if entry.client_key else None

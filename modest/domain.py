@@ -8,13 +8,22 @@ from datetime import timedelta
 from config.routing import RoutingConfig
 from connectors.base import HelpdeskConnector
 from connectors.trackers import TrackerConnector
-from dispatch.assignment import WRITEBACK_JOB, AssignmentService
+from dispatch.assignment import AssignmentService
 from dispatch.cards import CardPublisher
-from dispatch.dev_sync import SYNC_JOB, DevTaskSync
-from dispatch.dev_tasks import CREATE_JOB, DevTaskService
+from dispatch.dev_sync import DevTaskSync
+from dispatch.dev_tasks import DevTaskService
 from dispatch.events import Source, TicketLog
 from dispatch.history import TicketHistory
-from dispatch.intake import FETCH_JOB, IntakeService
+from dispatch.intake import IntakeService
+from dispatch.job_payloads import (
+    CreateDevTask,
+    FetchTicket,
+    HelpdeskNote,
+    HelpdeskStatus,
+    HelpdeskTime,
+    SyncDevTask,
+    WriteBack,
+)
 from dispatch.lists import TicketLists
 from dispatch.reconcile import HelpdeskPoller
 from dispatch.reminders import ReminderService
@@ -26,7 +35,6 @@ from dispatch.time_followup import TimeFollowUp
 from dispatch.time_tracking import TimeTracker
 from dispatch.views import Renderer
 from dispatch.writeback import HelpdeskSync
-from dispatch.writeback_jobs import NOTE_JOB, STATUS_JOB, TIME_FIELD_JOB
 from scheduler.housekeeping import PeriodicJob
 from scheduler.jobs import JobKind, JobRunner
 from storage.db import Database
@@ -104,15 +112,15 @@ def _job_kinds(
     """How each background job runs, and how long a failing one keeps being tried."""
     lasting = {"base_delay": delay, "max_delay": 900.0}
     return {
-        FETCH_JOB: JobKind(sync.fetch, sync.fetch_failed, max_attempts=12, **lasting),
-        WRITEBACK_JOB: JobKind(
+        FetchTicket.job_kind: JobKind(sync.fetch, sync.fetch_failed, max_attempts=12, **lasting),
+        WriteBack.job_kind: JobKind(
             sync.write_back, sync.writeback_failed, max_attempts=5, base_delay=delay
         ),
-        NOTE_JOB: JobKind(sync.note, None, max_attempts=20, **lasting),
-        STATUS_JOB: JobKind(sync.status, None, max_attempts=20, **lasting),
-        TIME_FIELD_JOB: JobKind(sync.time_field, None, max_attempts=20, **lasting),
-        CREATE_JOB: JobKind(dev_tasks.create, None, max_attempts=20, **lasting),
-        SYNC_JOB: JobKind(dev_sync.sync_job, None, max_attempts=12, **lasting),
+        HelpdeskNote.job_kind: JobKind(sync.note, None, max_attempts=20, **lasting),
+        HelpdeskStatus.job_kind: JobKind(sync.status, None, max_attempts=20, **lasting),
+        HelpdeskTime.job_kind: JobKind(sync.time_field, None, max_attempts=20, **lasting),
+        CreateDevTask.job_kind: JobKind(dev_tasks.create, None, max_attempts=20, **lasting),
+        SyncDevTask.job_kind: JobKind(dev_sync.sync_job, None, max_attempts=12, **lasting),
     }
 
 
