@@ -105,9 +105,12 @@ class CardPublisher:
         payload = await self._render(
             uow, ticket, reminder=ReminderNote(count, now - ticket.received_at)
         )
-        if cards:
-            payload["reply_to_row"] = cards[0].id
-        await uow.outbox.enqueue_send(message=message, payload=payload, ticket_id=ticket.id)
+        await uow.outbox.enqueue_send(
+            message=message,
+            payload=payload,
+            ticket_id=ticket.id,
+            reply_to=cards[0] if cards else None,
+        )
         return message
 
     async def show_card(self, uow: UnitOfWork, ticket: TicketRow) -> None:

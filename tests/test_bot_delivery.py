@@ -79,18 +79,21 @@ async def test_an_edit_without_buttons_removes_them_from_a_pending_send(
     ticket_id = await make_ticket(database)
     buttons = {"inline_keyboard": [[{"text": "Support", "callback_data": "dp:d:1:support:"}]]}
     async with database.unit_of_work() as uow:
+        earlier = await uow.messages.create(ticket_id=ticket_id, kind="card", chat_id=-100)
         card = await uow.messages.create(ticket_id=ticket_id, kind="card", chat_id=-100)
         await uow.outbox.enqueue_send(
             message=card,
-            payload={"text": "v1", "reply_markup": buttons, "reply_to_row": 7},
+            payload={"text": "v1", "reply_markup": buttons},
             ticket_id=ticket_id,
+            reply_to=earlier,
         )
         await uow.outbox.enqueue_edit(
             message=card, payload={"text": "assigned"}, ticket_id=ticket_id
         )
         await uow.commit()
         row = (await uow.session.execute(select(OutboxRow))).scalar_one()
-    assert row.payload == {"text": "assigned", "reply_to_row": 7}
+    assert row.payload == {"text": "assigned"}
+    assert row.reply_to_id == earlier.id, "where it replies to stays"
 
 
 async def test_pending_edits_of_a_delivered_message_collapse_into_the_last(

@@ -29,7 +29,7 @@ async def test_a_reminder_at_each_interval_and_none_after_assignment(database: D
     reminders = await s.outbox("reminder")
     sends = [row for row, _ in reminders if row.op == "send"]
     assert len(sends) == 2
-    assert all(row.payload.get("reply_to_row") for row in sends), "a reply to the card"
+    assert all(row.reply_to_id for row in sends), "a reply to the card"
     assert "Reminder 2: not assigned for 10 min" in sends[1].payload["text"]
     markup = sends[1].payload["reply_markup"]["inline_keyboard"]
     assert [b["text"] for row in markup for b in row] == ["Support", "Development"]

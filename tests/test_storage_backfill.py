@@ -8,6 +8,7 @@ from sqlalchemy import text
 
 from storage.db import Database
 from storage.migrate import HEAD_REVISION, current_revision, upgrade
+from storage.models import OutboxRow
 
 T0 = datetime(2026, 11, 20, 9, 0)  # naive UTC, as the 0004 schema stores it
 
@@ -96,3 +97,40 @@ async def test_the_upgrade_writes_events_for_tickets_made_before_it(db_url: str)
         ("time_recorded", "person", "olga", utc(35), "backfill"),
     ]
     assert time.detail == {"minutes": 45, "billable": True, "round": 1}
+
+
+async def test_a_reply_waiting_in_the_outbox_keeps_its_target_through_0006(db_url: str) -> None:
+    database = Database(db_url)
+    try:
+        await upgrade(database, "0005")
+        async with database.engine.begin() as conn:
+            await conn.execute(
+                text("INSERT INTO telegram_message (id, kind, chat_id, created_at)"
+                     " VALUES (1, 'card', -100, :at), (2, 'reminder', -100, :at)"),
+                {"at": T0},
+            )  # fmt: skip
+            await conn.execute(
+                text(
+                    "INSERT INTO outbox (id, chat_id, op, target_id, payload, status, attempts,"
+                    " not_before, created_at) VALUES"
+                    " (1, -100, 'send', 2, :waiting, 'pending', 0, :at, :at),"
+                    " (2, -100, 'send', 2, :sent, 'sent', 0, :at, :at)"
+                ),
+                {
+                    "waiting": '{"text": "Reminder", "reply_to_row": 1}',
+                    "sent": '{"text": "old", "reply_to_row": 1}',
+                    "at": T0,
+                },
+            )
+        await upgrade(database)
+        async with database.engine.connect() as conn:
+            rows = (
+                await conn.execute(text("SELECT id, reply_to_id FROM outbox ORDER BY id"))
+            ).all()
+        async with database.unit_of_work() as uow:
+            waiting = await uow.session.get(OutboxRow, 1)
+    finally:
+        await database.dispose()
+    assert [tuple(r) for r in rows] == [(1, 1), (2, None)], "only rows still to be sent move"
+    assert waiting is not None
+    assert waiting.payload == {"text": "Reminder"}

@@ -180,9 +180,9 @@ class OutboxSender:
         message_id = None
         if row.target_id is not None and row.op != OutboxOp.SEND:
             message_id = await self._telegram_id(uow, row.target_id)
-        if "reply_to_row" in row.payload:
+        if row.reply_to_id is not None:
             # A reply names the message it answers by our row id; Telegram wants its id.
-            replied = await self._telegram_id(uow, int(row.payload["reply_to_row"]))
+            replied = await self._telegram_id(uow, row.reply_to_id)
             row.payload = {**row.payload, "reply_to_message_id": replied}
         return row, message_id
 
