@@ -8,7 +8,7 @@ from datetime import datetime
 from config.routing import Department, RoutingConfig
 from dispatch.events import EventKind, TicketEvent, TicketLog
 from dispatch.models import TicketState
-from dispatch.views import Payload, ReminderNote, Renderer, TicketView
+from dispatch.views import CardMessages, Payload, ReminderNote, TicketView
 from storage.db import UnitOfWork
 from storage.models import MessageKind, TelegramMessageRow, TicketRow
 from storage.types import utcnow
@@ -18,7 +18,7 @@ class CardPublisher:
     """Renders a ticket and puts the sends and edits into the outbox."""
 
     def __init__(
-        self, routing: RoutingConfig, renderer: Renderer, *, dev_tasks: bool = False
+        self, routing: RoutingConfig, renderer: CardMessages, *, dev_tasks: bool = False
     ) -> None:
         self._routing = routing
         self._renderer = renderer

@@ -19,8 +19,9 @@ from connectors.trackers import TrackerComment, TrackerConnector, TrackerTask
 from dispatch.actors import People
 from dispatch.dev_tasks import DevOutcome, DevTaskService
 from dispatch.events import Actor, EventKind, TicketLog
+from dispatch.helpdesk_notes import HelpdeskNotes
 from dispatch.job_payloads import HelpdeskNote, HelpdeskStatus, SyncDevTask, enqueue
-from dispatch.views import Renderer
+from dispatch.views import DevTaskMessages
 from storage.db import Database, UnitOfWork
 from storage.job_repository import RetryJob
 from storage.models import DevTaskRow, JobRow, TicketRow
@@ -39,11 +40,14 @@ class DevTaskSync:
         self,
         database: Database,
         routing: RoutingConfig,
-        renderer: Renderer,
+        renderer: DevTaskMessages,
         tracker: TrackerConnector | None,
         tasks: DevTaskService,
         events: TicketLog,
+        *,
+        notes: HelpdeskNotes,
     ) -> None:
+        self._notes = notes
         self._db = database
         self._routing = routing
         self._people = People(routing)
@@ -119,7 +123,7 @@ class DevTaskSync:
             task_id=row.id, external_id=comment.external_id, ours=False
         ):
             return  # carried before, or written by Modest itself
-        note = self._renderer.dev_note(
+        note = self._notes.dev_note(
             "comment", url=row.url, author=comment.author_name, text=comment.text
         )
         assert ticket.id is not None
@@ -161,7 +165,7 @@ class DevTaskSync:
         row.updated_at = utcnow()
         kind = "done" if task.closed else "reopened"
         assert ticket.id is not None
-        note = self._renderer.dev_note(kind, url=row.url)
+        note = self._notes.dev_note(kind, url=row.url)
         enqueue(uow, HelpdeskNote(ticket_id=ticket.id, text=note))
         if task.closed and self._routing.tracker.done_status:
             status = self._routing.tracker.done_status

@@ -19,8 +19,9 @@ from connectors.base import HelpdeskConnector, TransientError
 from connectors.trackers import TaskDraft, TrackerConnector
 from dispatch.actors import People
 from dispatch.events import Actor, EventKind, Source, TicketLog
+from dispatch.helpdesk_notes import HelpdeskNotes
 from dispatch.job_payloads import CreateDevTask, HelpdeskNote, enqueue
-from dispatch.views import DevTaskView, Renderer, TicketView
+from dispatch.views import DevTaskMessages, DevTaskView, TicketView
 from storage.db import Database, UnitOfWork
 from storage.job_repository import RetryJob
 from storage.models import DevTaskRow, JobRow, TicketRow
@@ -47,11 +48,14 @@ class DevTaskService:
         self,
         database: Database,
         routing: RoutingConfig,
-        renderer: Renderer,
+        renderer: DevTaskMessages,
         tracker: TrackerConnector | None,
         helpdesk: HelpdeskConnector,
         events: TicketLog,
+        *,
+        notes: HelpdeskNotes,
     ) -> None:
+        self._notes = notes
         self._db = database
         self._routing = routing
         self._people = People(routing)
@@ -254,7 +258,7 @@ class DevTaskService:
 
     async def _announce(self, uow: UnitOfWork, row: DevTaskRow, ticket: TicketRow) -> None:
         view = self.view(row, ticket)
-        note = self._renderer.dev_note("created", url=row.url)
+        note = self._notes.dev_note("created", url=row.url)
         assert ticket.id is not None
         enqueue(uow, HelpdeskNote(ticket_id=ticket.id, text=note))
         for key, for_developer in ((row.developer_key, True), (row.specialist_key, False)):

@@ -7,7 +7,7 @@ from datetime import datetime
 
 from config.routing import RoutingConfig
 from dispatch.reminders import waiting_item
-from dispatch.views import Renderer
+from dispatch.views import ListMessages
 from storage.db import Database
 from storage.types import utcnow
 
@@ -21,7 +21,7 @@ class TicketLists:
         self,
         database: Database,
         routing: RoutingConfig,
-        renderer: Renderer,
+        renderer: ListMessages,
         *,
         clock: Callable[[], datetime] = utcnow,
     ) -> None:

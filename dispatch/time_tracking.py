@@ -19,8 +19,9 @@ import structlog
 from config.routing import RoutingConfig
 from dispatch.durations import MAX_MINUTES, DurationError, parse_minutes
 from dispatch.events import Actor, EventKind, TicketEvent, TicketLog
+from dispatch.helpdesk_notes import HelpdeskNotes
 from dispatch.job_payloads import HelpdeskNote, HelpdeskTime, enqueue
-from dispatch.views import PackageAlert, Renderer, TicketView, TimePromptView
+from dispatch.views import PackageAlert, TicketView, TimeMessages, TimePromptView
 from storage.db import Database, UnitOfWork
 from storage.models import MessageKind, TicketRow, TimeEntryRow, TimePromptRow
 from storage.types import utcnow
@@ -55,17 +56,17 @@ class TimeTracker:
         self,
         database: Database,
         routing: RoutingConfig,
-        renderer: Renderer,
+        renderer: TimeMessages,
         events: TicketLog,
         *,
-        writes_back: bool,
+        notes: HelpdeskNotes | None,
         clock: Callable[[], datetime] = utcnow,
     ) -> None:
         self._db = database
         self._routing = routing
         self._renderer = renderer
         self._events = events
-        self._writes_back = writes_back
+        self._notes = notes
         self._clock = clock
 
     def subscribe(self, events: TicketLog) -> None:
@@ -285,10 +286,10 @@ class TimeTracker:
     def _note_in_helpdesk(
         self, uow: UnitOfWork, prompt: TimePromptRow, entry: TimeEntryRow, total: int
     ) -> None:
-        if not self._writes_back:
-            return
+        if self._notes is None:
+            return  # the helpdesk takes no notes
         person = self._routing.person(prompt.person_key)
-        note = self._renderer.time_note(
+        note = self._notes.time_note(
             who=person.name if person else prompt.person_key,
             minutes=entry.minutes,
             billable=entry.billable,

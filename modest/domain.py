@@ -13,6 +13,7 @@ from dispatch.cards import CardPublisher
 from dispatch.dev_sync import DevTaskSync
 from dispatch.dev_tasks import DevTaskService
 from dispatch.events import Source, TicketLog
+from dispatch.helpdesk_notes import HelpdeskNotes
 from dispatch.history import TicketHistory
 from dispatch.intake import IntakeService
 from dispatch.job_payloads import (
@@ -78,14 +79,17 @@ def build_domain(
     events = TicketLog()
     cards = CardPublisher(routing, renderer, dev_tasks=tracker is not None)
     writes_back = helpdesk.slug != "generic"
-    time_tracker = TimeTracker(database, routing, renderer, events, writes_back=writes_back)
+    notes = HelpdeskNotes(translate)
+    time_tracker = TimeTracker(
+        database, routing, renderer, events, notes=notes if writes_back else None
+    )
     subscribe_features(events, routing, cards, time_tracker=time_tracker, writes_back=writes_back)
     intake = IntakeService(database, routing, events)
     assignment = AssignmentService(database, routing, cards, events, writes_back=writes_back)
     sync = HelpdeskSync(database, routing, helpdesk, intake, events)
     reports = ReportService(database, routing)
-    dev_tasks = DevTaskService(database, routing, renderer, tracker, helpdesk, events)
-    dev_sync = DevTaskSync(database, routing, renderer, tracker, dev_tasks, events)
+    dev_tasks = DevTaskService(database, routing, renderer, tracker, helpdesk, events, notes=notes)
+    dev_sync = DevTaskSync(database, routing, renderer, tracker, dev_tasks, events, notes=notes)
     via = Source.POLL if helpdesk.slug == "rt" else Source.RECONCILE
     kinds = _job_kinds(sync, dev_tasks, dev_sync, delay=job_retry_delay)
     return Domain(

@@ -246,7 +246,7 @@ async def test_a_locked_month_refuses_changes(
         await uow.commit()
     assert prompt.id is not None
     renderer = TelegramRenderer(Texts("en"), clients_routing.tz)
-    tracker = TimeTracker(database, clients_routing, renderer, TicketLog(), writes_back=False)
+    tracker = TimeTracker(database, clients_routing, renderer, TicketLog(), notes=None)
     ok = await tracker.choose(
         prompt_id=prompt.id, minutes=45, billable=True, actor=telegram_actor(clients_routing, 1002)
     )
@@ -386,7 +386,7 @@ async def test_time_cannot_land_in_a_month_whose_report_is_going_out(
             clients_routing,
             TelegramRenderer(Texts("en"), clients_routing.tz),
             TicketLog(),
-            writes_back=False,
+            notes=None,
         )
         async with issuing.unit_of_work() as uow:  # the report is being issued ...
             await uow.time.guard_month(client_key="acme", month="2026-10")
