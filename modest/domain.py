@@ -60,7 +60,7 @@ def build_domain(
     """Wire the dispatch services around one card publisher and one nag tracker."""
     cards = CardPublisher(routing, renderer, dev_tasks=tracker is not None)
     nags = NagTracker(routing)
-    writes_back = helpdesk.slug != "generic"
+    writes_back = helpdesk.capabilities.writes_back
     time_tracker = TimeTracker(database, routing, renderer, writes_back=writes_back)
     intake = IntakeService(database, routing, cards, nags, time=time_tracker)
     assignment = AssignmentService(database, routing, cards, nags, writes_back=writes_back)
@@ -120,11 +120,12 @@ def periodic_jobs(
         jobs.append(
             PeriodicJob("tracker.sync", domain.dev_sync.sync_open, routing.tracker.poll_interval)
         )
-    if helpdesk.can_list:
-        # RT has no webhooks, so polling is its intake; elsewhere it catches lost webhooks.
+    capabilities = helpdesk.capabilities
+    if capabilities.lists_changes:
+        # Where polling is the intake (RT) it runs often; elsewhere it catches lost webhooks.
         poll = (
             routing.helpdesk.poll_interval
-            if helpdesk.slug == "rt"
+            if capabilities.polls_for_intake
             else routing.helpdesk.reconcile_interval
         )
         jobs.append(PeriodicJob("helpdesk.poll", domain.poller.run_once, poll))
