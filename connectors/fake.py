@@ -8,6 +8,7 @@ from datetime import datetime
 from typing import ClassVar
 
 from connectors.base import ConnectorError, HelpdeskConnector, PermanentError
+from connectors.plugin import Capabilities
 from connectors.types import TicketData
 
 
@@ -19,7 +20,9 @@ class FakeHelpdesk(HelpdeskConnector):
     """
 
     slug: ClassVar[str] = "fake"
-    can_list: ClassVar[bool] = True
+    capabilities: ClassVar[Capabilities] = Capabilities(
+        writes_back=True, lists_changes=True, accepts_events=True, fetches_tickets=True
+    )
 
     def __init__(self, tickets: list[TicketData] | None = None) -> None:
         self.tickets: dict[str, TicketData] = {}

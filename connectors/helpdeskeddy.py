@@ -42,6 +42,7 @@ from connectors.helpdeskeddy_parse import (
     total_pages,
 )
 from connectors.http import retry_after, transient_retries, with_retries
+from connectors.plugin import Capabilities
 from connectors.ratelimit import RequestBudget
 from connectors.types import TicketData
 
@@ -125,7 +126,9 @@ class HelpDeskEddyConnector(HelpdeskConnector):
     """
 
     slug: ClassVar[str] = "helpdeskeddy"
-    can_list: ClassVar[bool] = True
+    capabilities: ClassVar[Capabilities] = Capabilities(
+        writes_back=True, lists_changes=True, accepts_events=True, fetches_tickets=True
+    )
 
     def __init__(
         self,

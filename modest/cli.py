@@ -17,6 +17,7 @@ from bot.i18n import Texts
 from config.errors import ConfigError
 from config.routing import RoutingConfig, check_routing, load_routing
 from config.settings import Settings, load_settings
+from connectors.registry import default_registry
 from dispatch.history import TicketHistory, format_line
 from dispatch.report_files import report_csv, report_pdf
 from dispatch.reports import ClientReport, ReportService
@@ -77,7 +78,7 @@ def _parser() -> argparse.ArgumentParser:
 def check_config(file: str | None) -> int:
     """Print every problem as ``file:line: field: message``; 1 if there are any."""
     path = Path(file) if file else _config_path()
-    problems = check_routing(path)
+    problems = check_routing(path, connectors=default_registry().known_slugs())
     for problem in problems:
         print(problem)
     if problems:
@@ -171,7 +172,7 @@ async def _migrate(settings: Settings) -> None:
 
 
 async def _run(settings: Settings) -> int:
-    routing = load_routing(settings.modest_config)
+    routing = load_routing(settings.modest_config, connectors=default_registry().known_slugs())
     helpdesk_kind(settings, routing)  # fail fast on a helpdesk that cannot be built
     await _migrate(settings)
     service = build_service(settings, routing)
