@@ -25,6 +25,8 @@ import httpx
 import structlog
 
 from connectors.base import ConnectorError, PermanentError, RateLimitedError, TransientError
+from connectors.bitrix24_parse import parse_webhook_url
+from connectors.budgets import SharedBudgets
 from connectors.http import transient_retries, with_retries
 
 log = structlog.get_logger(__name__)
@@ -91,8 +93,16 @@ class PortalRateLimiter:
 
 
 def shared_portal_limiter() -> PortalRateLimiter:
-    """The budget the composition root shares among the connectors of one portal."""
+    """The budget the connectors of one portal share: the portal's own bucket."""
     return PortalRateLimiter(REQUESTS_PER_SECOND, burst=PORTAL_BURST)
+
+
+def portal_limiter(budgets: SharedBudgets | None, webhook_url: str) -> PortalRateLimiter | None:
+    """The portal's shared budget (one per portal origin); None without shared budgets."""
+    if budgets is None:
+        return None
+    key = BUDGET_PREFIX + parse_webhook_url(webhook_url).origin
+    return budgets.get(key, PortalRateLimiter, shared_portal_limiter)
 
 
 class Bitrix24Error(PermanentError):
