@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 from dataclasses import replace
 from typing import ClassVar, Literal
 
@@ -15,7 +16,8 @@ class FakeCrm(CrmConnector):
     """Contacts by e-mail in ``contacts``, ``companies`` and ``contracts`` by company id.
 
     ``calls`` counts every call by operation; ``notes`` records every timeline note
-    (company id, text) in order. ``fail`` makes the next calls of one operation raise.
+    (company id, text) in order. ``fail`` makes the next calls of one operation raise;
+    while ``hold`` is set and not yet released, look-ups wait (a slow CRM).
     """
 
     slug: ClassVar[str] = "fake-crm"
@@ -27,6 +29,7 @@ class FakeCrm(CrmConnector):
         self.notes: list[tuple[str, str]] = []
         self.calls: dict[str, int] = {}
         self.closed = False
+        self.hold: asyncio.Event | None = None
         self._failures: dict[str, list[ConnectorError]] = {}
 
     def fail(self, operation: Operation, times: int, error: ConnectorError) -> None:
@@ -60,6 +63,8 @@ class FakeCrm(CrmConnector):
     ) -> list[CrmContact]:
         """The contacts set up for this address (phones are not kept)."""
         self._enter("find_contacts")
+        if self.hold is not None:
+            await self.hold.wait()
         return list(self.contacts.get((email or "").strip().casefold(), []))
 
     async def get_company(self, company_id: str) -> CrmCompany | None:

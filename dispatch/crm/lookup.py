@@ -9,7 +9,8 @@ the CRM is called between two short units of work of its own.
 
 from __future__ import annotations
 
-from collections.abc import Callable
+import asyncio
+from collections.abc import Awaitable, Callable
 from datetime import datetime, timedelta
 from typing import Any
 
@@ -58,6 +59,9 @@ class CrmLookup:
         self._crm = crm
         self._ttl = ttl
         self._clock = clock
+        # One look-up of a key at a time in this process: ten tickets arriving together
+        # wait for the first one's answer instead of asking the CRM ten times.
+        self._locks: dict[str, asyncio.Lock] = {}
 
     async def requester(self, email: str) -> Requester | None:
         """Who writes from ``email``: the contact, and the company whose contract applies.
@@ -66,29 +70,27 @@ class CrmLookup:
         (primary first), the first company with a support contract is chosen; without
         any, the first company the CRM shows.
         """
-        key = email_key(email)
-        kept = await self._kept(key)
-        if kept is not None:
-            raw = kept.get("requester")
-            return Requester.model_validate(raw) if raw else None
-        contacts = await self._crm.find_contacts(email=email.strip())
-        chosen = await self._choose(contacts)
-        await self._keep(key, {"requester": chosen.model_dump(mode="json") if chosen else None})
-        log.info("crm.requester_looked_up", contacts=len(contacts), found=chosen is not None)
-        return chosen
+
+        async def look_up() -> dict[str, Any]:
+            contacts = await self._crm.find_contacts(email=email.strip())
+            chosen = await self._choose(contacts)
+            log.info("crm.requester_looked_up", contacts=len(contacts), found=chosen is not None)
+            return {"requester": chosen.model_dump(mode="json") if chosen else None}
+
+        raw = (await self._once(email_key(email), look_up)).get("requester")
+        return Requester.model_validate(raw) if raw else None
 
     async def account(self, company_id: str) -> Account | None:
         """The company and its support contract; None when the CRM has no such company."""
-        key = account_key(client_key(company_id))
-        kept = await self._kept(key)
-        if kept is not None:
-            raw = kept.get("account")
-            return Account.model_validate(raw) if raw else None
-        company = await self._crm.get_company(company_id)
-        contract = await self._crm.get_contract(company_id) if company is not None else None
-        account = Account.of(company, contract) if company is not None else None
-        await self._keep(key, {"account": account.model_dump(mode="json") if account else None})
-        return account
+
+        async def look_up() -> dict[str, Any]:
+            company = await self._crm.get_company(company_id)
+            contract = await self._crm.get_contract(company_id) if company is not None else None
+            account = Account.of(company, contract) if company is not None else None
+            return {"account": account.model_dump(mode="json") if account else None}
+
+        raw = (await self._once(account_key(client_key(company_id)), look_up)).get("account")
+        return Account.model_validate(raw) if raw else None
 
     async def company_of(self, client: str) -> str | None:
         """The CRM company of a CRM client's key, as kept; None if never read."""
@@ -117,6 +119,23 @@ class CrmLookup:
         if first is not None:
             return Requester.of(*first)
         return Requester.of(ordered[0], None)
+
+    async def _once(
+        self, key: str, look_up: Callable[[], Awaitable[dict[str, Any]]]
+    ) -> dict[str, Any]:
+        """The fresh kept value of ``key``, else ``look_up()`` kept; nothing kept on errors."""
+        lock = self._locks.setdefault(key, asyncio.Lock())
+        try:
+            async with lock:
+                kept = await self._kept(key)
+                if kept is not None:
+                    return kept
+                value = await look_up()
+                await self._keep(key, value)
+                return value
+        finally:
+            if not lock.locked() and self._locks.get(key) is lock:
+                del self._locks[key]
 
     async def _kept(self, key: str) -> dict[str, Any] | None:
         async with self._db.unit_of_work() as uow:

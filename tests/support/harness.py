@@ -14,6 +14,7 @@ from bot.delivery.limits import TelegramRateLimiter
 from config.routing import RoutingConfig
 from config.settings import load_settings
 from connectors.base import HelpdeskConnector
+from connectors.crm import CrmConnector
 from connectors.registry import ConnectorRegistry
 from connectors.trackers import TrackerConnector
 from modest.app import ModestService, build_service
@@ -88,6 +89,7 @@ async def running_modest(
     polling_lease_ttl: float = 30.0,
     tracker: TrackerConnector | None = None,
     connectors: ConnectorRegistry | None = None,
+    crm: CrmConnector | None = None,
     **settings: Any,
 ) -> AsyncIterator[Harness]:
     """Start Modest like ``modest run`` does, on a free port; stop it on exit."""
@@ -112,6 +114,7 @@ async def running_modest(
         job_retry_delay=job_retry_delay,
         tracker=tracker,
         connectors=connectors,
+        crm=crm,
     )
     service.polling_lease_ttl = polling_lease_ttl
     await service.start()
