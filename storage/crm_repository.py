@@ -10,7 +10,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from sqlmodel import col
 
 from storage.models import CrmCacheRow, CrmNoteRow, TicketCrmRow
-from storage.repositories import _insert, insert_ignoring_conflict
+from storage.repositories import insert_ignoring_conflict, upsert
 
 
 class CrmRepository:
@@ -32,12 +32,8 @@ class CrmRepository:
 
     async def keep(self, *, key: str, value: dict[str, Any], at: datetime) -> None:
         """Store a look-up, replacing what was kept under ``key``."""
-        stmt = (
-            _insert(self._session, CrmCacheRow)
-            .values(key=key, value=value, fetched_at=at)
-            .on_conflict_do_update(index_elements=["key"], set_={"value": value, "fetched_at": at})
-        )
-        await self._session.execute(stmt)
+        row = {"key": key, "value": value, "fetched_at": at}
+        await upsert(self._session, CrmCacheRow, row, ["key"])
 
     async def link(self, *, ticket_id: int) -> TicketCrmRow | None:
         """What the CRM said about the ticket's requester; None before the look-up."""

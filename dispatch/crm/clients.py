@@ -32,7 +32,6 @@ class CrmClientDirectory(ClientDirectory):
 
     def __init__(self, routing: RoutingConfig, lookup: CrmLookup | None) -> None:
         super().__init__(routing)
-        self._routing = routing
         self._lookup = lookup
 
     def from_crm(self, key: str) -> bool:
