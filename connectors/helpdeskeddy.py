@@ -36,6 +36,7 @@ from connectors.helpdeskeddy_parse import (
     normalise_base_url,
     parse_webhook,
     positive_id,
+    replies_from_posts,
     require_ticket_id,
     single_item,
     ticket_from_hde,
@@ -44,7 +45,7 @@ from connectors.helpdeskeddy_parse import (
 from connectors.http import retry_after, transient_retries, with_retries
 from connectors.plugin import Capabilities
 from connectors.ratelimit import RequestBudget
-from connectors.types import TicketData
+from connectors.types import Reply, TicketData
 
 __all__ = [
     "MAX_REQUESTS_PER_MINUTE",
@@ -188,10 +189,15 @@ class HelpDeskEddyConnector(HelpdeskConnector):
         raw = single_item(answer.get("data"))
         if raw is None:
             raise PermanentError(f"HelpDeskEddy ticket {ticket_id}: answer holds no ticket")
-        body = await self._first_post_text(ticket_id)
+        body, replies = await self._conversation(ticket_id, raw.get("user_id"))
         company = await self._company(raw.get("user_id"))
         return ticket_from_hde(
-            raw, self._context, body=body, company=company, fallback_id=str(ticket_id)
+            raw,
+            self._context,
+            body=body,
+            company=company,
+            fallback_id=str(ticket_id),
+            replies=replies,
         )
 
     async def assign(
@@ -257,11 +263,15 @@ class HelpDeskEddyConnector(HelpdeskConnector):
                     log.warning("helpdeskeddy.list_item_skipped", page=page)
             page += 1
 
-    async def _first_post_text(self, ticket_id: int) -> str:
-        """Plain text of the earliest post; "" if there is none or it is not readable."""
+    async def _conversation(
+        self, ticket_id: int, client_id: object
+    ) -> tuple[str, tuple[Reply, ...]]:
+        """The earliest post's plain text (the body), and the newest page's other posts
+        as replies; ("", ()) if the posts are not readable."""
         path = f"tickets/{ticket_id}/posts/"
         try:
             first = await self._call("GET", path)
+            newest = data_items(first.get("data"))
             pages = total_pages(first)
             post = None
             if pages > 1:
@@ -269,13 +279,19 @@ class HelpDeskEddyConnector(HelpdeskConnector):
                 last = await self._call("GET", path, params={"page": pages})
                 post = earliest_post(data_items(last.get("data")))
             if post is None:
-                post = earliest_post(data_items(first.get("data")))
+                post = earliest_post(newest)
         except PermanentError:
             # A ticket without its body is still worth dispatching.
             log.warning("helpdeskeddy.posts_unreadable", ticket_id=ticket_id)
-            return ""
+            return "", ()
         text = post.get("text") if post is not None else None
-        return html_to_text(text) if isinstance(text, str) else ""
+        replies = replies_from_posts(
+            newest,
+            client_id=client_id,
+            first_post_id=positive_id(post.get("id")) if post is not None else None,
+            portal_tz=self._context.portal_tz,
+        )
+        return (html_to_text(text) if isinstance(text, str) else ""), replies
 
     async def _company(self, user_id: object) -> str:
         """The client's organisation, cached per user id; "" when unknown."""
