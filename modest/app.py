@@ -52,6 +52,12 @@ from storage.telegram_limits import TelegramRateLimiter
 log = structlog.get_logger(__name__)
 
 ALLOWED_UPDATES = ["message", "callback_query", "my_chat_member"]
+#: The longest one Bot API call may take (aiogram's own default is 60 s).
+TELEGRAM_CALL_TIMEOUT = 15.0
+#: How long the outbox holds a message it is sending. It outlasts the call, so no other
+#: sender takes a message whose call may still succeed; and a process killed mid-send
+#: holds that chat no longer than this before the message goes again.
+OUTBOX_CLAIM_SECONDS = TELEGRAM_CALL_TIMEOUT + 5.0
 
 
 @dataclass
@@ -258,7 +264,10 @@ def build_tracker(settings: Settings, routing: RoutingConfig) -> TrackerConnecto
 
 def build_bot(settings: Settings) -> Bot:
     """The aiogram Bot, pointed at Telegram or a self-hosted Bot API server."""
-    session = AiohttpSession(api=TelegramAPIServer.from_base(settings.telegram_api_base))
+    session = AiohttpSession(
+        api=TelegramAPIServer.from_base(settings.telegram_api_base),
+        timeout=TELEGRAM_CALL_TIMEOUT,
+    )
     return Bot(
         settings.telegram_bot_token.get_secret_value(),
         session=session,
@@ -321,7 +330,12 @@ def build_service(
         tracker=tracker,
     )
     bot = build_bot(settings)
-    sender = OutboxSender(database, AiogramTransport(bot), limiter or TelegramRateLimiter())
+    sender = OutboxSender(
+        database,
+        AiogramTransport(bot),
+        limiter or TelegramRateLimiter(),
+        lease_seconds=OUTBOX_CLAIM_SECONDS,
+    )
     dispatcher = create_dispatcher(
         assignment=domain.assignment,
         reminders=domain.reminders,
