@@ -212,3 +212,21 @@ def cards_by_ticket(tg: TelegramEmulator, chat_id: int) -> dict[str, int]:
         if match and message.from_id == tg.bot_id:
             counts[match.group(1)] = counts.get(match.group(1), 0) + 1
     return counts
+
+
+async def run_command(workdir: Path, env: dict[str, str], *args: str) -> tuple[int, str]:
+    """Run a short ``python -m modest ...`` command in ``workdir``; its exit code and output."""
+    process = await asyncio.create_subprocess_exec(
+        sys.executable,
+        "-m",
+        "modest",
+        *args,
+        cwd=workdir,
+        env=env,
+        stdin=asyncio.subprocess.DEVNULL,
+        stdout=asyncio.subprocess.PIPE,
+        stderr=asyncio.subprocess.STDOUT,
+    )
+    output, _ = await asyncio.wait_for(process.communicate(), START_TIMEOUT)
+    assert process.returncode is not None
+    return process.returncode, output.decode(errors="replace")
