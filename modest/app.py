@@ -79,7 +79,7 @@ class ModestService:
     _runner: web.AppRunner | None = None
     http_port: int | None = None
     pinned_types: list[type] = field(default_factory=lambda: pin_response_types())
-    polling_lease_ttl: float = 30.0
+    polling_lease_ttl: float = 20.0
     _polling: bool = False
     _stopped: asyncio.Event = field(default_factory=asyncio.Event)
 
@@ -361,4 +361,5 @@ def build_service(
         outbox_sender=sender,
         scheduler=build_scheduler(database, periodic_jobs(routing, helpdesk, domain)),
         web_app=web_app,
+        polling_lease_ttl=float(settings.telegram_polling_lease_seconds),
     )

@@ -8,12 +8,19 @@ the polling lease. When that one is killed, the other takes over polling and tap
 from __future__ import annotations
 
 import asyncio
+import re
+import time
+from collections import defaultdict
 from pathlib import Path
 
 import asyncpg
 import pytest
 
+from tests.support.harness import ticket_body
 from tests.support.processes import (
+    ModestProcess,
+    cards_by_ticket,
+    modest_processes,
     run_command,
     service_env,
     write_routing,
@@ -21,6 +28,102 @@ from tests.support.processes import (
 from tests.support.telegram_emulator import TelegramEmulator
 
 pytestmark = pytest.mark.postgres
+
+DISPATCH = -1001234567890
+IVAN = 1001
+TICKETS = 2
+NAG_SECONDS = 5
+#: TELEGRAM_POLLING_LEASE_SECONDS for these processes: a standby takes over within 8 s.
+LEASE_SECONDS = 6
+_REMINDER = re.compile(r"Reminder (\d+): not assigned.*?#(A-\d+)\b", re.DOTALL)
+
+
+def reminders_by_ticket(tg: TelegramEmulator) -> dict[str, list[tuple[int, float]]]:
+    """(reminder number, when Telegram got it) per ticket number, in order."""
+    seen: dict[str, list[tuple[int, float]]] = defaultdict(list)
+    for call in tg.calls:
+        if call.method == "sendMessage" and call.status == 200:
+            match = _REMINDER.search(str(call.params.get("text", "")))
+            if match:
+                seen[match.group(2)].append((int(match.group(1)), call.time))
+    return seen
+
+
+def poller(processes: list[ModestProcess]) -> list[ModestProcess]:
+    """The processes that took the polling lease, by their logs."""
+    return [p for p in processes if p.events("telegram.polling_lease_taken")]
+
+
+def button(tg: TelegramEmulator, message_id: int, label: str) -> str:
+    """The callback data of the button labelled ``label``."""
+    for text, data, _url in tg.buttons(DISPATCH, message_id):
+        if text == label and data:
+            return data
+    raise AssertionError(f"no button {label!r} in {tg.buttons(DISPATCH, message_id)}")
+
+
+def card_of(tg: TelegramEmulator, number: str) -> int:
+    """The message id of a ticket's card."""
+    return next(m.message_id for m in tg.messages(DISPATCH) if m.text.startswith(f"#{number} "))
+
+
+async def test_two_processes_share_webhooks_reminders_and_hand_polling_over(
+    tg: TelegramEmulator, pg_url: str, tmp_path: Path
+) -> None:
+    routing = write_routing(tmp_path / "routing.yaml", tg, nag_interval=f"{NAG_SECONDS}s")
+    env = service_env(tg, pg_url, routing, TELEGRAM_POLLING_LEASE_SECONDS=str(LEASE_SECONDS))
+    async with modest_processes(tmp_path, env, "first", "second") as processes:
+        # Started together, as an orchestrator starts replicas: both migrate at once.
+        await asyncio.gather(*(p.start() for p in processes))
+        await tg.wait_for(lambda: len(poller(processes)) == 1, timeout=10)
+
+        posted: dict[str, float] = {}
+        for n in range(1, TICKETS + 1):
+            body = ticket_body(str(n))
+            posted[f"A-{n}"] = time.monotonic()
+            # The helpdesk delivers it to both, at the same moment, in either order.
+            order = processes if n % 2 else processes[::-1]
+            answers = await asyncio.gather(*(p.post_generic(body) for p in order))
+            statuses = sorted(answer.json()["status"] for answer in answers)
+            assert statuses == ["accepted", "duplicate"], statuses
+        await tg.wait_for(lambda: len(cards_by_ticket(tg, DISPATCH)) == TICKETS, timeout=10)
+
+        await tg.wait_for(
+            lambda: all(len(reminders_by_ticket(tg)[t]) >= 2 for t in posted), timeout=20
+        )
+        conflicts = [c for c in tg.calls if c.method == "getUpdates" and c.status == 409]
+        assert conflicts == [], "only one process polls Telegram"
+
+        # The polling process dies; a dispatcher taps a card right then.
+        (polling,) = poller(processes)
+        (standby,) = [p for p in processes if p is not polling]
+        polling.kill()
+        killed_at = time.monotonic()
+        card = card_of(tg, "A-1")
+        query = tg.press(DISPATCH, card, IVAN, button(tg, card, "Support"))
+        await tg.wait_for(lambda: query in tg.callback_answers, timeout=30)
+        handover = time.monotonic() - killed_at
+        # The lease runs out within LEASE_SECONDS, the standby tries every third of it.
+        assert handover <= LEASE_SECONDS * 4 / 3 + 4, f"took {handover:.1f} s to answer a tap"
+        assert standby.events("telegram.polling_lease_taken")
+
+        await tg.wait_for(
+            lambda: any(b[0] == "Olga Sidorova" for b in tg.buttons(DISPATCH, card)), timeout=30
+        )
+        query = tg.press(DISPATCH, card, IVAN, button(tg, card, "Olga Sidorova"))
+        await tg.wait_for(lambda: query in tg.callback_answers, timeout=10)
+        await tg.wait_for(
+            lambda: "Assigned to Olga" in tg.message(DISPATCH, card).text, timeout=30
+        )
+
+        assert cards_by_ticket(tg, DISPATCH) == dict.fromkeys(posted, 1), "one card per ticket"
+        for number, sent in reminders_by_ticket(tg).items():
+            counts = [count for count, _ in sent]
+            assert counts == list(range(1, len(counts) + 1)), (number, counts)
+            for count, at in sent:
+                # Reminder k is due k intervals after the ticket came in, never earlier.
+                assert at >= posted[number] + count * NAG_SECONDS - 0.5, (number, sent)
+        assert await standby.stop() == 0
 
 
 async def waiting_on_locks(conn: asyncpg.Connection, database: str) -> int:
