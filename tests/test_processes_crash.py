@@ -28,8 +28,8 @@ from tests.support.telegram_emulator import RecordedCall, TelegramEmulator
 
 DISPATCH = -1001234567890
 TICKETS = 12
-#: Webhooks start this far apart, overlapping; the burst lasts about 3 s.
-SPACING = 0.25
+#: Webhooks start this far apart, overlapping; the burst lasts about 4.5 s.
+SPACING = 0.4
 #: The process dies while Telegram is posting this card (the 3rd one).
 KILL_AT_CARD = 3
 
