@@ -59,6 +59,9 @@ class Settings(BaseSettings, ConnectorEnvironment):
     telegram_api_base: str = "https://api.telegram.org"
     telegram_webhook_url: str | None = None
     telegram_webhook_secret: SecretStr | None = None
+    # The holder renews it every third of this and a standby tries as often, so another
+    # instance polls at most 4/3 of this after the holder died (about 27 s by default).
+    telegram_polling_lease_seconds: int = Field(20, ge=3, le=300)
     # Hidden from repr because a PostgreSQL URL usually carries a password.
     database_url: str = Field("sqlite+aiosqlite:///./modest.db", repr=False)
     modest_config: Path = Path("config/routing.yaml")

@@ -52,6 +52,12 @@ from storage.db import Database
 log = structlog.get_logger(__name__)
 
 ALLOWED_UPDATES = ["message", "callback_query", "my_chat_member"]
+#: The longest one Bot API call may take (aiogram's own default is 60 s).
+TELEGRAM_CALL_TIMEOUT = 15.0
+#: How long the outbox holds a message it is sending. It outlasts the call, so no other
+#: sender takes a message whose call may still succeed; and a process killed mid-send
+#: holds that chat no longer than this before the message goes again.
+OUTBOX_CLAIM_SECONDS = TELEGRAM_CALL_TIMEOUT + 5.0
 
 
 @dataclass
@@ -73,7 +79,7 @@ class ModestService:
     _runner: web.AppRunner | None = None
     http_port: int | None = None
     pinned_types: list[type] = field(default_factory=lambda: pin_response_types())
-    polling_lease_ttl: float = 30.0
+    polling_lease_ttl: float = 20.0
     _polling: bool = False
     _stopped: asyncio.Event = field(default_factory=asyncio.Event)
 
@@ -195,7 +201,10 @@ def pin_response_types() -> list[type]:
 
 def build_bot(settings: Settings) -> Bot:
     """The aiogram Bot, pointed at Telegram or a self-hosted Bot API server."""
-    session = AiohttpSession(api=TelegramAPIServer.from_base(settings.telegram_api_base))
+    session = AiohttpSession(
+        api=TelegramAPIServer.from_base(settings.telegram_api_base),
+        timeout=TELEGRAM_CALL_TIMEOUT,
+    )
     return Bot(
         settings.telegram_bot_token.get_secret_value(),
         session=session,
@@ -241,7 +250,12 @@ def build_service(
         tracker=tracker,
     )
     bot = build_bot(settings)
-    sender = OutboxSender(database, AiogramTransport(bot), limiter or TelegramRateLimiter())
+    sender = OutboxSender(
+        database,
+        AiogramTransport(bot),
+        limiter or TelegramRateLimiter(),
+        lease_seconds=OUTBOX_CLAIM_SECONDS,
+    )
     dispatcher = create_dispatcher(
         assignment=domain.assignment,
         reminders=domain.reminders,
@@ -271,4 +285,5 @@ def build_service(
         outbox_sender=sender,
         scheduler=build_scheduler(database, periodic_jobs(routing, helpdesk, domain)),
         web_app=web_app,
+        polling_lease_ttl=float(settings.telegram_polling_lease_seconds),
     )
