@@ -82,9 +82,17 @@ class Settings(BaseSettings):
     log_level: str = "INFO"
     log_format: Literal["json", "console"] = "json"
     webhook_max_body_bytes: int = Field(1_048_576, ge=1)
+    #: The client cabinet: None means on when PORTAL_BASE_URL is set.
+    portal_enabled: bool | None = None
+    portal_base_url: str | None = None
 
     @field_validator(
-        "telegram_api_base", "telegram_webhook_url", "helpdeskeddy_url", "rt_url", "redmine_url"
+        "telegram_api_base",
+        "telegram_webhook_url",
+        "helpdeskeddy_url",
+        "rt_url",
+        "redmine_url",
+        "portal_base_url",
     )
     @classmethod
     def _check_url(cls, value: str | None) -> str | None:
@@ -132,6 +140,8 @@ class Settings(BaseSettings):
                 f" {verb} set (set all three HELPDESKEDDY_* variables or none)"
             )
         problems.extend(self._rt_problems())
+        if self.portal_enabled and self.portal_base_url is None:
+            problems.append("PORTAL_BASE_URL: required when PORTAL_ENABLED is on")
         if problems:
             # `problems` in the context lets load_settings report one line each.
             raise _invalid("; ".join(problems), problems=tuple(problems))
@@ -157,6 +167,13 @@ class Settings(BaseSettings):
         """Whether Request Tracker is configured (URL, and a token or a user and password)."""
         has_password = self.rt_user is not None and self.rt_password is not None
         return self.rt_url is not None and (self.rt_token is not None or has_password)
+
+    @property
+    def portal_on(self) -> bool:
+        """Whether the client cabinet is served (PORTAL_ENABLED, default: a base URL is set)."""
+        if self.portal_enabled is None:
+            return self.portal_base_url is not None
+        return self.portal_enabled
 
     @property
     def helpdeskeddy_enabled(self) -> bool:

@@ -18,7 +18,7 @@ from collections.abc import AsyncIterator
 from datetime import datetime
 from typing import ClassVar
 
-from connectors.types import TicketData
+from connectors.types import NewTicket, TicketData
 
 
 class ConnectorError(Exception):
@@ -68,6 +68,13 @@ class HelpdeskConnector(ABC):
     def list_updated_since(self, since: datetime) -> AsyncIterator[TicketData]:
         """Tickets changed at or after ``since``, oldest change first."""
         raise PermanentError(f"{self.slug} cannot list tickets")
+
+    #: Whether ``create_ticket`` opens tickets in the helpdesk (the client cabinet).
+    can_create: ClassVar[bool] = False
+
+    async def create_ticket(self, ticket: NewTicket) -> TicketData:
+        """Open a ticket as its requester and return it as the helpdesk now has it."""
+        raise PermanentError(f"{self.slug} cannot create tickets")
 
     async def set_status(self, external_id: str, status: str) -> None:  # noqa: B027
         """Set the ticket's status (helpdesk-specific value); default: not supported, ignored."""

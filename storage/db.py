@@ -27,6 +27,7 @@ from storage.event_repository import EventRepository
 from storage.job_repository import JobRepository
 from storage.nag_repository import NagRepository
 from storage.outbox_repository import OutboxRepository
+from storage.portal_repository import PortalRepository
 from storage.repositories import (
     DeliveryRepository,
     LeaseRepository,
@@ -78,6 +79,7 @@ class UnitOfWork:
         self.leases = LeaseRepository(session)
         self.time = TimeRepository(session)
         self.events = EventRepository(session)
+        self.portal = PortalRepository(session)
 
     async def commit(self) -> None:
         """Commit, then wake the workers whose queues this transaction filled."""
