@@ -26,6 +26,7 @@ from aiogram.types import Update
 from aiogram.webhook.aiohttp_server import SimpleRequestHandler
 from aiohttp import web
 from apscheduler.schedulers.asyncio import AsyncIOScheduler
+from argon2 import PasswordHasher
 from pydantic import SecretStr
 
 from bot.factory import create_dispatcher
@@ -44,6 +45,7 @@ from dispatch.history import HistoryCommand
 from modest.domain import Domain, build_domain, periodic_jobs
 from modest.lazy_aiogram import warm_up
 from modest.polling import PollingLease, instance_id, poll_while_leased
+from modest.portal import Portal, build_portal
 from modest.tracker_hooks import TrackerHooks
 from modest.web import WebhookConfig, WebhookHandlers, build_web_app
 from scheduler.housekeeping import build_scheduler
@@ -273,9 +275,13 @@ def _secret(value: SecretStr | None) -> str | None:
 
 
 def build_http(
-    settings: Settings, helpdesk: HelpdeskConnector, domain: Domain, database: Database
+    settings: Settings,
+    helpdesk: HelpdeskConnector,
+    domain: Domain,
+    database: Database,
+    portal: Portal | None = None,
 ) -> web.Application:
-    """The aiohttp app: helpdesk webhooks, tracker events, ``/healthz``."""
+    """The aiohttp app: helpdesk webhooks, tracker events, ``/healthz``, the cabinet."""
     handlers = WebhookHandlers(
         WebhookConfig(
             secret=_secret(settings.helpdesk_webhook_secret),
@@ -292,6 +298,8 @@ def build_http(
         redmine_secret=_secret(settings.redmine_webhook_secret),
         max_body_bytes=settings.webhook_max_body_bytes,
     ).register(web_app)
+    if portal is not None:
+        web_app.add_subapp("/portal", portal.app)
     return web_app
 
 
@@ -303,11 +311,13 @@ def build_service(
     limiter: TelegramRateLimiter | None = None,
     job_retry_delay: float = 5.0,
     tracker: TrackerConnector | None = None,
+    portal_hasher: PasswordHasher | None = None,
 ) -> ModestService:
     """Wire every part; start nothing.
 
     ``helpdesk`` and ``limiter`` replace the configured ones (tests, benchmarks);
-    ``job_retry_delay`` is the first back-off of a failed helpdesk call.
+    ``job_retry_delay`` is the first back-off of a failed helpdesk call;
+    ``portal_hasher`` replaces the cabinet's password hasher (cheaper ones in tests).
     """
     database = Database(settings.database_url)
     helpdesk = helpdesk or build_helpdesk(settings, routing)
@@ -323,6 +333,11 @@ def build_service(
         job_retry_delay=job_retry_delay,
         tracker=tracker,
     )
+    portal = None
+    if settings.portal_on and settings.portal_base_url:
+        portal = build_portal(
+            settings.portal_base_url, routing, database, helpdesk, domain, hasher=portal_hasher
+        )
     bot = build_bot(settings)
     sender = OutboxSender(database, AiogramTransport(bot), limiter or TelegramRateLimiter())
     dispatcher = create_dispatcher(
@@ -338,8 +353,9 @@ def build_service(
         chat_access=ChatAccess(database),
         people=People(routing),
         history=HistoryCommand(database, routing, renderer),
+        portal_accounts=portal.services.accounts if portal else None,
     )
-    web_app = build_http(settings, helpdesk, domain, database)
+    web_app = build_http(settings, helpdesk, domain, database, portal)
     return ModestService(
         settings=settings,
         routing=routing,
@@ -350,6 +366,8 @@ def build_service(
         domain=domain,
         tracker=tracker,
         outbox_sender=sender,
-        scheduler=build_scheduler(database, periodic_jobs(routing, helpdesk, domain)),
+        scheduler=build_scheduler(
+            database, [*periodic_jobs(routing, helpdesk, domain), *(portal.jobs if portal else [])]
+        ),
         web_app=web_app,
     )

@@ -117,7 +117,7 @@ class PortalAccounts:
                 uow.outbox.enqueue_plain(chat_id=chat, payload=payload)
             await uow.commit()
         log.info("portal.invited", client=client.key, email=email, by=invite.created_by)
-        return Invitation(email, name, client.key, link, invite.expires_at, chat is not None)
+        return Invitation(email, name, client.key, link, invite.expires_at, chat)
 
     def _check_may_invite(self, actor: Actor, client: Client) -> None:
         if actor.kind == ActorKind.SYSTEM and actor.via == Source.CLI:

@@ -115,8 +115,8 @@ class Invitation:
     client_key: str
     link: str
     expires_at: datetime
-    #: Whether the client's manager was sent the link in Telegram.
-    sent_to_manager: bool
+    #: The private chat of the client's manager, who was sent the link (None: nobody).
+    manager_chat: int | None
 
 
 @dataclass(frozen=True, slots=True)

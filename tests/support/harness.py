@@ -8,6 +8,7 @@ from dataclasses import dataclass
 from typing import Any
 
 import httpx
+from argon2 import PasswordHasher
 from sqlmodel import select
 
 from config.routing import RoutingConfig
@@ -86,6 +87,7 @@ async def running_modest(
     job_retry_delay: float = 0.2,
     polling_lease_ttl: float = 30.0,
     tracker: TrackerConnector | None = None,
+    portal_hasher: PasswordHasher | None = None,
     **settings: Any,
 ) -> AsyncIterator[Harness]:
     """Start Modest like ``modest run`` does, on a free port; stop it on exit."""
@@ -109,6 +111,7 @@ async def running_modest(
         limiter=limiter,
         job_retry_delay=job_retry_delay,
         tracker=tracker,
+        portal_hasher=portal_hasher,
     )
     service.polling_lease_ttl = polling_lease_ttl
     await service.start()
