@@ -147,3 +147,56 @@ async def signed_in(h: Harness, client: str, email: str) -> Browser:
     answer = await user.accept(await invite(h, client, email))
     assert answer.status_code == 303, answer.text
     return user
+
+
+def client_of(email: str, company: str = "") -> dict[str, str]:
+    """The generic webhook's client block."""
+    return {"name": email.split("@")[0].title(), "email": email, "company": company}
+
+
+async def seed_tickets(h: Harness) -> None:
+    """Acme's A-1 (open) and A-2 (closed), Beta's B-1."""
+    from tests.support.harness import ticket_body
+
+    bodies = [
+        ticket_body("1", client=client_of("boss@acme.example"), delivery_id="s1"),
+        ticket_body(
+            "2",
+            subject="Invoice question",
+            client=client_of("anna@elsewhere.example", "Acme"),
+            delivery_id="s2",
+        ),
+        ticket_body(
+            "2",
+            event="ticket.closed",
+            subject="Invoice question",
+            client=client_of("anna@elsewhere.example", "Acme"),
+            delivery_id="s3",
+        ),
+        ticket_body("3", number="B-1", subject="Beta's own", client=client_of("v@beta.example")),
+    ]
+    for body in bodies:
+        answer = await h.post_generic(body)
+        assert answer.status_code == 200, answer.text
+
+
+async def new_request(
+    user: Browser,
+    *,
+    subject: str = "Export is broken",
+    files: list[tuple[str, tuple[str, bytes, str]]] | None = None,
+    csrf: str | None = None,
+) -> httpx.Response:
+    """Submit the new-request form (multipart) with the page's CSRF token first."""
+    page = await user.get("/portal/requests/new")
+    data = {
+        "csrf": csrf if csrf is not None else csrf_of(page.text),
+        "subject": subject,
+        "description": "The nightly export stops at 3 a.m.",
+        "priority": "high",
+    }
+    return await user.http.post(
+        "/portal/requests/new",
+        data=data,
+        files=files or [("files", ("", b"", "application/octet-stream"))],
+    )
