@@ -9,6 +9,7 @@ from dataclasses import dataclass
 from datetime import timedelta
 from pathlib import Path
 
+import structlog
 from aiohttp import web
 from argon2 import PasswordHasher
 from pydantic import field_validator
@@ -113,6 +114,8 @@ def add_portal_commands(sub: argparse._SubParsersAction[argparse.ArgumentParser]
 
 def run_portal_command(args: argparse.Namespace) -> int:
     """Run a ``modest portal`` command; the invitation link is the last line printed."""
+    # The output is for the operator (the link last); log lines go to stderr.
+    structlog.configure(logger_factory=structlog.PrintLoggerFactory(sys.stderr))
     env = _InviteSettings()
     if not env.portal_base_url:
         print("modest: set PORTAL_BASE_URL to make invitation links", file=sys.stderr)
