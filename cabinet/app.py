@@ -35,18 +35,23 @@ def build_portal_app(portal: PortalServices, where: PortalSite) -> web.Applicati
         autoescape=True,
         undefined=jinja2.StrictUndefined,
     )
-    stylesheet = (HERE / "static" / "portal.css").read_bytes()
+    static = {
+        name: ((HERE / "static" / name).read_bytes(), kind)
+        for name, kind in (("portal.css", "text/css"), ("icon.svg", "image/svg+xml"))
+    }
 
-    async def css(_: web.Request) -> web.Response:
+    async def asset(request: web.Request) -> web.Response:
+        found = static.get(request.match_info["name"])
+        if found is None:
+            raise web.HTTPNotFound
+        body, kind = found
         return web.Response(
-            body=stylesheet,
-            content_type="text/css",
-            headers={"Cache-Control": "public, max-age=3600"},
+            body=body, content_type=kind, headers={"Cache-Control": "public, max-age=3600"}
         )
 
     add = app.router.add_route
     add("GET", "/", auth_pages.home)
-    add("GET", "/static/portal.css", css)
+    add("GET", "/static/{name}", asset)
     add("GET", "/login", auth_pages.login_page)
     add("POST", "/login", auth_pages.login)
     add("POST", "/logout", auth_pages.logout)

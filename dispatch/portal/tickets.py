@@ -153,15 +153,23 @@ class PortalTickets:
             created=ticket.created_at or ticket.received_at,
             closed=ticket.closed_at if ticket.state == TicketState.CLOSED else None,
             minutes=minutes,
-            history=self.history(events),
+            history=self.history(events, created=ticket.created_at),
             attachments=[AttachmentLink(f.id, f.filename, f.size) for f in files],
         )
 
-    def history(self, events: Sequence[TicketEventRow]) -> list[HistoryItem]:
-        """The client-safe entries of a ticket's events, oldest first."""
+    def history(
+        self, events: Sequence[TicketEventRow], *, created: datetime | None = None
+    ) -> list[HistoryItem]:
+        """The client-safe entries of a ticket's events, oldest first.
+
+        The ticket was received when the helpdesk says it was created (``created``),
+        which may be before Modest heard of it.
+        """
         items = []
         for row in events:
             item = self._item(row)
+            if item is not None and item.moment == Moment.CREATED and created is not None:
+                item = HistoryItem(min(created, row.at), Moment.CREATED)
             if item is not None:
                 items.append(item)
         return items
