@@ -26,6 +26,7 @@ from aiogram.types import Update
 from aiogram.webhook.aiohttp_server import SimpleRequestHandler
 from aiohttp import web
 from apscheduler.schedulers.asyncio import AsyncIOScheduler
+from argon2 import PasswordHasher
 
 from bot.delivery.limits import TelegramRateLimiter
 from bot.delivery.sender import OutboxSender
@@ -44,6 +45,7 @@ from dispatch.history import HistoryCommand
 from modest.domain import Domain, build_domain, periodic_jobs
 from modest.lazy_aiogram import warm_up
 from modest.polling import PollingLease, instance_id, poll_while_leased
+from modest.portal import build_portal
 from modest.wiring import bind_references, build_helpdesk, build_http, build_tracker
 from modest.wiring import helpdesk_kind as helpdesk_kind  # the CLI's and the tests' entry
 from scheduler.housekeeping import build_scheduler
@@ -221,12 +223,14 @@ def build_service(
     job_retry_delay: float = 5.0,
     tracker: TrackerConnector | None = None,
     connectors: ConnectorRegistry | None = None,
+    portal_hasher: PasswordHasher | None = None,
 ) -> ModestService:
     """Wire every part; start nothing.
 
     ``helpdesk`` and ``limiter`` replace the configured ones (tests, benchmarks);
     ``job_retry_delay`` is the first back-off of a failed helpdesk call;
     ``connectors`` replaces the built-in connector registry.
+    ``portal_hasher`` replaces the cabinet's password hasher (cheaper ones in tests).
     """
     connectors = connectors or default_registry()
     database = Database(settings.database_url)
@@ -249,6 +253,11 @@ def build_service(
         job_retry_delay=job_retry_delay,
         tracker=tracker,
     )
+    portal = None
+    if settings.portal_on and settings.portal_base_url:
+        portal = build_portal(
+            settings.portal_base_url, routing, database, helpdesk, domain, hasher=portal_hasher
+        )
     bot = build_bot(settings)
     sender = OutboxSender(
         database,
@@ -269,10 +278,13 @@ def build_service(
         chat_access=ChatAccess(database),
         people=People(routing),
         history=HistoryCommand(database, routing, renderer),
+        portal_accounts=portal.services.accounts if portal else None,
     )
     web_app = build_http(
         settings, routing, helpdesk, domain, database, tracker=tracker, registry=connectors
     )
+    if portal is not None:
+        web_app.add_subapp("/portal", portal.app)
     return ModestService(
         settings=settings,
         routing=routing,
@@ -283,7 +295,9 @@ def build_service(
         domain=domain,
         tracker=tracker,
         outbox_sender=sender,
-        scheduler=build_scheduler(database, periodic_jobs(routing, helpdesk, domain)),
+        scheduler=build_scheduler(
+            database, [*periodic_jobs(routing, helpdesk, domain), *(portal.jobs if portal else [])]
+        ),
         web_app=web_app,
         polling_lease_ttl=float(settings.telegram_polling_lease_seconds),
     )

@@ -31,6 +31,7 @@ from storage.housekeeping_repository import HousekeepingRepository
 from storage.job_repository import JobRepository
 from storage.nag_repository import NagRepository
 from storage.outbox_repository import OutboxRepository
+from storage.portal_repository import PortalRepository
 from storage.repositories import (
     DeliveryRepository,
     LeaseRepository,
@@ -88,6 +89,7 @@ class UnitOfWork:
         self.events = EventRepository(session)
         self.dev_tasks = DevTaskRepository(session)
         self.housekeeping = HousekeepingRepository(session)
+        self.portal = PortalRepository(session)
 
     async def flush(self) -> None:
         """Write the pending changes now (ids, constraints), inside the transaction."""

@@ -8,6 +8,7 @@ from dataclasses import dataclass
 from typing import Any
 
 import httpx
+from argon2 import PasswordHasher
 from sqlmodel import select
 
 from bot.delivery.limits import TelegramRateLimiter
@@ -88,6 +89,7 @@ async def running_modest(
     polling_lease_ttl: float = 30.0,
     tracker: TrackerConnector | None = None,
     connectors: ConnectorRegistry | None = None,
+    portal_hasher: PasswordHasher | None = None,
     **settings: Any,
 ) -> AsyncIterator[Harness]:
     """Start Modest like ``modest run`` does, on a free port; stop it on exit."""
@@ -112,6 +114,7 @@ async def running_modest(
         job_retry_delay=job_retry_delay,
         tracker=tracker,
         connectors=connectors,
+        portal_hasher=portal_hasher,
     )
     service.polling_lease_ttl = polling_lease_ttl
     await service.start()
