@@ -124,6 +124,8 @@ class Person(Section):
     bitrix24_id: HelpdeskRef | None = None
     redmine_id: HelpdeskRef | None = None
     roles: Annotated[frozenset[Role], null_as(())] = frozenset()
+    #: How clients reach this person (e-mail, phone), shown in the client cabinet.
+    contact: str | None = None
 
     def has_role(self, role: Role) -> bool:
         """Whether the person holds `role`."""

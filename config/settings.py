@@ -59,6 +59,9 @@ class Settings(BaseSettings, ConnectorEnvironment):
     telegram_api_base: str = "https://api.telegram.org"
     telegram_webhook_url: str | None = None
     telegram_webhook_secret: SecretStr | None = None
+    # The holder renews it every third of this and a standby tries as often, so another
+    # instance polls at most 4/3 of this after the holder died (about 27 s by default).
+    telegram_polling_lease_seconds: int = Field(20, ge=3, le=300)
     # Hidden from repr because a PostgreSQL URL usually carries a password.
     database_url: str = Field("sqlite+aiosqlite:///./modest.db", repr=False)
     modest_config: Path = Path("config/routing.yaml")
@@ -67,8 +70,11 @@ class Settings(BaseSettings, ConnectorEnvironment):
     log_level: str = "INFO"
     log_format: Literal["json", "console"] = "json"
     webhook_max_body_bytes: int = Field(1_048_576, ge=1)
+    #: The client cabinet: None means on when PORTAL_BASE_URL is set.
+    portal_enabled: bool | None = None
+    portal_base_url: str | None = None
 
-    @field_validator("telegram_api_base", "telegram_webhook_url")
+    @field_validator("telegram_api_base", "telegram_webhook_url", "portal_base_url")
     @classmethod
     def _check_url(cls, value: str | None) -> str | None:
         return None if value is None else _http_url(value)
@@ -107,10 +113,19 @@ class Settings(BaseSettings, ConnectorEnvironment):
         if self.telegram_webhook_url is not None and self.telegram_webhook_secret is None:
             problems.append("TELEGRAM_WEBHOOK_SECRET: required when TELEGRAM_WEBHOOK_URL is set")
         problems.extend(self.connector_problems())
+        if self.portal_enabled and self.portal_base_url is None:
+            problems.append("PORTAL_BASE_URL: required when PORTAL_ENABLED is on")
         if problems:
             # `problems` in the context lets load_settings report one line each.
             raise _invalid("; ".join(problems), problems=tuple(problems))
         return self
+
+    @property
+    def portal_on(self) -> bool:
+        """Whether the client cabinet is served (PORTAL_ENABLED, default: a base URL is set)."""
+        if self.portal_enabled is None:
+            return self.portal_base_url is not None
+        return self.portal_enabled
 
 
 def load_settings(*, env_file: str | Path | None = ".env", **overrides: Any) -> Settings:

@@ -19,7 +19,7 @@ from datetime import datetime
 from typing import ClassVar
 
 from connectors.plugin import Capabilities, ConnectorKind
-from connectors.types import TicketData
+from connectors.types import NewTicket, TicketData
 
 
 class ConnectorError(Exception):
@@ -68,6 +68,11 @@ class HelpdeskConnector(ABC):
     def list_updated_since(self, since: datetime) -> AsyncIterator[TicketData]:
         """Tickets changed at or after ``since``, oldest change first (``lists_changes``)."""
         raise PermanentError(f"{self.slug} cannot list tickets")
+
+    async def create_ticket(self, ticket: NewTicket) -> TicketData:
+        """Open a ticket as its requester and return it as the helpdesk now has it
+        (``creates_tickets``; the client cabinet's new requests)."""
+        raise PermanentError(f"{self.slug} cannot create tickets")
 
     async def set_status(self, external_id: str, status: str) -> None:  # noqa: B027
         """Set the ticket's status (helpdesk-specific value); default: not supported, ignored."""

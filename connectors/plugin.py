@@ -38,6 +38,8 @@ class Capabilities:
     accepts_events: bool = False
     #: ``fetch_ticket`` reads one ticket (a webhook that only names a ticket is usable).
     fetches_tickets: bool = False
+    #: ``create_ticket`` opens a ticket as its requester (the client cabinet's requests).
+    creates_tickets: bool = False
 
 
 @dataclass(frozen=True, slots=True)

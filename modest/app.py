@@ -26,6 +26,7 @@ from aiogram.types import Update
 from aiogram.webhook.aiohttp_server import SimpleRequestHandler
 from aiohttp import web
 from apscheduler.schedulers.asyncio import AsyncIOScheduler
+from argon2 import PasswordHasher
 
 from bot.delivery.limits import TelegramRateLimiter
 from bot.delivery.sender import OutboxSender
@@ -46,6 +47,7 @@ from dispatch.history import HistoryCommand
 from modest.domain import Domain, build_domain, periodic_jobs
 from modest.lazy_aiogram import warm_up
 from modest.polling import PollingLease, instance_id, poll_while_leased
+from modest.portal import build_portal
 from modest.wiring import bind_references, build_crm, build_helpdesk, build_http, build_tracker
 from modest.wiring import helpdesk_kind as helpdesk_kind  # the CLI's and the tests' entry
 from scheduler.housekeeping import build_scheduler
@@ -54,6 +56,12 @@ from storage.db import Database
 log = structlog.get_logger(__name__)
 
 ALLOWED_UPDATES = ["message", "callback_query", "my_chat_member"]
+#: The longest one Bot API call may take (aiogram's own default is 60 s).
+TELEGRAM_CALL_TIMEOUT = 15.0
+#: How long the outbox holds a message it is sending. It outlasts the call, so no other
+#: sender takes a message whose call may still succeed; and a process killed mid-send
+#: holds that chat no longer than this before the message goes again.
+OUTBOX_CLAIM_SECONDS = TELEGRAM_CALL_TIMEOUT + 5.0
 
 
 @dataclass
@@ -76,7 +84,7 @@ class ModestService:
     _runner: web.AppRunner | None = None
     http_port: int | None = None
     pinned_types: list[type] = field(default_factory=lambda: pin_response_types())
-    polling_lease_ttl: float = 30.0
+    polling_lease_ttl: float = 20.0
     _polling: bool = False
     _stopped: asyncio.Event = field(default_factory=asyncio.Event)
 
@@ -200,7 +208,10 @@ def pin_response_types() -> list[type]:
 
 def build_bot(settings: Settings) -> Bot:
     """The aiogram Bot, pointed at Telegram or a self-hosted Bot API server."""
-    session = AiohttpSession(api=TelegramAPIServer.from_base(settings.telegram_api_base))
+    session = AiohttpSession(
+        api=TelegramAPIServer.from_base(settings.telegram_api_base),
+        timeout=TELEGRAM_CALL_TIMEOUT,
+    )
     return Bot(
         settings.telegram_bot_token.get_secret_value(),
         session=session,
@@ -217,6 +228,7 @@ def build_service(
     job_retry_delay: float = 5.0,
     tracker: TrackerConnector | None = None,
     connectors: ConnectorRegistry | None = None,
+    portal_hasher: PasswordHasher | None = None,
     crm: CrmConnector | None = None,
 ) -> ModestService:
     """Wire every part; start nothing.
@@ -224,6 +236,7 @@ def build_service(
     ``helpdesk``, ``tracker``, ``crm`` and ``limiter`` replace the configured ones
     (tests, benchmarks); ``job_retry_delay`` is the first back-off of a failed
     helpdesk call; ``connectors`` replaces the built-in connector registry.
+    ``portal_hasher`` replaces the cabinet's password hasher (cheaper ones in tests).
     """
     connectors = connectors or default_registry()
     # One request budget per outside system, shared by the connectors that call it
@@ -254,8 +267,18 @@ def build_service(
         tracker=tracker,
         crm=crm,
     )
+    portal = None
+    if settings.portal_on and settings.portal_base_url:
+        portal = build_portal(
+            settings.portal_base_url, routing, database, helpdesk, domain, hasher=portal_hasher
+        )
     bot = build_bot(settings)
-    sender = OutboxSender(database, AiogramTransport(bot), limiter or TelegramRateLimiter())
+    sender = OutboxSender(
+        database,
+        AiogramTransport(bot),
+        limiter or TelegramRateLimiter(),
+        lease_seconds=OUTBOX_CLAIM_SECONDS,
+    )
     dispatcher = create_dispatcher(
         assignment=domain.assignment,
         reminders=domain.reminders,
@@ -269,10 +292,13 @@ def build_service(
         chat_access=ChatAccess(database),
         people=People(routing),
         history=HistoryCommand(database, routing, renderer),
+        portal_accounts=portal.services.accounts if portal else None,
     )
     web_app = build_http(
         settings, routing, helpdesk, domain, database, tracker=tracker, registry=connectors
     )
+    if portal is not None:
+        web_app.add_subapp("/portal", portal.app)
     return ModestService(
         settings=settings,
         routing=routing,
@@ -283,7 +309,10 @@ def build_service(
         domain=domain,
         tracker=tracker,
         outbox_sender=sender,
-        scheduler=build_scheduler(database, periodic_jobs(routing, helpdesk, domain)),
+        scheduler=build_scheduler(
+            database, [*periodic_jobs(routing, helpdesk, domain), *(portal.jobs if portal else [])]
+        ),
         web_app=web_app,
+        polling_lease_ttl=float(settings.telegram_polling_lease_seconds),
         crm=crm,
     )

@@ -1,4 +1,4 @@
-"""The ``modest`` command: run, check-config, migrate, report, history."""
+"""The ``modest`` command: run, check-config, migrate, report, history, portal."""
 
 from __future__ import annotations
 
@@ -24,6 +24,7 @@ from dispatch.report_files import report_csv, report_pdf
 from dispatch.reports import ClientReport, ReportService
 from modest.app import build_service, helpdesk_kind
 from modest.logs import configure_logging
+from modest.portal import add_portal_commands, run_portal_command
 from storage.db import Database
 from storage.migrate import upgrade
 
@@ -39,6 +40,8 @@ def main(argv: Sequence[str] | None = None) -> int:
             return write_reports(args)
         if args.command == "history":
             return print_history(args.ticket)
+        if args.command == "portal":
+            return run_portal_command(args)
         settings = load_settings()
         configure_logging(settings.log_level, settings.log_format)
         if args.command == "migrate":
@@ -73,6 +76,7 @@ def _parser() -> argparse.ArgumentParser:
         "history", help="print a ticket's history, one event per line, in the routing time zone"
     )
     history.add_argument("ticket", help="the ticket's helpdesk id or number (#4101 or 4101)")
+    add_portal_commands(sub)
     return parser
 
 

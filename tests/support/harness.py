@@ -8,6 +8,7 @@ from dataclasses import dataclass
 from typing import Any
 
 import httpx
+from argon2 import PasswordHasher
 from sqlmodel import select
 
 from bot.delivery.limits import TelegramRateLimiter
@@ -90,6 +91,7 @@ async def running_modest(
     tracker: TrackerConnector | None = None,
     connectors: ConnectorRegistry | None = None,
     crm: CrmConnector | None = None,
+    portal_hasher: PasswordHasher | None = None,
     **settings: Any,
 ) -> AsyncIterator[Harness]:
     """Start Modest like ``modest run`` does, on a free port; stop it on exit."""
@@ -115,6 +117,7 @@ async def running_modest(
         tracker=tracker,
         connectors=connectors,
         crm=crm,
+        portal_hasher=portal_hasher,
     )
     service.polling_lease_ttl = polling_lease_ttl
     await service.start()
