@@ -4,7 +4,11 @@ the domain built around it, and helpers to bring tickets in and run the jobs."""
 from __future__ import annotations
 
 import asyncio
+import json
 from decimal import Decimal
+from typing import Any
+
+import httpx
 
 from sqlmodel import select
 
@@ -18,9 +22,23 @@ from dispatch.models import Client, TicketData, TicketEventKind
 from modest.domain import Domain, build_domain
 from storage.db import Database
 from storage.models import JobRow, JobStatus, MessageKind, OutboxRow, TelegramMessageRow
-from tests.conftest import ROUTING_YAML
+from tests.support.paths import FIXTURES
+from tests.support.routing import ROUTING_YAML
 
 MARIA = "maria@acme.test"
+#: The CRM's incoming webhook in the connector tests (its code must never be logged).
+CRM_CODE = "crm-s3cr3t-code"
+CRM_ROOT = f"https://acme.bitrix24.test/rest/7/{CRM_CODE}/"
+#: Bitrix24 CRM answers in the documented shapes, by name.
+CRM_ANSWERS: dict[str, dict[str, Any]] = json.loads(
+    (FIXTURES / "bitrix24" / "crm_answers.json").read_text("utf-8")
+)
+
+
+def crm_answer(name: str) -> httpx.Response:
+    """A recorded Bitrix24 CRM answer as an HTTP response."""
+    recorded = CRM_ANSWERS[name]
+    return httpx.Response(recorded["status"], json=recorded["body"])
 CRM_SECTION = """crm:
   kind: bitrix24
   contract:
