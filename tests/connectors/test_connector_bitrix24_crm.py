@@ -110,7 +110,8 @@ async def test_not_found_exactly_asks_for_duplicates_then_says_nobody(
     api: respx.MockRouter, crm: Bitrix24CrmConnector
 ) -> None:
     api.post("crm.contact.list").mock(return_value=crm_answer("contact_list_none"))
-    duplicates = api.post("crm.duplicate.findbycomm").mock(return_value=crm_answer("duplicates_none"))
+    none = crm_answer("duplicates_none")
+    duplicates = api.post("crm.duplicate.findbycomm").mock(return_value=none)
     assert await crm.find_contacts(email="Nobody@Example.test") == []
     assert sent(duplicates) == {
         "type": "EMAIL",
@@ -127,7 +128,9 @@ async def test_a_differently_written_address_is_found_through_duplicates(
     listing = api.post("crm.contact.list")
     listing.side_effect = [crm_answer("contact_list_none"), crm_answer("contact_list_one")]
     api.post("crm.duplicate.findbycomm").mock(return_value=crm_answer("duplicates_contact"))
-    api.post("crm.contact.company.items.get").mock(return_value=crm_answer("contact_companies_one"))
+    api.post("crm.contact.company.items.get").mock(
+        return_value=crm_answer("contact_companies_one")
+    )
     (contact,) = await crm.find_contacts(email="M@Acme.Test")
     assert contact.external_id == "12"
     assert sent(listing)["filter"] == {"=ID": [12]}
@@ -149,7 +152,9 @@ async def test_a_contact_with_two_companies_lists_the_primary_first(
     api: respx.MockRouter, crm: Bitrix24CrmConnector
 ) -> None:
     api.post("crm.contact.list").mock(return_value=crm_answer("contact_list_one"))
-    api.post("crm.contact.company.items.get").mock(return_value=crm_answer("contact_companies_two"))
+    api.post("crm.contact.company.items.get").mock(
+        return_value=crm_answer("contact_companies_two")
+    )
     (contact,) = await crm.find_contacts(email="m@acme.test")
     assert contact.company_ids == ("42", "43")
 
@@ -161,7 +166,9 @@ async def test_a_phone_is_looked_up_through_duplicates_normalised(
         return_value=crm_answer("duplicates_contact")
     )
     api.post("crm.contact.list").mock(return_value=crm_answer("contact_list_one"))
-    api.post("crm.contact.company.items.get").mock(return_value=crm_answer("contact_companies_one"))
+    api.post("crm.contact.company.items.get").mock(
+        return_value=crm_answer("contact_companies_one")
+    )
     (contact,) = await crm.find_contacts(phone="+7 (495) 123-45-67")
     assert contact.name == "Maria Ivanova"
     assert sent(duplicates)["values"] == ["+74951234567"]
@@ -200,7 +207,8 @@ async def test_no_deal_no_category_and_unreadable_values(
     api: respx.MockRouter, fake: FakeTime
 ) -> None:
     deals = api.post("crm.deal.list")
-    deals.side_effect = [crm_answer("deal_list_none"), _deal(UF_CRM_HOURS="twenty", UF_CRM_RATE="")]
+    typo = _deal(UF_CRM_HOURS="twenty", UF_CRM_RATE="")
+    deals.side_effect = [crm_answer("deal_list_none"), typo]
     api.post("user.get").mock(return_value=crm_answer("insufficient_scope"))
     crm = make(fake)
     try:
@@ -249,7 +257,8 @@ async def test_a_company_and_one_that_is_not_there(
 async def test_a_timeline_note_goes_to_the_company(
     api: respx.MockRouter, crm: Bitrix24CrmConnector
 ) -> None:
-    route = api.post("crm.timeline.comment.add").mock(return_value=crm_answer("timeline_comment_add"))
+    added = crm_answer("timeline_comment_add")
+    route = api.post("crm.timeline.comment.add").mock(return_value=added)
     text = "#4101 Printer on fire — 30 min, Olga Smirnova"
     assert await crm.add_timeline_note("42", text) == "999"
     assert sent(route) == {"fields": {"ENTITY_ID": 42, "ENTITY_TYPE": "company", "COMMENT": text}}
@@ -388,7 +397,9 @@ async def test_the_tracker_and_the_crm_on_one_portal_stay_within_its_bucket(
     task = httpx.Response(TASK_GET["status"], json=TASK_GET["body"])
     with respx.mock(assert_all_called=True) as router:
         router.post(f"{TRACKER_ROOT}tasks.task.get").mock(side_effect=record(task))
-        router.post(f"{CRM_ROOT}crm.company.get").mock(side_effect=record(crm_answer("company_get")))
+        router.post(f"{CRM_ROOT}crm.company.get").mock(
+            side_effect=record(crm_answer("company_get"))
+        )
         await asyncio.gather(
             *(tracker.get_task("8017") for _ in range(60)),
             *(crm.get_company("42") for _ in range(60)),

@@ -175,7 +175,11 @@ FAILURES = {
     "down": (_raises(httpx.ConnectError("refused")), "crm.lookup_failed", "ConnectError"),
     "server error": (crm_answer("internal_server_error"), "crm.lookup_failed", "HTTP 500"),
     "403": (crm_answer("access_denied"), "crm.lookup_refused", "ACCESS_DENIED"),
-    "query limit": (crm_answer("query_limit_exceeded"), "crm.lookup_failed", "QUERY_LIMIT_EXCEEDED"),
+    "query limit": (
+        crm_answer("query_limit_exceeded"),
+        "crm.lookup_failed",
+        "QUERY_LIMIT_EXCEEDED",
+    ),
     "expired token": (crm_answer("expired_token"), "crm.lookup_refused", "expired_token"),
 }
 

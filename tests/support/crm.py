@@ -9,7 +9,6 @@ from decimal import Decimal
 from typing import Any
 
 import httpx
-
 from sqlmodel import select
 
 from bot.i18n import Texts
@@ -39,6 +38,8 @@ def crm_answer(name: str) -> httpx.Response:
     """A recorded Bitrix24 CRM answer as an HTTP response."""
     recorded = CRM_ANSWERS[name]
     return httpx.Response(recorded["status"], json=recorded["body"])
+
+
 CRM_SECTION = """crm:
   kind: bitrix24
   contract:
