@@ -8,6 +8,7 @@ from __future__ import annotations
 import re
 from pathlib import Path
 from typing import Any, Literal
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from pydantic import Field, SecretStr, ValidationError, field_validator, model_validator
 from pydantic_core import ErrorDetails, PydanticCustomError
@@ -73,6 +74,8 @@ class Settings(BaseSettings):
     rt_token: SecretStr | None = None
     rt_user: str | None = None
     rt_password: SecretStr | None = None
+    # The zone RT reads TicketSQL dates in for that user (its preference, else $Timezone).
+    rt_timezone: str = "UTC"
     bitrix24_webhook_url: SecretStr | None = None
     bitrix24_app_token: SecretStr | None = None
     redmine_url: str | None = None
@@ -109,6 +112,15 @@ class Settings(BaseSettings):
                 " or postgresql+asyncpg://user:password@host/dbname"
             )
         return value
+
+    @field_validator("rt_timezone")
+    @classmethod
+    def _check_rt_timezone(cls, value: str) -> str:
+        try:
+            ZoneInfo(value.strip())
+        except (ZoneInfoNotFoundError, ValueError, OSError):
+            raise _invalid(f"unknown time zone {value!r}, use a name like Europe/Moscow") from None
+        return value.strip()
 
     @field_validator("log_level")
     @classmethod
@@ -157,6 +169,11 @@ class Settings(BaseSettings):
         """Whether Request Tracker is configured (URL, and a token or a user and password)."""
         has_password = self.rt_user is not None and self.rt_password is not None
         return self.rt_url is not None and (self.rt_token is not None or has_password)
+
+    @property
+    def rt_tz(self) -> ZoneInfo:
+        """The zone RT reads TicketSQL dates in for Modest's RT user."""
+        return ZoneInfo(self.rt_timezone)
 
     @property
     def helpdeskeddy_enabled(self) -> bool:

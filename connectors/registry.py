@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from datetime import tzinfo
+from datetime import UTC, tzinfo
 
 from connectors.base import HelpdeskConnector
 from connectors.generic import GenericHelpdeskConnector
@@ -33,6 +33,7 @@ class HelpdeskOptions:
     rt_token: str | None = field(default=None, repr=False)
     rt_user: str | None = None
     rt_password: str | None = field(default=None, repr=False)
+    rt_timezone: tzinfo = UTC
 
 
 HelpdeskFactory = Callable[[HelpdeskOptions], HelpdeskConnector]
@@ -78,6 +79,7 @@ def build_rt(options: HelpdeskOptions) -> HelpdeskConnector:
         user=options.rt_user,
         password=options.rt_password,
         ticket_url_template=options.ticket_url_template,
+        timezone=options.rt_timezone,
     )
 
 

@@ -195,6 +195,7 @@ def build_helpdesk(
         rt_token=rt_token.get_secret_value() if rt_token else None,
         rt_user=settings.rt_user,
         rt_password=rt_password.get_secret_value() if rt_password else None,
+        rt_timezone=settings.rt_tz,
     )
     return (registry or default_registry()).create(helpdesk_kind(settings, routing), options)
 
