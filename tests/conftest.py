@@ -12,6 +12,7 @@ from pathlib import Path
 import asyncpg
 import pytest
 import structlog
+from hypothesis import settings as hypothesis_settings
 
 import modest  # noqa: F401 - first, so aiogram is imported as the service imports it
 from config.routing import RoutingConfig, load_routing_text
@@ -56,6 +57,15 @@ people:
     telegram_id: 1004
     roles: [specialist]
 """
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    """Property tests: bounded and repeatable; ``HYPOTHESIS_PROFILE=explore`` hunts longer."""
+    hypothesis_settings.register_profile(
+        "ci", max_examples=200, deadline=None, derandomize=True, database=None
+    )
+    hypothesis_settings.register_profile("explore", max_examples=2000, deadline=None)
+    hypothesis_settings.load_profile(os.environ.get("HYPOTHESIS_PROFILE", "ci"))
 
 
 @pytest.fixture(autouse=True)
