@@ -32,8 +32,10 @@ __all__ = ["GenericHelpdeskConnector", "parse_generic_webhook"]
 
 log = structlog.get_logger(__name__)
 
-MAX_ID = 200
-MAX_SHORT = 200
+# Ids, refs and short texts are stored in columns of 64 characters.
+MAX_ID = 64
+MAX_SHORT = 64
+MAX_DELIVERY_ID = 200
 MAX_SUBJECT = 1000
 MAX_BODY = 200_000
 MAX_CLIENT_FIELD = 500
@@ -67,6 +69,16 @@ def _created_at(value: object) -> object:
     if value is not None and not isinstance(value, str):
         raise ValueError("must be an ISO 8601 date-time string or null")
     return value or None
+
+
+def _in_utc(value: datetime | None) -> datetime | None:
+    # Naive means UTC; "0001-01-01T00:00+01:00" has no UTC moment (year 0) to store.
+    if value is None:
+        return None
+    try:
+        return value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
+    except OverflowError:
+        raise ValueError("must be a date-time between the years 1 and 9999 in UTC") from None
 
 
 def _http_url(value: str | None) -> str | None:
@@ -124,14 +136,16 @@ class _TicketBody(BaseModel):
     closed: StrictBool | None = None
     client: _ClientBody | None = None
     url: Annotated[Annotated[StrictStr, _text(MAX_URL)] | None, AfterValidator(_http_url)] = None
-    created_at: Annotated[datetime | None, BeforeValidator(_created_at)] = None
+    created_at: Annotated[
+        datetime | None, BeforeValidator(_created_at), AfterValidator(_in_utc)
+    ] = None
 
 
 class _GenericBody(BaseModel):
     model_config = ConfigDict(extra="ignore")
 
     event: Annotated[TicketEventKind, BeforeValidator(_event)]
-    delivery_id: Annotated[StrictStr, _text(MAX_SHORT)] | None = None
+    delivery_id: Annotated[StrictStr, _text(MAX_DELIVERY_ID)] | None = None
     ticket: _TicketBody
 
 
@@ -158,11 +172,6 @@ def _error_message(error: ErrorDetails) -> str:
 
 
 def _to_ticket(event: TicketEventKind, raw: _TicketBody) -> TicketData:
-    created_at = raw.created_at
-    if created_at is not None:
-        if created_at.tzinfo is None:
-            created_at = created_at.replace(tzinfo=UTC)
-        created_at = created_at.astimezone(UTC)
     client = raw.client or _ClientBody()
     return TicketData(
         external_id=raw.id,
@@ -176,7 +185,7 @@ def _to_ticket(event: TicketEventKind, raw: _TicketBody) -> TicketData:
         assignee_ref=raw.assignee or None,
         client=Client(name=client.name, email=client.email, company=client.company),
         url=raw.url,
-        created_at=created_at,
+        created_at=raw.created_at,
         closed=raw.closed if raw.closed is not None else event is TicketEventKind.CLOSED,
     )
 

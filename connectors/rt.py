@@ -73,9 +73,9 @@ def parse_rt_datetime(value: object) -> datetime | None:
         return None
     try:
         moment = datetime.fromisoformat(value.strip().replace("Z", "+00:00"))
-    except ValueError:
+        moment = moment.replace(tzinfo=UTC) if moment.tzinfo is None else moment.astimezone(UTC)
+    except (ValueError, OverflowError):  # OverflowError: in UTC it falls off the calendar
         return None
-    moment = moment.replace(tzinfo=UTC) if moment.tzinfo is None else moment.astimezone(UTC)
     return None if moment <= _EPOCH else moment
 
 
@@ -246,6 +246,8 @@ class RequestTrackerConnector(HelpdeskConnector):
             # Searches hide deleted tickets; this read shows them (and is a 404 for none).
             single = await self._call("GET", f"ticket/{ticket_id}")
             raw = single if isinstance(single, dict) else {}
+        if _text(raw.get("id")) != str(ticket_id):
+            raise PermanentError(f"RT ticket {ticket_id}: the answer is about another ticket")
         body = await self._body(ticket_id)
         return ticket_from_rt(raw, url_template=self._url_template, body=body)
 
@@ -338,7 +340,8 @@ class RequestTrackerConnector(HelpdeskConnector):
     async def _find(self, ticket_id: int) -> JsonObject | None:
         """The ticket as a search returns it (names expanded); None when not found."""
         items = _items(await self._search(f"id = {ticket_id}"))
-        return items[0] if items else None
+        # Only an item with that id: an answer about another ticket must not stand for it.
+        return next((item for item in items if _text(item.get("id")) == str(ticket_id)), None)
 
     async def _body(self, ticket_id: int) -> str:
         """The ticket's first message as plain text (cached); "" when it cannot be read."""

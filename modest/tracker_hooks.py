@@ -20,6 +20,10 @@ from dispatch.dev_sync import DevTaskSync
 
 log = structlog.get_logger(__name__)
 
+_FORM = "application/x-www-form-urlencoded"
+_TOKEN_FIELD = "auth[application_token]"  # noqa: S105 - a form key, not a secret
+_SIGNATURE = "X-Redmine-Signature-256"
+
 
 class TrackerHooks:
     """The aiohttp handlers of tracker events."""
@@ -37,23 +41,34 @@ class TrackerHooks:
         self._redmine_secret = redmine_secret
         self._max = max_body_bytes
 
-    async def _body(self, request: web.Request) -> bytes:
+    async def _body(self, request: web.Request) -> bytes | None:
+        """The body, or None when it is larger than allowed."""
         if request.content_length is not None and request.content_length > self._max:
-            raise web.HTTPRequestEntityTooLarge(
-                max_size=self._max, actual_size=request.content_length
-            )
-        return await request.read()
+            return None
+        try:
+            return await request.read()
+        except web.HTTPRequestEntityTooLarge:
+            return None
 
     async def bitrix24(self, request: web.Request) -> web.Response:
         """A form-encoded Bitrix24 event (ONTASKUPDATE, ONTASKCOMMENTADD)."""
         if not self._bitrix24_token:
-            return _error(401, "Bitrix24 events are disabled: BITRIX24_APP_TOKEN is not set")
-        await self._body(request)
-        form = {k: v for k, v in (await request.post()).items() if isinstance(v, str)}
+            return _error(
+                401, "Bitrix24 events are disabled: BITRIX24_APP_TOKEN is not set", _TOKEN_FIELD
+            )
+        if await self._body(request) is None:
+            return _error(413, f"body larger than {self._max} bytes", "$")
+        if request.content_type != _FORM:
+            return _error(415, f"expected {_FORM}, got {request.content_type}", "Content-Type")
+        try:
+            posted = await request.post()
+        except UnicodeDecodeError as exc:
+            return _error(400, f"form data is not UTF-8: {exc.reason}", "$")
+        form = {k: v for k, v in posted.items() if isinstance(v, str)}
         try:
             event = parse_event(form, app_token=self._bitrix24_token)
         except PayloadError as exc:
-            status = 401 if exc.field == "auth[application_token]" else 400
+            status = 401 if exc.field == _TOKEN_FIELD else 400
             log.info("tracker_hook", tracker="bitrix24", status=status, field=exc.field)
             return _error(status, exc.message, exc.field)
         queued = await self._sync.queue_sync(external_id=event.task_id)
@@ -70,15 +85,18 @@ class TrackerHooks:
     async def redmine(self, request: web.Request) -> web.Response:
         """A signed Redmine 7 webhook about an issue."""
         body = await self._body(request)
-        signature = request.headers.get("X-Redmine-Signature-256")
+        if body is None:
+            return _error(413, f"body larger than {self._max} bytes", "$")
+        signature = request.headers.get(_SIGNATURE)
         if not self._redmine_secret or not verify_webhook(body, signature, self._redmine_secret):
             log.info("tracker_hook", tracker="redmine", status=401)
-            return _error(401, "missing or wrong X-Redmine-Signature-256")
+            return _error(401, f"missing or wrong {_SIGNATURE}", _SIGNATURE)
         try:
             data = json.loads(body)
             issue_id = str(int(data["data"]["issue"]["id"]))
-        except (ValueError, KeyError, TypeError) as exc:
-            return _error(400, f"expected data.issue.id: {exc!r}", "data.issue.id")
+        # Overflow: an id of 1e400 is infinity; recursion: a body nested too deeply.
+        except (ValueError, KeyError, TypeError, OverflowError, RecursionError) as exc:
+            return _error(400, f"expected data.issue.id: {type(exc).__name__}", "data.issue.id")
         queued = await self._sync.queue_sync(external_id=issue_id)
         log.info("tracker_hook", tracker="redmine", status=200, task=issue_id, queued=queued)
         return web.json_response({"status": "accepted" if queued else "ignored"})

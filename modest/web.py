@@ -31,6 +31,9 @@ log = structlog.get_logger(__name__)
 
 _JSON = "application/json"
 _FORM = "application/x-www-form-urlencoded"
+#: What a refusal names when the fault is not in the body.
+_SECRET_FIELD = "X-Webhook-Secret"  # noqa: S105 - a header name, not a secret
+_TYPE_FIELD = "Content-Type"
 
 
 @dataclass(frozen=True, slots=True)
@@ -110,23 +113,26 @@ class WebhookHandlers:
     def _check_secret(self, request: web.Request) -> None:
         expected = self._config.secret
         if not expected:
-            raise WebhookError(401, "webhooks are disabled: HELPDESK_WEBHOOK_SECRET is not set")
+            raise WebhookError(
+                401, "webhooks are disabled: HELPDESK_WEBHOOK_SECRET is not set", _SECRET_FIELD
+            )
         given = request.headers.get("X-Webhook-Secret") or request.query.get("secret") or ""
-        if not hmac.compare_digest(given.encode(), expected.encode()):
-            raise WebhookError(401, "missing or wrong webhook secret")
+        # surrogatepass: aiohttp hands undecodable header bytes over as surrogates.
+        if not hmac.compare_digest(given.encode(errors="surrogatepass"), expected.encode()):
+            raise WebhookError(401, "missing or wrong webhook secret", _SECRET_FIELD)
 
     async def _read_body(self, request: web.Request) -> bytes:
         limit = self._config.max_body_bytes
         if request.content_length is not None and request.content_length > limit:
-            raise WebhookError(413, f"body larger than {limit} bytes")
+            raise WebhookError(413, f"body larger than {limit} bytes", "$")
         try:
             # read() keeps the bytes, so request.post() can still parse a form later;
             # the app's client_max_size (limit + 1) stops a chunked body that lies.
             body = await request.read()
         except web.HTTPRequestEntityTooLarge as exc:
-            raise WebhookError(413, f"body larger than {limit} bytes") from exc
+            raise WebhookError(413, f"body larger than {limit} bytes", "$") from exc
         if len(body) > limit:
-            raise WebhookError(413, f"body larger than {limit} bytes")
+            raise WebhookError(413, f"body larger than {limit} bytes", "$")
         return body
 
     async def _accept_generic(self, request: web.Request, body: bytes) -> tuple[Intake, str]:
@@ -167,11 +173,45 @@ class WebhookHandlers:
 
 def _json_body(request: web.Request, body: bytes) -> object:
     if request.content_type != _JSON:
-        raise WebhookError(415, f"expected {_JSON}, got {request.content_type or 'nothing'}")
+        given = request.content_type or "nothing"
+        raise WebhookError(415, f"expected {_JSON}, got {given}", _TYPE_FIELD)
     try:
-        return json.loads(body)
+        data = json.loads(body)
     except (UnicodeDecodeError, json.JSONDecodeError) as exc:
         raise WebhookError(400, f"malformed JSON: {exc}", "$") from exc
+    except RecursionError:
+        raise WebhookError(400, "malformed JSON: nested too deeply", "$") from None
+    _check_storable(data)
+    return data
+
+
+def _check_storable(value: object, path: str = "") -> None:
+    """Refuse text no database can store: NUL characters, unpaired UTF-16 surrogates.
+
+    JSON can carry both (``\\u0000``, ``\\ud800``); PostgreSQL refuses the first,
+    UTF-8 the second, so either would fail the request after it was half done.
+    The refusal names the dotted path of the text (a bad key: its object's path).
+    """
+    if isinstance(value, str):
+        if "\x00" in value or (not value.isascii() and _has_surrogate(value)):
+            raise WebhookError(
+                400, "text holds a NUL character or an unpaired surrogate", path or "$"
+            )
+    elif isinstance(value, dict):
+        for key, item in value.items():
+            _check_storable(key, path)
+            _check_storable(item, f"{path}.{key}" if path else str(key))
+    elif isinstance(value, list):
+        for index, item in enumerate(value):
+            _check_storable(item, f"{path}.{index}" if path else str(index))
+
+
+def _has_surrogate(text: str) -> bool:
+    try:
+        text.encode("utf-8")
+    except UnicodeEncodeError:
+        return True
+    return False
 
 
 async def _fields(request: web.Request, body: bytes) -> dict[str, str]:
@@ -181,9 +221,14 @@ async def _fields(request: web.Request, body: bytes) -> dict[str, str]:
             raise WebhookError(400, "expected a JSON object", "$")
         return {str(k): "" if v is None else str(v) for k, v in data.items()}
     if request.content_type == _FORM:
-        form = await request.post()
-        return {k: v for k, v in form.items() if isinstance(v, str)}
-    raise WebhookError(415, "expected JSON or form-encoded data")
+        try:
+            form = await request.post()
+        except UnicodeDecodeError as exc:
+            raise WebhookError(400, f"form data is not UTF-8: {exc.reason}", "$") from None
+        fields = {k: v for k, v in form.items() if isinstance(v, str)}
+        _check_storable(fields)
+        return fields
+    raise WebhookError(415, "expected JSON or form-encoded data", _TYPE_FIELD)
 
 
 #: How long an identical id-less body that only names a ticket counts as the same delivery.
