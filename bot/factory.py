@@ -9,14 +9,20 @@ from aiogram import Dispatcher
 from bot.handlers.common import common_router, fallback_router
 from bot.handlers.dev_tasks import dev_tasks_router
 from bot.handlers.dispatch import dispatch_router
+from bot.handlers.history import history_router
+from bot.handlers.portal import portal_router
 from bot.handlers.reminders import reminders_router
 from bot.handlers.time import time_router
 from bot.i18n import Texts
+from bot.middlewares import ActorMiddleware
+from dispatch.actors import People
 from dispatch.assignment import AssignmentService
 from dispatch.chats import ChatAccess
 from dispatch.dev_sync import DevTaskSync
 from dispatch.dev_tasks import DevTaskService
+from dispatch.history import HistoryCommand
 from dispatch.lists import TicketLists
+from dispatch.portal.accounts import PortalAccounts
 from dispatch.reminders import ReminderService
 from dispatch.time_followup import TimeFollowUp
 from dispatch.time_tracking import TimeTracker
@@ -34,8 +40,11 @@ def create_dispatcher(
     texts: Texts,
     tz: tzinfo,
     chat_access: ChatAccess,
+    people: People,
+    history: HistoryCommand,
+    portal_accounts: PortalAccounts | None = None,
 ) -> Dispatcher:
-    """A Dispatcher whose handlers get the services as workflow data."""
+    """A Dispatcher whose handlers get the services, and the ``actor``, as workflow data."""
     dispatcher = Dispatcher(
         assignment=assignment,
         reminders=reminders,
@@ -47,12 +56,19 @@ def create_dispatcher(
         texts=texts,
         tz=tz,
         chat_access=chat_access,
+        history=history,
+        portal_accounts=portal_accounts,
     )
+    actors = ActorMiddleware(people)
+    dispatcher.message.outer_middleware(actors)
+    dispatcher.callback_query.outer_middleware(actors)
     dispatcher.include_routers(
         dispatch_router(),
         reminders_router(),
         time_router(),
         dev_tasks_router(),
+        history_router(),
+        portal_router(),
         common_router(),
         fallback_router(),
     )

@@ -15,10 +15,12 @@ from aiogram.types import InlineKeyboardButton
 
 from bot.callbacks import DevAction, DevCb, DispatchAction, DispatchCb
 from bot.dev_renderers import DevTaskRenderer
+from bot.history_renderers import HistoryRenderer
 from bot.i18n import Texts
 from bot.list_renderers import ListRenderer, cut, esc, payload_of, waited
-from bot.time_renderers import TimeRenderer, hours
+from bot.time_renderers import TimeRenderer
 from config.routing import Department, Person
+from dispatch.durations import format_minutes as hours
 from dispatch.models import TicketState, WritebackState
 from dispatch.views import Payload, ReminderNote, TicketView
 
@@ -29,13 +31,14 @@ _SPACES = re.compile(r"[ \t\r\f\v]+")
 _BLANK_LINES = re.compile(r"\n{3,}")
 
 
-class TelegramRenderer(ListRenderer, TimeRenderer, DevTaskRenderer):
+class TelegramRenderer(ListRenderer, TimeRenderer, DevTaskRenderer, HistoryRenderer):
     """The bot's implementation of ``dispatch.views.Renderer``."""
 
     def __init__(self, texts: Texts, tz: tzinfo) -> None:
         ListRenderer.__init__(self, texts)
         TimeRenderer.__init__(self, texts, tz)
         DevTaskRenderer.__init__(self, texts)
+        HistoryRenderer.__init__(self, texts, tz)
 
     def card(
         self,

@@ -26,7 +26,8 @@ from pydantic_core import ErrorDetails
 
 from connectors.base import HelpdeskConnector, PermanentError
 from connectors.payload import PayloadError, known_event_names, parse_event_kind
-from connectors.types import Client, TicketData, TicketEventKind
+from connectors.plugin import Capabilities
+from connectors.types import Client, Reply, ReplyAuthor, TicketData, TicketEventKind
 
 __all__ = ["GenericHelpdeskConnector", "parse_generic_webhook"]
 
@@ -36,6 +37,7 @@ log = structlog.get_logger(__name__)
 MAX_ID = 64
 MAX_SHORT = 64
 MAX_DELIVERY_ID = 200
+MAX_CHANNEL = 32  # the ticket's channel column
 MAX_SUBJECT = 1000
 MAX_BODY = 200_000
 MAX_CLIENT_FIELD = 500
@@ -109,6 +111,8 @@ RefText = Annotated[StrictStr, _text(MAX_ID), BeforeValidator(_id_value)]
 ShortText = Annotated[StrictStr, _text(MAX_SHORT), BeforeValidator(_none_to_empty)]
 BodyText = Annotated[StrictStr, AfterValidator(_truncate_body), BeforeValidator(_none_to_empty)]
 ClientText = Annotated[StrictStr, _text(MAX_CLIENT_FIELD), BeforeValidator(_none_to_empty)]
+ChannelText = Annotated[StrictStr, _text(MAX_CHANNEL), BeforeValidator(_none_to_empty)]
+UtcDateTime = Annotated[datetime | None, BeforeValidator(_created_at), AfterValidator(_in_utc)]
 
 
 class _ClientBody(BaseModel):
@@ -136,9 +140,19 @@ class _TicketBody(BaseModel):
     closed: StrictBool | None = None
     client: _ClientBody | None = None
     url: Annotated[Annotated[StrictStr, _text(MAX_URL)] | None, AfterValidator(_http_url)] = None
-    created_at: Annotated[
-        datetime | None, BeforeValidator(_created_at), AfterValidator(_in_utc)
-    ] = None
+    created_at: UtcDateTime = None
+    channel: ChannelText = ""
+
+
+class _ReplyBody(BaseModel):
+    model_config = ConfigDict(extra="ignore")
+
+    id: IdText
+    author: ReplyAuthor
+    at: UtcDateTime = None
+    author_id: RefText | None = None
+    author_name: ClientText = ""
+    text: BodyText = ""
 
 
 class _GenericBody(BaseModel):
@@ -147,6 +161,7 @@ class _GenericBody(BaseModel):
     event: Annotated[TicketEventKind, BeforeValidator(_event)]
     delivery_id: Annotated[StrictStr, _text(MAX_DELIVERY_ID)] | None = None
     ticket: _TicketBody
+    reply: _ReplyBody | None = None
 
 
 def _error_message(error: ErrorDetails) -> str:
@@ -171,7 +186,18 @@ def _error_message(error: ErrorDetails) -> str:
     return str(error["msg"])
 
 
-def _to_ticket(event: TicketEventKind, raw: _TicketBody) -> TicketData:
+def _to_reply(raw: _ReplyBody) -> Reply:
+    return Reply(
+        external_id=raw.id,
+        author=raw.author,
+        at=raw.at,
+        author_ref=raw.author_id or None,
+        author_name=raw.author_name,
+        text=raw.text,
+    )
+
+
+def _to_ticket(event: TicketEventKind, raw: _TicketBody, reply: _ReplyBody | None) -> TicketData:
     client = raw.client or _ClientBody()
     return TicketData(
         external_id=raw.id,
@@ -187,6 +213,8 @@ def _to_ticket(event: TicketEventKind, raw: _TicketBody) -> TicketData:
         url=raw.url,
         created_at=raw.created_at,
         closed=raw.closed if raw.closed is not None else event is TicketEventKind.CLOSED,
+        channel=raw.channel,
+        replies=(_to_reply(reply),) if reply is not None else (),
     )
 
 
@@ -204,14 +232,17 @@ def parse_generic_webhook(data: object) -> tuple[TicketEventKind, TicketData, st
         first = exc.errors(include_url=False, include_input=False)[0]
         field = ".".join(str(part) for part in first["loc"]) or "$"
         raise PayloadError(field, _error_message(first)) from None
-    return parsed.event, _to_ticket(parsed.event, parsed.ticket), parsed.delivery_id or None
+    if parsed.event is TicketEventKind.REPLIED and parsed.reply is None:
+        raise PayloadError("reply", "is required for ticket.replied")
+    ticket = _to_ticket(parsed.event, parsed.ticket, parsed.reply)
+    return parsed.event, ticket, parsed.delivery_id or None
 
 
 class GenericHelpdeskConnector(HelpdeskConnector):
     """A webhook-only helpdesk: tickets come in whole, nothing is written back."""
 
     slug: ClassVar[str] = "generic"
-    can_fetch: ClassVar[bool] = False
+    capabilities: ClassVar[Capabilities] = Capabilities(accepts_events=True)
 
     async def fetch_ticket(self, external_id: str) -> TicketData:
         """Always fails: the generic helpdesk has no API to read from."""

@@ -2,7 +2,8 @@
 
 Only people with the ``dispatcher`` role may dispatch. The first assignment
 wins through a compare-and-set in the database; a later or concurrent one is
-told who took the ticket and when.
+told who took the ticket and when. Each step is a ticket event; the card, the
+reminders and the helpdesk write-back follow as its subscribers.
 """
 
 from __future__ import annotations
@@ -14,18 +15,16 @@ from enum import StrEnum
 
 import structlog
 
-from config.routing import Department, Person, Role, RoutingConfig
+from config.routing import Person, Role, RoutingConfig
 from dispatch.cards import CardPublisher
+from dispatch.events import Actor, EventKind, TicketEvent, TicketLog
+from dispatch.job_payloads import WriteBack, enqueue
 from dispatch.models import TicketState, WritebackState
-from dispatch.reminders import NagTracker
 from storage.db import Database, UnitOfWork
 from storage.models import TicketRow
 from storage.types import utcnow
 
 log = structlog.get_logger(__name__)
-
-#: Job that writes an assignment back to the helpdesk.
-WRITEBACK_JOB = "helpdesk.assign"
 
 
 class TapOutcome(StrEnum):
@@ -51,14 +50,14 @@ class TapResult:
 
 
 class AssignmentService:
-    """Handles the dispatch buttons."""
+    """Handles the dispatch buttons, for an :class:`Actor`."""
 
     def __init__(
         self,
         database: Database,
         routing: RoutingConfig,
         cards: CardPublisher,
-        nags: NagTracker,
+        events: TicketLog,
         *,
         writes_back: bool,
         clock: Callable[[], datetime] = utcnow,
@@ -66,20 +65,21 @@ class AssignmentService:
         self._db = database
         self._routing = routing
         self._cards = cards
-        self._nags = nags
+        self._events = events
         self._writes_back = writes_back
         self._clock = clock
 
-    def dispatcher(self, telegram_id: int) -> Person | None:
-        """The dispatcher with this Telegram id, or None."""
-        person = self._routing.person_by_telegram_id(telegram_id)
+    def dispatcher(self, actor: Actor) -> Person | None:
+        """The dispatcher who acts, or None when the actor is not one."""
+        key = actor.person_key
+        person = self._routing.person(key) if key else None
         return person if person is not None and Role.DISPATCHER in person.roles else None
 
     async def browse(
-        self, *, ticket_id: int, department_key: str | None, actor_telegram_id: int
+        self, *, ticket_id: int, department_key: str | None, actor: Actor
     ) -> TapResult:
         """Show a department's people on the card (``None``: back to the departments)."""
-        if self.dispatcher(actor_telegram_id) is None:
+        if self.dispatcher(actor) is None:
             return TapResult(TapOutcome.NOT_DISPATCHER)
         department = self._routing.department(department_key) if department_key else None
         if department_key and department is None:
@@ -90,16 +90,25 @@ class AssignmentService:
             if ticket is None:
                 return TapResult(TapOutcome.UNKNOWN_TICKET)
             refused = self._refusal(ticket)
+            if department is not None and refused is None:
+                await self._events.record(
+                    uow,
+                    ticket,
+                    EventKind.DEPARTMENT_CHOSEN,
+                    actor,
+                    detail={"department": department.key},
+                )
+            # Browsing is the card's own navigation: it is drawn here, not by a subscriber.
             await self._cards.refresh_card(uow, ticket, browsing=None if refused else department)
             await uow.commit()
         return refused or TapResult(TapOutcome.OK)
 
     async def assign(
-        self, *, ticket_id: int, department_key: str, person_key: str, actor_telegram_id: int
+        self, *, ticket_id: int, department_key: str, person_key: str, actor: Actor
     ) -> TapResult:
         """Assign the ticket to a member of a department; the first tap wins."""
-        actor = self.dispatcher(actor_telegram_id)
-        if actor is None:
+        dispatcher = self.dispatcher(actor)
+        if dispatcher is None:
             return TapResult(TapOutcome.NOT_DISPATCHER)
         department = self._routing.department(department_key)
         person = self._routing.person(person_key)
@@ -110,7 +119,7 @@ class AssignmentService:
                 ticket_id=ticket_id,
                 department_key=department.key,
                 assignee_key=person.key,
-                assigned_by=actor.key,
+                assigned_by=dispatcher.key,
                 at=self._clock(),
                 writeback=self._initial_writeback(),
             )
@@ -119,20 +128,27 @@ class AssignmentService:
                 return TapResult(TapOutcome.UNKNOWN_TICKET)
             if not claimed:
                 return self._refusal(ticket) or TapResult(TapOutcome.UNKNOWN_TICKET)
-            await self._after_assignment(uow, ticket, department)
+            await self._events.record(
+                uow,
+                ticket,
+                EventKind.ASSIGNED,
+                actor,
+                changes={"assignee": (None, person.key), "department": (None, department.key)},
+                detail={"how": "button"},
+            )
             await uow.commit()
         log.info(
             "dispatch.assigned",
             ticket_id=ticket_id,
             department=department.key,
             assignee=person.key,
-            by=actor.key,
+            by=dispatcher.key,
         )
         return TapResult(TapOutcome.OK, assignee=person.name)
 
-    async def retry_writeback(self, *, ticket_id: int, actor_telegram_id: int) -> TapResult:
+    async def retry_writeback(self, *, ticket_id: int, actor: Actor) -> TapResult:
         """Try again to write an assignment back after it failed for good."""
-        if self.dispatcher(actor_telegram_id) is None:
+        if self.dispatcher(actor) is None:
             return TapResult(TapOutcome.NOT_DISPATCHER)
         async with self._db.unit_of_work() as uow:
             ticket = await uow.tickets.get(ticket_id=ticket_id, for_update=True)
@@ -142,26 +158,9 @@ class AssignmentService:
                 return TapResult(TapOutcome.NOTHING_TO_RETRY)
             ticket.writeback = WritebackState.PENDING
             ticket.writeback_error = None
-            self._enqueue_writeback(uow, ticket)
-            await self._cards.refresh_card(uow, ticket)
+            await self._events.record(uow, ticket, EventKind.WRITEBACK_RETRIED, actor)
             await uow.commit()
         return TapResult(TapOutcome.OK)
-
-    async def _after_assignment(
-        self, uow: UnitOfWork, ticket: TicketRow, department: Department
-    ) -> None:
-        if self._writes_back:
-            self._enqueue_writeback(uow, ticket)
-        await self._nags.stop(uow, ticket)
-        await self._cards.refresh_card(uow, ticket)
-        await self._cards.notify_assignee(uow, ticket)
-
-    def _enqueue_writeback(self, uow: UnitOfWork, ticket: TicketRow) -> None:
-        uow.jobs.enqueue(
-            kind=WRITEBACK_JOB,
-            ticket_id=ticket.id,
-            payload={"ticket_id": ticket.id, "version": ticket.version},
-        )
 
     def _initial_writeback(self) -> str:
         return WritebackState.PENDING if self._writes_back else WritebackState.NONE
@@ -179,3 +178,25 @@ class AssignmentService:
                 assignee=assignee.name if assignee else ticket.assignee_key,
             )
         return None
+
+
+class WritebackQueue:
+    """Subscriber: an assignment made in Modest is queued for the helpdesk."""
+
+    def __init__(self, *, writes_back: bool) -> None:
+        self._writes_back = writes_back
+
+    def subscribe(self, events: TicketLog) -> None:
+        """Listen to assignments and to retries of a failed write-back."""
+        events.subscribe(
+            (EventKind.ASSIGNED, EventKind.REASSIGNED, EventKind.WRITEBACK_RETRIED), self.on_event
+        )
+
+    async def on_event(self, uow: UnitOfWork, ticket: TicketRow, event: TicketEvent) -> None:
+        """Queue the write-back job of a button assignment or a retry."""
+        made_here = (
+            event.kind == EventKind.WRITEBACK_RETRIED or event.detail.get("how") == "button"
+        )
+        if self._writes_back and made_here:
+            assert ticket.id is not None
+            enqueue(uow, WriteBack(ticket_id=ticket.id, version=ticket.version))

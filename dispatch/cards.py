@@ -6,7 +6,9 @@ import dataclasses
 from datetime import datetime
 
 from config.routing import Department, RoutingConfig
-from dispatch.views import Payload, ReminderNote, Renderer, TicketView
+from dispatch.events import EventKind, TicketEvent, TicketLog
+from dispatch.models import TicketState
+from dispatch.views import CardMessages, Payload, ReminderNote, TicketView
 from storage.db import UnitOfWork
 from storage.models import MessageKind, TelegramMessageRow, TicketRow
 from storage.types import utcnow
@@ -16,11 +18,44 @@ class CardPublisher:
     """Renders a ticket and puts the sends and edits into the outbox."""
 
     def __init__(
-        self, routing: RoutingConfig, renderer: Renderer, *, dev_tasks: bool = False
+        self, routing: RoutingConfig, renderer: CardMessages, *, dev_tasks: bool = False
     ) -> None:
         self._routing = routing
         self._renderer = renderer
         self._dev_tasks = dev_tasks
+
+    def subscribe(self, events: TicketLog) -> None:
+        """Keep the card and the assignee's message in step with the ticket's events."""
+        events.subscribe((EventKind.CREATED,), self._on_created)
+        events.subscribe((EventKind.ASSIGNED, EventKind.REASSIGNED), self._on_assigned)
+        events.subscribe((EventKind.REOPENED,), self._on_reopened)
+        events.subscribe(
+            (
+                EventKind.CLOSED,
+                EventKind.WRITEBACK_RETRIED,
+                EventKind.WRITEBACK_DONE,
+                EventKind.WRITEBACK_FAILED,
+            ),
+            self._on_changed,
+        )
+
+    async def _on_created(self, uow: UnitOfWork, ticket: TicketRow, _: TicketEvent) -> None:
+        if ticket.state == TicketState.UNASSIGNED:
+            await self.post_card(uow, ticket)
+
+    async def _on_assigned(self, uow: UnitOfWork, ticket: TicketRow, _: TicketEvent) -> None:
+        await self.refresh_card(uow, ticket)
+        await self.notify_assignee(uow, ticket)
+
+    async def _on_reopened(self, uow: UnitOfWork, ticket: TicketRow, _: TicketEvent) -> None:
+        if ticket.state == TicketState.ASSIGNED:
+            await self.refresh_card(uow, ticket)
+            await self.notify_assignee(uow, ticket)
+        else:
+            await self.show_card(uow, ticket)
+
+    async def _on_changed(self, uow: UnitOfWork, ticket: TicketRow, _: TicketEvent) -> None:
+        await self.refresh_card(uow, ticket)
 
     async def post_card(self, uow: UnitOfWork, ticket: TicketRow) -> None:
         """Post a new dispatch card to the dispatchers' chat."""
@@ -70,9 +105,12 @@ class CardPublisher:
         payload = await self._render(
             uow, ticket, reminder=ReminderNote(count, now - ticket.received_at)
         )
-        if cards:
-            payload["reply_to_row"] = cards[0].id
-        await uow.outbox.enqueue_send(message=message, payload=payload, ticket_id=ticket.id)
+        await uow.outbox.enqueue_send(
+            message=message,
+            payload=payload,
+            ticket_id=ticket.id,
+            reply_to=cards[0] if cards else None,
+        )
         return message
 
     async def show_card(self, uow: UnitOfWork, ticket: TicketRow) -> None:

@@ -14,18 +14,20 @@ from enum import StrEnum
 
 import structlog
 
-from config.routing import Role, RoutingConfig
+from config.routing import Person, Role, RoutingConfig
 from connectors.base import HelpdeskConnector, TransientError
-from connectors.trackers import TaskDraft, TrackerConnector
-from dispatch.views import DevTaskView, Renderer, TicketView
-from dispatch.writeback_jobs import NOTE_JOB
+from connectors.trackers import TRACKER, TaskDraft, TrackerConnector
+from dispatch.actors import People
+from dispatch.events import Actor, EventKind, Source, TicketLog
+from dispatch.helpdesk_notes import HelpdeskNotes
+from dispatch.job_payloads import CreateDevTask, HelpdeskNote, enqueue
+from dispatch.views import DevTaskMessages, DevTaskView, TicketView
 from storage.db import Database, UnitOfWork
-from storage.jobs import RetryJob
+from storage.job_repository import RetryJob
 from storage.models import DevTaskRow, JobRow, TicketRow
 
 log = structlog.get_logger(__name__)
 
-CREATE_JOB = "tracker.create"
 DEV_QUESTION = "dev_question"
 _DRAFT = "devdraft.{}"
 
@@ -46,12 +48,18 @@ class DevTaskService:
         self,
         database: Database,
         routing: RoutingConfig,
-        renderer: Renderer,
+        renderer: DevTaskMessages,
         tracker: TrackerConnector | None,
         helpdesk: HelpdeskConnector,
+        events: TicketLog,
+        *,
+        notes: HelpdeskNotes,
     ) -> None:
+        self._notes = notes
         self._db = database
         self._routing = routing
+        self._people = People(routing)
+        self._events = events
         self._renderer = renderer
         self._tracker = tracker
         self._helpdesk = helpdesk
@@ -61,18 +69,19 @@ class DevTaskService:
         """Whether a tracker is configured (else the button is not shown)."""
         return self._tracker is not None
 
-    async def start(self, *, ticket_id: int, actor_telegram_id: int) -> DevOutcome:
+    async def start(self, *, ticket_id: int, actor: Actor) -> DevOutcome:
         """Ask the specialist what the developer should do."""
         if self._tracker is None:
             return DevOutcome.NO_TRACKER
+        chat = self._people.chat_of(actor)
         async with self._db.unit_of_work() as uow:
             ticket = await uow.tickets.get(ticket_id=ticket_id)
             if ticket is None:
                 return DevOutcome.UNKNOWN
-            if not self._may_hand_over(ticket, actor_telegram_id):
+            if chat is None or not self._may_hand_over(ticket, actor):
                 return DevOutcome.NOT_ALLOWED
             question = await uow.messages.create(
-                ticket_id=ticket_id, kind=DEV_QUESTION, chat_id=actor_telegram_id
+                ticket_id=ticket_id, kind=DEV_QUESTION, chat_id=chat
             )
             assert question.id is not None
             payload = self._renderer.dev_question(self._view(ticket), question_id=question.id)
@@ -80,14 +89,14 @@ class DevTaskService:
             await uow.commit()
         return DevOutcome.OK
 
-    def _may_hand_over(self, ticket: TicketRow, telegram_id: int) -> bool:
-        person = self._routing.person_by_telegram_id(telegram_id)
+    def _may_hand_over(self, ticket: TicketRow, actor: Actor) -> bool:
+        person = self._people.person(actor)
         if person is None:
             return False
         return person.key == ticket.assignee_key or Role.DISPATCHER in person.roles
 
     async def statement(
-        self, *, chat_id: int, reply_to_message_id: int, text: str, actor_telegram_id: int
+        self, *, chat_id: int, reply_to_message_id: int, text: str, actor: Actor
     ) -> DevOutcome | None:
         """A reply to the question: the statement; None if the reply is to something else."""
         async with self._db.unit_of_work() as uow:
@@ -96,11 +105,11 @@ class DevTaskService:
             )
             if question is None or question.kind != DEV_QUESTION or question.id is None:
                 return None
-            outcome = await self._ask_developer(uow, question.id, text.strip(), actor_telegram_id)
+            outcome = await self._ask_developer(uow, question.id, text.strip(), actor)
             await uow.commit()
         return outcome
 
-    async def use_ticket_text(self, *, question_id: int, actor_telegram_id: int) -> DevOutcome:
+    async def use_ticket_text(self, *, question_id: int, actor: Actor) -> DevOutcome:
         """ "Use the ticket text" instead of typing a statement."""
         async with self._db.unit_of_work() as uow:
             question = await uow.messages.get(message_row_id=question_id)
@@ -109,22 +118,23 @@ class DevTaskService:
             ticket = await uow.tickets.get(ticket_id=question.ticket_id)
             assert ticket is not None
             outcome = await self._ask_developer(
-                uow, question_id, ticket.body or ticket.subject, actor_telegram_id
+                uow, question_id, ticket.body or ticket.subject, actor
             )
             await uow.commit()
         return outcome
 
     async def _ask_developer(
-        self, uow: UnitOfWork, question_id: int, statement: str, actor: int
+        self, uow: UnitOfWork, question_id: int, statement: str, actor: Actor
     ) -> DevOutcome:
         question = await uow.messages.get(message_row_id=question_id)
         if question is None or question.ticket_id is None:
             return DevOutcome.UNKNOWN
-        if question.chat_id != actor:
+        chat = self._people.chat_of(actor)
+        if chat is None or question.chat_id != chat:
             return DevOutcome.NOT_ALLOWED
         ticket = await uow.tickets.get(ticket_id=question.ticket_id)
         assert ticket is not None
-        specialist = self._routing.person_by_telegram_id(actor)
+        specialist = self._people.person(actor)
         draft = {
             "ticket": ticket.id,
             "statement": statement[:4000],
@@ -133,10 +143,10 @@ class DevTaskService:
         await uow.sync_state.put(key=_DRAFT.format(question_id), value=json.dumps(draft))
         developers = [p for p in self._routing.people if Role.DEVELOPER in p.roles]
         payload = self._renderer.dev_pick(self._view(ticket), developers, draft=question_id)
-        uow.outbox.enqueue_plain(chat_id=actor, payload=payload)
+        uow.outbox.enqueue_plain(chat_id=chat, payload=payload)
         return DevOutcome.OK
 
-    async def pick(self, *, draft: int, developer_key: str, actor_telegram_id: int) -> DevOutcome:
+    async def pick(self, *, draft: int, developer_key: str, actor: Actor) -> DevOutcome:
         """The developer was chosen: queue the task's creation."""
         developer = self._routing.person(developer_key)
         if developer is None or Role.DEVELOPER not in developer.roles:
@@ -146,7 +156,7 @@ class DevTaskService:
             raw = await uow.sync_state.get(key=_DRAFT.format(draft))
             if question is None or raw is None:
                 return DevOutcome.UNKNOWN
-            if question.chat_id != actor_telegram_id:
+            if question.chat_id != self._people.chat_of(actor):
                 return DevOutcome.NOT_ALLOWED
             data = json.loads(raw)
             # Take the draft in a compare-and-set: a double tap (or two at once) makes one task.
@@ -154,24 +164,21 @@ class DevTaskService:
                 key=_DRAFT.format(draft), old=raw, new="{}"
             ):
                 return DevOutcome.UNKNOWN
-            uow.jobs.enqueue(
-                kind=CREATE_JOB,
-                ticket_id=data["ticket"],
-                payload={**data, "developer": developer.key, "draft": draft},
-            )
+            enqueue(uow, CreateDevTask(**data, developer=developer.key, draft=draft))
             await uow.commit()
         return DevOutcome.OK
 
     async def create(self, job: JobRow) -> None:
         """The job: create the task in the tracker, link it, note it, tell the developer."""
         assert self._tracker is not None
+        order = CreateDevTask.of(job)
         async with self._db.unit_of_work() as uow:
-            ticket = await uow.tickets.get(ticket_id=int(job.payload["ticket"]))
+            ticket = await uow.tickets.get(ticket_id=order.ticket)
         if ticket is None:
             return
-        developer = self._routing.person(str(job.payload["developer"]))
-        specialist = self._routing.person(str(job.payload.get("specialist") or ""))
-        draft = self._draft(ticket, str(job.payload["statement"]), developer, specialist)
+        developer = self._routing.person(order.developer)
+        specialist = self._routing.person(order.specialist) if order.specialist else None
+        draft = self._draft(ticket, order.statement, developer, specialist)
         try:
             task = await self._tracker.create_task(draft)
         except TransientError as exc:
@@ -184,13 +191,26 @@ class DevTaskService:
                 url=task.url,
                 developer_key=developer.key if developer else None,
                 specialist_key=specialist.key if specialist else None,
-                statement=str(job.payload["statement"]),
+                statement=order.statement,
                 status=task.status,
                 closed=task.closed,
             )
-            uow.session.add(row)
-            await uow.session.flush()
+            await uow.dev_tasks.create(row)
             await self._announce(uow, row, ticket)
+            await self._events.record(
+                uow,
+                ticket,
+                EventKind.DEV_TASK_CREATED,
+                Actor.person(row.specialist_key, Source.BOT)
+                if row.specialist_key
+                else Actor.system(Source.TRACKER),
+                detail={
+                    "tracker": row.tracker,
+                    "task": row.external_id,
+                    "developer": row.developer_key,
+                    "url": row.url,
+                },
+            )
             await uow.commit()
         log.info(
             "dev_task.created",
@@ -200,7 +220,11 @@ class DevTaskService:
         )
 
     def _draft(
-        self, ticket: TicketRow, statement: str, developer: object, specialist: object
+        self,
+        ticket: TicketRow,
+        statement: str,
+        developer: Person | None,
+        specialist: Person | None,
     ) -> TaskDraft:
         dev_ref = self._tracker_ref(developer)
         spec_ref = self._tracker_ref(specialist)
@@ -231,17 +255,15 @@ class DevTaskService:
             project=project,
         )
 
-    def _tracker_ref(self, person: object) -> str | None:
-        kind = self._routing.tracker.kind
-        ref = getattr(person, "bitrix24_id" if kind == "bitrix24" else "redmine_id", None)
-        return str(ref) if ref else None
+    def _tracker_ref(self, person: Person | None) -> str | None:
+        """The person's user id in the configured tracker (by the key it declares)."""
+        return self._routing.person_ref(person, TRACKER.name) if person else None
 
     async def _announce(self, uow: UnitOfWork, row: DevTaskRow, ticket: TicketRow) -> None:
         view = self.view(row, ticket)
-        note = self._renderer.dev_note("created", url=row.url)
-        uow.jobs.enqueue(
-            kind=NOTE_JOB, ticket_id=ticket.id, payload={"ticket_id": ticket.id, "text": note}
-        )
+        note = self._notes.dev_note("created", url=row.url)
+        assert ticket.id is not None
+        enqueue(uow, HelpdeskNote(ticket_id=ticket.id, text=note))
         for key, for_developer in ((row.developer_key, True), (row.specialist_key, False)):
             person = self._routing.person(key) if key else None
             if person is not None and person.telegram_id is not None:

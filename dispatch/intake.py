@@ -1,31 +1,47 @@
-"""Ticket intake: helpdesk events become tickets, cards and card updates.
+"""Ticket intake: helpdesk events become tickets and ticket events.
 
 Each accepted delivery is remembered in the same transaction as its effects,
-so a repeated delivery answers "duplicate" and changes nothing.
+so a repeated delivery answers "duplicate" and changes nothing. What changed
+is recorded in the ticket event log (:mod:`dispatch.events`); the cards,
+reminders and time prompts follow from there, as its subscribers.
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable
-from datetime import datetime
+from datetime import UTC, datetime
 from enum import StrEnum
+from typing import Any
 
 import structlog
-from sqlalchemy.exc import IntegrityError
 
 from config.routing import RoutingConfig
-from dispatch.cards import CardPublisher
-from dispatch.models import HelpdeskEvent, TicketData, TicketEventKind, TicketState
-from dispatch.reminders import NagTracker
-from dispatch.time_tracking import TimeTracker
+from dispatch.events import Actor, Change, EventKind, Source, TicketLog
+from dispatch.job_payloads import FetchTicket, enqueue
+from dispatch.models import HelpdeskEvent, ReplyAuthor, TicketData, TicketEventKind, TicketState
 from storage.db import Database, UnitOfWork
+from storage.errors import ConflictError
 from storage.models import TicketRow
 from storage.types import utcnow
 
 log = structlog.get_logger(__name__)
 
-#: Job that fetches a ticket from the helpdesk API, then applies the event.
-FETCH_JOB = "helpdesk.fetch"
+_REPLY_KINDS = (EventKind.FIRST_STAFF_REPLY, EventKind.STAFF_REPLIED, EventKind.CLIENT_REPLIED)
+#: Ticket fields whose change is an "updated" event (status has its own kind).
+_TRACKED = (
+    "number",
+    "subject",
+    "body",
+    "priority",
+    "type",
+    "channel",
+    "client_name",
+    "client_email",
+    "client_company",
+    "url",
+    "helpdesk_department",
+)
+_SHOWN_CHARS = 200
 
 
 class Intake(StrEnum):
@@ -42,20 +58,16 @@ class IntakeService:
         self,
         database: Database,
         routing: RoutingConfig,
-        cards: CardPublisher,
-        nags: NagTracker,
+        events: TicketLog,
         *,
-        time: TimeTracker | None = None,
         clock: Callable[[], datetime] = utcnow,
     ) -> None:
         self._db = database
         self._routing = routing
-        self._cards = cards
-        self._nags = nags
-        self._time = time
+        self._events = events
         self._clock = clock
 
-    async def accept_event(self, event: HelpdeskEvent) -> Intake:
+    async def accept_event(self, event: HelpdeskEvent, *, via: Source = Source.WEBHOOK) -> Intake:
         """Record a delivery that carries the whole ticket and apply it, atomically."""
         for attempt in (1, 2):
             try:
@@ -64,10 +76,10 @@ class IntakeService:
                         source=event.source, delivery_key=event.delivery_key
                     ):
                         return Intake.DUPLICATE
-                    ticket = await self._apply(uow, event)
+                    ticket = await self._apply(uow, event, via)
                     await uow.commit()
                 break
-            except IntegrityError:
+            except ConflictError:
                 # Another delivery created the same new ticket at the same moment
                 # (PostgreSQL): once again, it is an update of that ticket.
                 if attempt == 2:
@@ -89,25 +101,28 @@ class IntakeService:
         async with self._db.unit_of_work() as uow:
             if not await uow.deliveries.remember(source=source, delivery_key=delivery_key):
                 return Intake.DUPLICATE
-            uow.jobs.enqueue(
-                kind=FETCH_JOB,
-                payload={"source": source, "kind": kind.value, "external_id": external_id},
-                ticket_id=None,
-            )
+            enqueue(uow, FetchTicket(source=source, kind=kind, external_id=external_id))
             await uow.commit()
         log.info("intake.fetch_queued", source=source, kind=kind.value, external_id=external_id)
         return Intake.ACCEPTED
 
-    async def apply_fetched(self, *, source: str, kind: TicketEventKind, data: TicketData) -> None:
-        """Apply an event whose ticket was fetched from the helpdesk."""
+    async def apply_fetched(
+        self,
+        *,
+        source: str,
+        kind: TicketEventKind,
+        data: TicketData,
+        via: Source = Source.WEBHOOK,
+    ) -> None:
+        """Apply an event whose ticket was fetched from the helpdesk (``via``: why it was)."""
         event = HelpdeskEvent(source=source, kind=kind, delivery_key="", ticket=data)
         for attempt in (1, 2):
             try:
                 async with self._db.unit_of_work() as uow:
-                    ticket = await self._apply(uow, event)
+                    ticket = await self._apply(uow, event, via)
                     await uow.commit()
                 break
-            except IntegrityError:
+            except ConflictError:
                 if attempt == 2:  # the same race as in accept_event
                     raise
         log.info(
@@ -119,14 +134,15 @@ class IntakeService:
             state=ticket.state,
         )
 
-    async def _apply(self, uow: UnitOfWork, event: HelpdeskEvent) -> TicketRow:
+    async def _apply(self, uow: UnitOfWork, event: HelpdeskEvent, via: Source) -> TicketRow:
         data = event.ticket
+        actor = Actor.helpdesk(None, via)
         ticket = await uow.tickets.get_by_external(
             source=event.source, external_id=data.external_id, for_update=True
         )
         if ticket is None:
-            return await self._create(uow, event.source, data)
-        if _older(data, ticket):
+            ticket = await self._create(uow, event.source, data, actor)
+        elif _older(data, ticket):
             # A listing or fetch from before the last change we applied: it would undo it
             # (and, for a close, ask for the time twice).
             log.info(
@@ -136,35 +152,38 @@ class IntakeService:
                 applied=str(ticket.helpdesk_updated_at),
             )
             return ticket
-        was = ticket.state
-        _copy_fields(ticket, data)
-        await self._apply_changes(uow, ticket, data)
-        if was != ticket.state:
-            await self._sync_nag(uow, ticket)
-        await uow.session.flush()
+        else:
+            await self._update(uow, ticket, data, actor)
+        await self._record_replies(uow, ticket, data, via)
+        await uow.flush()
         return ticket
 
-    async def _apply_changes(self, uow: UnitOfWork, ticket: TicketRow, data: TicketData) -> None:
+    async def _update(
+        self, uow: UnitOfWork, ticket: TicketRow, data: TicketData, actor: Actor
+    ) -> None:
+        old_status = ticket.status
+        changes = _copy_fields(ticket, data)
+        if changes:
+            await self._events.record(uow, ticket, EventKind.UPDATED, actor, changes=changes)
+        if data.status != old_status:
+            await self._events.record(
+                uow,
+                ticket,
+                EventKind.STATUS_CHANGED,
+                actor,
+                changes={"status": (old_status, data.status)},
+            )
         if data.closed:
             if ticket.state != TicketState.CLOSED:
-                ticket.state = TicketState.CLOSED
-                await self._cards.refresh_card(uow, ticket)
+                await self._close(uow, ticket, actor)
         elif ticket.state == TicketState.CLOSED:
-            await self._reopen(uow, ticket, data)
+            await self._reopen(uow, ticket, data, actor)
         elif data.assignee_ref:
-            await self._assigned_in_helpdesk(uow, ticket, data)
+            await self._assigned_in_helpdesk(uow, ticket, data, actor)
 
-    async def _sync_nag(self, uow: UnitOfWork, ticket: TicketRow) -> None:
-        if ticket.state == TicketState.UNASSIGNED:
-            await self._nags.start(uow, ticket)
-        else:
-            await self._nags.stop(uow, ticket)
-        if ticket.state == TicketState.CLOSED:
-            ticket.closed_at = self._clock()
-            if self._time is not None:
-                await self._time.on_closed(uow, ticket)
-
-    async def _create(self, uow: UnitOfWork, source: str, data: TicketData) -> TicketRow:
+    async def _create(
+        self, uow: UnitOfWork, source: str, data: TicketData, actor: Actor
+    ) -> TicketRow:
         ticket = TicketRow(
             source=source,
             external_id=data.external_id,
@@ -178,26 +197,39 @@ class IntakeService:
         elif data.assignee_ref:
             self._take_helpdesk_assignment(ticket, data)
         await uow.tickets.create(ticket)
-        if ticket.state == TicketState.UNASSIGNED:
-            await self._cards.post_card(uow, ticket)
-            await self._nags.start(uow, ticket, fresh=True)
-        elif ticket.state == TicketState.ASSIGNED:
-            await self._cards.notify_assignee(uow, ticket)
+        detail = {"state": ticket.state, "status": data.status, "priority": data.priority}
+        await self._events.record(
+            uow, ticket, EventKind.CREATED, actor, detail={**detail, "channel": data.channel}
+        )
+        if ticket.state == TicketState.ASSIGNED:
+            await self._record_assignment(uow, ticket, data, actor, was=TicketState.UNASSIGNED)
         return ticket
 
-    async def _reopen(self, uow: UnitOfWork, ticket: TicketRow, data: TicketData) -> None:
+    async def _close(self, uow: UnitOfWork, ticket: TicketRow, actor: Actor) -> None:
+        was = ticket.state
+        ticket.state = TicketState.CLOSED
+        ticket.closed_at = self._clock()
+        await self._events.record(
+            uow, ticket, EventKind.CLOSED, actor, changes={"state": (was, ticket.state)}
+        )
+
+    async def _reopen(
+        self, uow: UnitOfWork, ticket: TicketRow, data: TicketData, actor: Actor
+    ) -> None:
+        old_assignee = ticket.assignee_key
         if data.assignee_ref or ticket.assignee_key:
             ticket.state = TicketState.ASSIGNED
             if data.assignee_ref:
                 self._take_helpdesk_assignment(ticket, data)
-            await self._cards.refresh_card(uow, ticket)
-            await self._cards.notify_assignee(uow, ticket)
         else:
             ticket.state = TicketState.UNASSIGNED
-            await self._cards.show_card(uow, ticket)
+        changes: dict[str, Change] = {"state": (TicketState.CLOSED, ticket.state)}
+        if ticket.assignee_key != old_assignee:
+            changes["assignee"] = (old_assignee, ticket.assignee_key)
+        await self._events.record(uow, ticket, EventKind.REOPENED, actor, changes=changes)
 
     async def _assigned_in_helpdesk(
-        self, uow: UnitOfWork, ticket: TicketRow, data: TicketData
+        self, uow: UnitOfWork, ticket: TicketRow, data: TicketData, actor: Actor
     ) -> None:
         person = self._routing.person_by_helpdesk_id(data.assignee_ref or "")
         same = person is not None and person.key == ticket.assignee_key
@@ -206,9 +238,38 @@ class IntakeService:
             return
         if ticket.state == TicketState.ASSIGNED and person is None and ticket.assignee_key is None:
             return  # still the same unmapped helpdesk user
+        await self._assign_from_helpdesk(uow, ticket, data, actor)
+
+    async def _assign_from_helpdesk(
+        self, uow: UnitOfWork, ticket: TicketRow, data: TicketData, actor: Actor
+    ) -> None:
+        was, old_assignee, old_department = (
+            ticket.state,
+            ticket.assignee_key,
+            ticket.department_key,
+        )
         self._take_helpdesk_assignment(ticket, data)
-        await self._cards.refresh_card(uow, ticket)
-        await self._cards.notify_assignee(uow, ticket)
+        await self._record_assignment(
+            uow, ticket, data, actor, was=was, old=(old_assignee, old_department)
+        )
+
+    async def _record_assignment(
+        self,
+        uow: UnitOfWork,
+        ticket: TicketRow,
+        data: TicketData,
+        actor: Actor,
+        *,
+        was: str,
+        old: tuple[str | None, str | None] = (None, None),
+    ) -> None:
+        kind = EventKind.REASSIGNED if was == TicketState.ASSIGNED else EventKind.ASSIGNED
+        changes: dict[str, Change] = {
+            "assignee": (old[0], ticket.assignee_key),
+            "department": (old[1], ticket.department_key),
+        }
+        detail = {"how": "helpdesk", "helpdesk_assignee": data.assignee_ref}
+        await self._events.record(uow, ticket, kind, actor, changes=changes, detail=detail)
 
     def _take_helpdesk_assignment(self, ticket: TicketRow, data: TicketData) -> None:
         person = self._routing.person_by_helpdesk_id(data.assignee_ref or "")
@@ -229,9 +290,44 @@ class IntakeService:
         ticket.writeback_error = None
         ticket.version += 1
 
+    async def _record_replies(
+        self, uow: UnitOfWork, ticket: TicketRow, data: TicketData, via: Source
+    ) -> None:
+        """Each reply the helpdesk shows, once: the first staff reply, later ones, the client's."""
+        if not data.replies:
+            return
+        assert ticket.id is not None
+        known = await uow.events.for_ticket(ticket_id=ticket.id, kinds=_REPLY_KINDS)
+        seen = {str(row.detail.get("reply")) for row in known}
+        answered = any(row.kind == EventKind.FIRST_STAFF_REPLY for row in known)
+        far_past = datetime.min.replace(tzinfo=UTC)
+        for reply in sorted(data.replies, key=lambda r: r.at or far_past):
+            if reply.external_id in seen:
+                continue
+            seen.add(reply.external_id)
+            if reply.author == ReplyAuthor.CLIENT:
+                kind, actor = EventKind.CLIENT_REPLIED, Actor.helpdesk(None, via)
+            else:
+                kind = EventKind.STAFF_REPLIED if answered else EventKind.FIRST_STAFF_REPLY
+                answered = True
+                person = self._routing.person_by_helpdesk_id(reply.author_ref or "")
+                actor = (
+                    Actor.person(person.key, via)
+                    if person is not None
+                    else Actor.helpdesk(reply.author_ref, via)
+                )
+            detail = {"reply": reply.external_id, "author": reply.author_name}
+            await self._events.record(uow, ticket, kind, actor, detail=detail, at=reply.at)
+
+
+def _shown(value: Any) -> Any:
+    return value[:_SHOWN_CHARS] if isinstance(value, str) else value
+
 
 #: The length of the short columns (number, status, priority, type, helpdesk refs).
 _SHORT_COLUMN = 64
+#: The length of the channel column.
+_CHANNEL_COLUMN = 32
 
 
 def _storable(text: str, limit: int | None = None) -> str:
@@ -250,7 +346,9 @@ def _storable_ref(ref: str | None) -> str | None:
     return None if ref is None else _storable(ref, _SHORT_COLUMN)
 
 
-def _copy_fields(ticket: TicketRow, data: TicketData) -> None:
+def _copy_fields(ticket: TicketRow, data: TicketData) -> dict[str, Change]:
+    """Copy the helpdesk's view onto the ticket; the tracked fields that changed."""
+    before = {name: getattr(ticket, name) for name in _TRACKED}
     ticket.number = _storable(data.number, _SHORT_COLUMN)
     ticket.subject = _storable(data.subject)
     if data.body:
@@ -258,6 +356,7 @@ def _copy_fields(ticket: TicketRow, data: TicketData) -> None:
     ticket.status = _storable(data.status, _SHORT_COLUMN)
     ticket.priority = _storable(data.priority, _SHORT_COLUMN)
     ticket.type = _storable(data.type, _SHORT_COLUMN)
+    ticket.channel = _storable(data.channel, _CHANNEL_COLUMN) if data.channel else ticket.channel
     ticket.client_name = _storable(data.client.name)
     ticket.client_email = _storable(data.client.email)
     ticket.client_company = _storable(data.client.company)
@@ -268,6 +367,11 @@ def _copy_fields(ticket: TicketRow, data: TicketData) -> None:
         ticket.created_at = data.created_at
     if data.updated_at is not None:
         ticket.helpdesk_updated_at = data.updated_at
+    return {
+        name: (_shown(old), _shown(getattr(ticket, name)))
+        for name, old in before.items()
+        if old != getattr(ticket, name)
+    }
 
 
 def _older(data: TicketData, ticket: TicketRow) -> bool:

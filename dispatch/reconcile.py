@@ -15,6 +15,7 @@ from datetime import datetime, timedelta
 import structlog
 
 from connectors.base import HelpdeskConnector
+from dispatch.events import Source
 from dispatch.intake import IntakeService
 from dispatch.models import TicketEventKind
 from storage.db import Database
@@ -32,6 +33,7 @@ class HelpdeskPoller:
         helpdesk: HelpdeskConnector,
         intake: IntakeService,
         *,
+        via: Source = Source.RECONCILE,
         overlap: timedelta = timedelta(minutes=2),
         first_lookback: timedelta = timedelta(hours=1),
         clock: Callable[[], datetime] = utcnow,
@@ -39,6 +41,7 @@ class HelpdeskPoller:
         self._db = database
         self._helpdesk = helpdesk
         self._intake = intake
+        self._via = via
         self._overlap = overlap
         self._first_lookback = first_lookback
         self._clock = clock
@@ -53,7 +56,9 @@ class HelpdeskPoller:
         latest, seen = watermark, 0
         async for ticket in self._helpdesk.list_updated_since(since):
             kind = TicketEventKind.CLOSED if ticket.closed else TicketEventKind.UPDATED
-            await self._intake.apply_fetched(source=self._helpdesk.slug, kind=kind, data=ticket)
+            await self._intake.apply_fetched(
+                source=self._helpdesk.slug, kind=kind, data=ticket, via=self._via
+            )
             seen += 1
             if ticket.updated_at and (latest is None or ticket.updated_at > latest):
                 latest = ticket.updated_at

@@ -17,8 +17,9 @@ import structlog
 
 from config.routing import Role, RoutingConfig
 from dispatch.cards import CardPublisher
+from dispatch.events import Actor, EventKind, TicketEvent, TicketLog
 from dispatch.models import TicketState
-from dispatch.views import Renderer, WaitingTicket
+from dispatch.views import ReminderMessages, WaitingTicket
 from storage.db import Database, UnitOfWork
 from storage.models import MessageKind, NagRow, TicketRow
 from storage.nag_repository import DueNag
@@ -54,6 +55,20 @@ class NagTracker:
     def __init__(self, routing: RoutingConfig, *, clock: Callable[[], datetime] = utcnow) -> None:
         self._routing = routing
         self._clock = clock
+
+    def subscribe(self, events: TicketLog) -> None:
+        """Start reminders for a ticket nobody has, stop them once someone does."""
+        events.subscribe((EventKind.CREATED, EventKind.REOPENED), self._on_open)
+        events.subscribe(
+            (EventKind.ASSIGNED, EventKind.REASSIGNED, EventKind.CLOSED), self._on_taken
+        )
+
+    async def _on_open(self, uow: UnitOfWork, ticket: TicketRow, event: TicketEvent) -> None:
+        if ticket.state == TicketState.UNASSIGNED:
+            await self.start(uow, ticket, fresh=event.kind == EventKind.CREATED)
+
+    async def _on_taken(self, uow: UnitOfWork, ticket: TicketRow, _: TicketEvent) -> None:
+        await self.stop(uow, ticket)
 
     async def start(self, uow: UnitOfWork, ticket: TicketRow, *, fresh: bool = False) -> None:
         """Remind about an unassigned ticket one interval from now (``fresh``: a new ticket)."""
@@ -96,7 +111,8 @@ class ReminderService:
         database: Database,
         routing: RoutingConfig,
         cards: CardPublisher,
-        renderer: Renderer,
+        renderer: ReminderMessages,
+        events: TicketLog,
         *,
         clock: Callable[[], datetime] = utcnow,
         batch: int = 20_000,
@@ -104,6 +120,7 @@ class ReminderService:
         self._db = database
         self._routing = routing
         self._cards = cards
+        self._events = events
         self._renderer = renderer
         self._clock = clock
         self._batch = batch
@@ -160,9 +177,14 @@ class ReminderService:
         )
         reminder = await self._cards.post_reminder(uow, ticket, count=count, now=now)
         await uow.nags.set_last_message(ticket_id=nag.ticket_id, message_id=reminder.id)
+        system = Actor.system()
+        await self._events.record(uow, ticket, EventKind.REMINDED, system, detail={"count": count})
         if count % self._routing.dispatch.escalate_after:
             return 0
         await uow.nags.count_escalations(ticket_ids=[nag.ticket_id])
+        await self._events.record(
+            uow, ticket, EventKind.ESCALATED, system, detail={"reminders": count}
+        )
         await self._escalate(uow, [_line(nag, now)], count)
         return 1
 
@@ -178,8 +200,19 @@ class ReminderService:
         escalate = [_line(nag, now) for nag in due if (nag.count + 1) % every == 0]
         items = sorted((_line(nag, now) for nag in due), key=lambda item: -item.waiting)
         await self._replace_digest(uow, self._renderer.digest(items, len(items)))
+        system = Actor.system()
+        await self._events.record_each(
+            uow, ids, EventKind.REMINDED, system, detail={"digest": True}
+        )
         if escalate:
             await uow.nags.count_escalations(ticket_ids=[item.ticket_id for item in escalate])
+            await self._events.record_each(
+                uow,
+                [item.ticket_id for item in escalate],
+                EventKind.ESCALATED,
+                system,
+                detail={"digest": True},
+            )
             await self._escalate(uow, escalate, every)
         return len(escalate)
 

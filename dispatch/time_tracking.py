@@ -18,8 +18,10 @@ import structlog
 
 from config.routing import RoutingConfig
 from dispatch.durations import MAX_MINUTES, DurationError, parse_minutes
-from dispatch.views import PackageAlert, Renderer, TicketView, TimePromptView
-from dispatch.writeback_jobs import NOTE_JOB, TIME_FIELD_JOB
+from dispatch.events import Actor, EventKind, TicketEvent, TicketLog
+from dispatch.helpdesk_notes import HelpdeskNotes
+from dispatch.job_payloads import HelpdeskNote, HelpdeskTime, enqueue
+from dispatch.views import PackageAlert, TicketView, TimeMessages, TimePromptView
 from storage.db import Database, UnitOfWork
 from storage.models import MessageKind, TicketRow, TimeEntryRow, TimePromptRow
 from storage.types import utcnow
@@ -54,16 +56,25 @@ class TimeTracker:
         self,
         database: Database,
         routing: RoutingConfig,
-        renderer: Renderer,
+        renderer: TimeMessages,
+        events: TicketLog,
         *,
-        writes_back: bool,
+        notes: HelpdeskNotes | None,
         clock: Callable[[], datetime] = utcnow,
     ) -> None:
         self._db = database
         self._routing = routing
         self._renderer = renderer
-        self._writes_back = writes_back
+        self._events = events
+        self._notes = notes
         self._clock = clock
+
+    def subscribe(self, events: TicketLog) -> None:
+        """Ask for the time when a ticket closes."""
+        events.subscribe((EventKind.CLOSED,), self._on_closed)
+
+    async def _on_closed(self, uow: UnitOfWork, ticket: TicketRow, _: TicketEvent) -> None:
+        await self.on_closed(uow, ticket)
 
     async def on_closed(self, uow: UnitOfWork, ticket: TicketRow) -> None:
         """A ticket closed: ask its assignee how long it took."""
@@ -104,25 +115,25 @@ class TimeTracker:
         )
 
     async def choose(
-        self, *, prompt_id: int, minutes: int, billable: bool, actor_telegram_id: int
+        self, *, prompt_id: int, minutes: int, billable: bool, actor: Actor
     ) -> TimeResult:
         """A quick answer (or "no charge", with ``billable`` false)."""
         if not 0 <= minutes <= MAX_MINUTES or (billable and minutes == 0):
             return TimeResult(TimeOutcome.REFUSED)  # button data is untrusted input
 
         async def record(uow: UnitOfWork, prompt: TimePromptRow) -> TimeResult:
-            return await self._record(uow, prompt, minutes, billable)
+            return await self._record(uow, prompt, actor, minutes, billable)
 
-        return await self._on_prompt(prompt_id, actor_telegram_id, record)
+        return await self._on_prompt(prompt_id, actor, record)
 
-    async def ask_other(self, *, prompt_id: int, actor_telegram_id: int) -> TimeResult:
+    async def ask_other(self, *, prompt_id: int, actor: Actor) -> TimeResult:
         """ "other…": ask for a typed value, by reply."""
 
         async def ask(uow: UnitOfWork, prompt: TimePromptRow) -> TimeResult:
             await self._ask_question(uow, prompt, refused=None)
             return TimeResult(TimeOutcome.OK)
 
-        return await self._on_prompt(prompt_id, actor_telegram_id, ask)
+        return await self._on_prompt(prompt_id, actor, ask)
 
     async def _ask_question(
         self, uow: UnitOfWork, prompt: TimePromptRow, *, refused: str | None
@@ -137,7 +148,7 @@ class TimeTracker:
         prompt.question_id = question.id
 
     async def answer(
-        self, *, chat_id: int, reply_to_message_id: int, text: str, actor_telegram_id: int
+        self, *, chat_id: int, reply_to_message_id: int, text: str, actor: Actor
     ) -> TimeResult | None:
         """A typed reply to the question; None when the reply is to something else."""
         async with self._db.unit_of_work() as uow:
@@ -148,7 +159,7 @@ class TimeTracker:
                 return None
             assert question.id is not None
             prompt = await uow.time.prompt_by_question(question_id=question.id)
-            refused = self._refusal(prompt, actor_telegram_id)
+            refused = self._refusal(prompt, actor)
             if refused is not None:
                 return refused
             assert prompt is not None
@@ -158,11 +169,11 @@ class TimeTracker:
                 await self._ask_question(uow, prompt, refused=str(exc))
                 await uow.commit()
                 return TimeResult(TimeOutcome.REFUSED)
-            result = await self._record(uow, prompt, minutes, billable=True)
+            result = await self._record(uow, prompt, actor, minutes, billable=True)
             await uow.commit()
         return result
 
-    async def change(self, *, prompt_id: int, actor_telegram_id: int) -> TimeResult:
+    async def change(self, *, prompt_id: int, actor: Actor) -> TimeResult:
         """ "change": show the quick answers again, unless the month is locked."""
 
         async def reopen(uow: UnitOfWork, prompt: TimePromptRow) -> TimeResult:
@@ -176,12 +187,12 @@ class TimeTracker:
             )
             return TimeResult(TimeOutcome.OK)
 
-        return await self._on_prompt(prompt_id, actor_telegram_id, reopen)
+        return await self._on_prompt(prompt_id, actor, reopen)
 
     async def _on_prompt(
         self,
         prompt_id: int,
-        actor: int,
+        actor: Actor,
         step: Callable[[UnitOfWork, TimePromptRow], Awaitable[TimeResult]],
     ) -> TimeResult:
         # Every button on a prompt: load it, check it is the presser's, act, commit.
@@ -196,10 +207,10 @@ class TimeTracker:
         return result
 
     @staticmethod
-    def _refusal(prompt: TimePromptRow | None, actor: int) -> TimeResult | None:
+    def _refusal(prompt: TimePromptRow | None, actor: Actor) -> TimeResult | None:
         if prompt is None:
             return TimeResult(TimeOutcome.UNKNOWN)
-        if prompt.chat_id != actor:
+        if actor.person_key is None or prompt.person_key != actor.person_key:
             return TimeResult(TimeOutcome.NOT_YOURS)
         return None
 
@@ -209,7 +220,7 @@ class TimeTracker:
         return await uow.time.is_locked(client_key=client_key, month=entry.month)
 
     async def _record(
-        self, uow: UnitOfWork, prompt: TimePromptRow, minutes: int, billable: bool
+        self, uow: UnitOfWork, prompt: TimePromptRow, actor: Actor, minutes: int, billable: bool
     ) -> TimeResult:
         ticket = await uow.tickets.get(ticket_id=prompt.ticket_id)
         assert ticket is not None
@@ -220,16 +231,21 @@ class TimeTracker:
                 return TimeResult(TimeOutcome.LOCKED)
             entry.minutes, entry.billable = minutes, billable
             await uow.time.add_entry(entry)
+            kind, changes = EventKind.TIME_RECORDED, {}
         else:
             if await self._locked(uow, entry):
                 return TimeResult(TimeOutcome.LOCKED)
+            changes = {"minutes": (entry.minutes, minutes), "billable": (entry.billable, billable)}
             entry.minutes, entry.billable, entry.updated_at = minutes, billable, utcnow()
+            kind = EventKind.TIME_CHANGED
+        detail = {"minutes": minutes, "billable": billable, "round": prompt.round}
+        await self._events.record(uow, ticket, kind, actor, changes=changes, detail=detail)
         prompt.state = "answered"
         view = self._view(prompt, ticket)
         await self._edit_prompt(
             uow, prompt, self._renderer.time_recorded(view, minutes=minutes, billable=billable)
         )
-        await uow.session.flush()
+        await uow.flush()
         total = await uow.time.ticket_minutes(ticket_id=prompt.ticket_id)
         self._note_in_helpdesk(uow, prompt, entry, total)
         await self._check_package(uow, entry)
@@ -270,29 +286,23 @@ class TimeTracker:
     def _note_in_helpdesk(
         self, uow: UnitOfWork, prompt: TimePromptRow, entry: TimeEntryRow, total: int
     ) -> None:
-        if not self._writes_back:
-            return
+        if self._notes is None:
+            return  # the helpdesk takes no notes
         person = self._routing.person(prompt.person_key)
-        note = self._renderer.time_note(
+        note = self._notes.time_note(
             who=person.name if person else prompt.person_key,
             minutes=entry.minutes,
             billable=entry.billable,
         )
         ticket_id = prompt.ticket_id
-        uow.jobs.enqueue(
-            kind=NOTE_JOB, ticket_id=ticket_id, payload={"ticket_id": ticket_id, "text": note}
-        )
-        uow.jobs.enqueue(
-            kind=TIME_FIELD_JOB,
-            ticket_id=ticket_id,
-            payload={"ticket_id": ticket_id, "total_minutes": total},
-        )
+        enqueue(uow, HelpdeskNote(ticket_id=ticket_id, text=note))
+        enqueue(uow, HelpdeskTime(ticket_id=ticket_id, total_minutes=total))
 
     async def _check_package(self, uow: UnitOfWork, entry: TimeEntryRow) -> None:
         client = self._routing.client(entry.client_key) if entry.client_key else None
         if client is None or client.hours_per_month is None or not entry.billable:
             return
-        await uow.session.flush()
+        await uow.flush()
         used = await uow.time.billable_minutes(client_key=client.key, month=entry.month)
         package = int(client.hours_per_month * 60)
         manager = self._routing.person(client.manager) if client.manager else None

@@ -1,4 +1,4 @@
-"""The ``modest`` command: run, check-config, migrate."""
+"""The ``modest`` command: run, check-config, migrate, report, history, portal."""
 
 from __future__ import annotations
 
@@ -17,10 +17,13 @@ from bot.i18n import Texts
 from config.errors import ConfigError
 from config.routing import RoutingConfig, check_routing, load_routing
 from config.settings import Settings, load_settings
+from connectors.registry import default_registry
+from dispatch.history import TicketHistory, format_line
 from dispatch.report_files import report_csv, report_pdf
 from dispatch.reports import ClientReport, ReportService
 from modest.app import build_service, helpdesk_kind
 from modest.logs import configure_logging
+from modest.portal import add_portal_commands, run_portal_command
 from storage.db import Database
 from storage.migrate import upgrade
 
@@ -34,6 +37,10 @@ def main(argv: Sequence[str] | None = None) -> int:
             return check_config(args.file)
         if args.command == "report":
             return write_reports(args)
+        if args.command == "history":
+            return print_history(args.ticket)
+        if args.command == "portal":
+            return run_portal_command(args)
         settings = load_settings()
         configure_logging(settings.log_level, settings.log_format)
         if args.command == "migrate":
@@ -64,13 +71,18 @@ def _parser() -> argparse.ArgumentParser:
     report.add_argument("--month", required=True, help="YYYY-MM")
     report.add_argument("--format", choices=["pdf", "csv"], default="pdf")
     report.add_argument("--out", required=True, help="file (or, with --all, a directory)")
+    history = sub.add_parser(
+        "history", help="print a ticket's history, one event per line, in the routing time zone"
+    )
+    history.add_argument("ticket", help="the ticket's helpdesk id or number (#4101 or 4101)")
+    add_portal_commands(sub)
     return parser
 
 
 def check_config(file: str | None) -> int:
     """Print every problem as ``file:line: field: message``; 1 if there are any."""
     path = Path(file) if file else _config_path()
-    problems = check_routing(path)
+    problems = check_routing(path, connectors=default_registry().known_slugs())
     for problem in problems:
         print(problem)
     if problems:
@@ -126,6 +138,31 @@ async def _build_reports(
         await database.dispose()
 
 
+def print_history(reference: str) -> int:
+    """``modest history TICKET``: ``YYYY-MM-DD HH:MM  <kind>  <actor>  <details>`` lines."""
+    env = _RoutingPathOnly()
+    routing = load_routing(env.modest_config)
+    lines = asyncio.run(_history_lines(env.database_url, routing, reference))
+    if lines is None:
+        print(f"modest: no ticket {reference!r}", file=sys.stderr)
+        return 1
+    for line in lines:
+        print(line)
+    return 0
+
+
+async def _history_lines(url: str, routing: RoutingConfig, reference: str) -> list[str] | None:
+    database = Database(url)
+    try:
+        history = TicketHistory(database, routing)
+        timeline = await history.by_reference(reference)
+    finally:
+        await database.dispose()
+    if timeline is None:
+        return None
+    return [format_line(entry, history, routing.tz) for entry in timeline.entries]
+
+
 def _config_path() -> Path:
     return _RoutingPathOnly().modest_config
 
@@ -139,7 +176,7 @@ async def _migrate(settings: Settings) -> None:
 
 
 async def _run(settings: Settings) -> int:
-    routing = load_routing(settings.modest_config)
+    routing = load_routing(settings.modest_config, connectors=default_registry().known_slugs())
     helpdesk_kind(settings, routing)  # fail fast on a helpdesk that cannot be built
     await _migrate(settings)
     service = build_service(settings, routing)

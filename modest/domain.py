@@ -8,25 +8,37 @@ from datetime import timedelta
 from config.routing import RoutingConfig
 from connectors.base import HelpdeskConnector
 from connectors.trackers import TrackerConnector
-from dispatch.assignment import WRITEBACK_JOB, AssignmentService
+from dispatch.assignment import AssignmentService
 from dispatch.cards import CardPublisher
-from dispatch.dev_sync import SYNC_JOB, DevTaskSync
-from dispatch.dev_tasks import CREATE_JOB, DevTaskService
-from dispatch.intake import FETCH_JOB, IntakeService
+from dispatch.dev_sync import DevTaskSync
+from dispatch.dev_tasks import DevTaskService
+from dispatch.events import Source, TicketLog
+from dispatch.helpdesk_notes import HelpdeskNotes
+from dispatch.history import TicketHistory
+from dispatch.intake import IntakeService
+from dispatch.job_payloads import (
+    CreateDevTask,
+    FetchTicket,
+    HelpdeskNote,
+    HelpdeskStatus,
+    HelpdeskTime,
+    SyncDevTask,
+    WriteBack,
+)
 from dispatch.lists import TicketLists
 from dispatch.reconcile import HelpdeskPoller
-from dispatch.reminders import NagTracker, ReminderService
+from dispatch.reminders import ReminderService
 from dispatch.report_delivery import MonthlyReports, ReportMailer
 from dispatch.report_files import Translate
 from dispatch.reports import ReportService
+from dispatch.subscriptions import subscribe_features
 from dispatch.time_followup import TimeFollowUp
 from dispatch.time_tracking import TimeTracker
 from dispatch.views import Renderer
 from dispatch.writeback import HelpdeskSync
-from dispatch.writeback_jobs import NOTE_JOB, STATUS_JOB, TIME_FIELD_JOB
 from scheduler.housekeeping import PeriodicJob
+from scheduler.jobs import JobKind, JobRunner
 from storage.db import Database
-from storage.jobs import JobKind, JobRunner
 
 
 @dataclass(frozen=True, slots=True)
@@ -45,6 +57,8 @@ class Domain:
     dev_sync: DevTaskSync
     poller: HelpdeskPoller
     job_runner: JobRunner
+    events: TicketLog
+    history: TicketHistory
 
 
 def build_domain(
@@ -57,17 +71,26 @@ def build_domain(
     job_retry_delay: float,
     tracker: TrackerConnector | None = None,
 ) -> Domain:
-    """Wire the dispatch services around one card publisher and one nag tracker."""
+    """Wire the dispatch services around one ticket event log.
+
+    The features that follow a ticket's changes subscribe to the log here
+    (``dispatch.subscriptions``).
+    """
+    events = TicketLog()
     cards = CardPublisher(routing, renderer, dev_tasks=tracker is not None)
-    nags = NagTracker(routing)
-    writes_back = helpdesk.slug != "generic"
-    time_tracker = TimeTracker(database, routing, renderer, writes_back=writes_back)
-    intake = IntakeService(database, routing, cards, nags, time=time_tracker)
-    assignment = AssignmentService(database, routing, cards, nags, writes_back=writes_back)
-    sync = HelpdeskSync(database, routing, helpdesk, intake, cards)
+    writes_back = helpdesk.capabilities.writes_back
+    notes = HelpdeskNotes(translate)
+    time_tracker = TimeTracker(
+        database, routing, renderer, events, notes=notes if writes_back else None
+    )
+    subscribe_features(events, routing, cards, time_tracker=time_tracker, writes_back=writes_back)
+    intake = IntakeService(database, routing, events)
+    assignment = AssignmentService(database, routing, cards, events, writes_back=writes_back)
+    sync = HelpdeskSync(database, routing, helpdesk, intake, events)
     reports = ReportService(database, routing)
-    dev_tasks = DevTaskService(database, routing, renderer, tracker, helpdesk)
-    dev_sync = DevTaskSync(database, routing, renderer, tracker, dev_tasks)
+    dev_tasks = DevTaskService(database, routing, renderer, tracker, helpdesk, events, notes=notes)
+    dev_sync = DevTaskSync(database, routing, renderer, tracker, dev_tasks, events, notes=notes)
+    via = Source.POLL if helpdesk.capabilities.polls_for_intake else Source.RECONCILE
     kinds = _job_kinds(sync, dev_tasks, dev_sync, delay=job_retry_delay)
     return Domain(
         dev_tasks=dev_tasks,
@@ -76,12 +99,14 @@ def build_domain(
         monthly_reports=MonthlyReports(reports, ReportMailer(routing, translate)),
         intake=intake,
         assignment=assignment,
-        reminders=ReminderService(database, routing, cards, renderer),
+        reminders=ReminderService(database, routing, cards, renderer, events),
         lists=TicketLists(database, routing, renderer),
         time_tracker=time_tracker,
         time_followup=TimeFollowUp(database, routing, renderer, time_tracker),
-        poller=HelpdeskPoller(database, helpdesk, intake),
+        poller=HelpdeskPoller(database, helpdesk, intake, via=via),
         job_runner=JobRunner(database, kinds),
+        events=events,
+        history=TicketHistory(database, routing),
     )
 
 
@@ -91,15 +116,15 @@ def _job_kinds(
     """How each background job runs, and how long a failing one keeps being tried."""
     lasting = {"base_delay": delay, "max_delay": 900.0}
     return {
-        FETCH_JOB: JobKind(sync.fetch, sync.fetch_failed, max_attempts=12, **lasting),
-        WRITEBACK_JOB: JobKind(
+        FetchTicket.job_kind: JobKind(sync.fetch, sync.fetch_failed, max_attempts=12, **lasting),
+        WriteBack.job_kind: JobKind(
             sync.write_back, sync.writeback_failed, max_attempts=5, base_delay=delay
         ),
-        NOTE_JOB: JobKind(sync.note, None, max_attempts=20, **lasting),
-        STATUS_JOB: JobKind(sync.status, None, max_attempts=20, **lasting),
-        TIME_FIELD_JOB: JobKind(sync.time_field, None, max_attempts=20, **lasting),
-        CREATE_JOB: JobKind(dev_tasks.create, None, max_attempts=20, **lasting),
-        SYNC_JOB: JobKind(dev_sync.sync_job, None, max_attempts=12, **lasting),
+        HelpdeskNote.job_kind: JobKind(sync.note, None, max_attempts=20, **lasting),
+        HelpdeskStatus.job_kind: JobKind(sync.status, None, max_attempts=20, **lasting),
+        HelpdeskTime.job_kind: JobKind(sync.time_field, None, max_attempts=20, **lasting),
+        CreateDevTask.job_kind: JobKind(dev_tasks.create, None, max_attempts=20, **lasting),
+        SyncDevTask.job_kind: JobKind(dev_sync.sync_job, None, max_attempts=12, **lasting),
     }
 
 
@@ -120,11 +145,12 @@ def periodic_jobs(
         jobs.append(
             PeriodicJob("tracker.sync", domain.dev_sync.sync_open, routing.tracker.poll_interval)
         )
-    if helpdesk.can_list:
-        # RT has no webhooks, so polling is its intake; elsewhere it catches lost webhooks.
+    capabilities = helpdesk.capabilities
+    if capabilities.lists_changes:
+        # Where polling is the intake (RT) it runs often; elsewhere it catches lost webhooks.
         poll = (
             routing.helpdesk.poll_interval
-            if helpdesk.slug == "rt"
+            if capabilities.polls_for_intake
             else routing.helpdesk.reconcile_interval
         )
         jobs.append(PeriodicJob("helpdesk.poll", domain.poller.run_once, poll))

@@ -90,6 +90,8 @@ class TicketRow(SQLModel, table=True):
     writeback: str = Field(default="none", max_length=16)
     writeback_error: str | None = None
     version: int = 0
+    #: Where the ticket came in (email, web, phone, chat, ...), when the helpdesk says.
+    channel: str = Field(default="", max_length=32)
 
 
 class TelegramMessageRow(SQLModel, table=True):
@@ -120,6 +122,9 @@ class OutboxRow(SQLModel, table=True):
     chat_id: int = Field(sa_type=BigInteger)
     op: str = Field(max_length=8)
     target_id: int | None = Field(default=None, foreign_key="telegram_message.id", index=True)
+    #: The message a send answers (Telegram's reply), by our row id: its Telegram id is
+    #: known only once that message was delivered.
+    reply_to_id: int | None = Field(default=None, foreign_key="telegram_message.id")
     ticket_id: int | None = None
     payload: dict[str, Any] = Field(default_factory=dict, sa_type=JSON)
     status: str = Field(default=OutboxStatus.PENDING, max_length=16)
@@ -309,3 +314,29 @@ class DevTaskCommentRow(SQLModel, table=True):
     external_id: str = Field(max_length=64)
     ours: bool = False
     created_at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime)
+
+
+class TicketEventRow(SQLModel, table=True):
+    """One entry of a ticket's history: append-only, never updated or deleted.
+
+    ``actor_kind`` is ``person`` (``actor`` a routing-file person key),
+    ``helpdesk`` (``actor`` the helpdesk's user id, if known) or ``system``;
+    ``changes`` maps each changed field to ``[old, new]``; ``detail`` holds what
+    else the kind tells (how an assignment was made, a task id, minutes).
+    """
+
+    __tablename__ = "ticket_event"
+    __table_args__ = (
+        Index("ix_ticket_event_ticket_id", "ticket_id", "id"),
+        Index("ix_ticket_event_kind_at", "kind", "at"),
+    )
+
+    id: int | None = Field(default=None, primary_key=True)
+    ticket_id: int = Field(foreign_key="ticket.id")
+    at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime)
+    kind: str = Field(max_length=32)
+    actor_kind: str = Field(max_length=16)
+    actor: str | None = Field(default=None, max_length=64)
+    source: str = Field(max_length=16)
+    changes: dict[str, Any] = Field(default_factory=dict, sa_type=JSON)
+    detail: dict[str, Any] = Field(default_factory=dict, sa_type=JSON)

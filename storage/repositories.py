@@ -61,6 +61,17 @@ class TicketRepository:
             stmt = stmt.with_for_update()
         return (await self._session.execute(stmt)).scalar_one_or_none()
 
+    async def find_by_reference(self, *, reference: str) -> Sequence[TicketRow]:
+        """Tickets whose helpdesk id or number is ``reference`` (newest first)."""
+        stmt = (
+            select(TicketRow)
+            .where(
+                (col(TicketRow.external_id) == reference) | (col(TicketRow.number) == reference)
+            )
+            .order_by(col(TicketRow.id).desc())
+        )
+        return (await self._session.execute(stmt)).scalars().all()
+
     async def create(self, ticket: TicketRow) -> TicketRow:
         """Insert a ticket and give it its id."""
         self._session.add(ticket)

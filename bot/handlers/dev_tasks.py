@@ -11,6 +11,7 @@ from bot.i18n import Texts
 from bot.replies import safe_answer
 from dispatch.dev_sync import DevTaskSync
 from dispatch.dev_tasks import DevOutcome, DevTaskService
+from dispatch.events import Actor
 from dispatch.time_tracking import TimeOutcome, TimeTracker
 
 
@@ -29,20 +30,21 @@ async def dev_tapped(
     dev_tasks: DevTaskService,
     dev_sync: DevTaskSync,
     texts: Texts,
+    actor: Actor,
 ) -> None:
     """Start a task, take the ticket text, pick the developer, or reply into a task."""
-    actor, ref = query.from_user.id, callback_data.ref
+    ref = callback_data.ref
     match callback_data.action:
         case DevAction.START:
-            outcome = await dev_tasks.start(ticket_id=ref, actor_telegram_id=actor)
+            outcome = await dev_tasks.start(ticket_id=ref, actor=actor)
         case DevAction.TEXT:
-            outcome = await dev_tasks.use_ticket_text(question_id=ref, actor_telegram_id=actor)
+            outcome = await dev_tasks.use_ticket_text(question_id=ref, actor=actor)
         case DevAction.PICK:
             outcome = await dev_tasks.pick(
-                draft=ref, developer_key=callback_data.person, actor_telegram_id=actor
+                draft=ref, developer_key=callback_data.person, actor=actor
             )
         case DevAction.REPLY:
-            outcome = await dev_sync.reply_start(task_id=ref, actor_telegram_id=actor)
+            outcome = await dev_sync.reply_start(task_id=ref, actor=actor)
     if outcome == DevOutcome.OK:
         await safe_answer(query, None)
     elif outcome == DevOutcome.NOT_ALLOWED:
@@ -59,14 +61,14 @@ async def reply_received(
     dev_tasks: DevTaskService,
     dev_sync: DevTaskSync,
     texts: Texts,
+    actor: Actor,
 ) -> None:
     """A reply to one of the bot's questions: the time spent, a task statement or a reply."""
     assert message.reply_to_message is not None
     assert message.from_user is not None
     chat, replied, text = message.chat.id, message.reply_to_message.message_id, message.text or ""
-    actor = message.from_user.id
     time = await time_tracker.answer(
-        chat_id=chat, reply_to_message_id=replied, text=text, actor_telegram_id=actor
+        chat_id=chat, reply_to_message_id=replied, text=text, actor=actor
     )
     if time is not None:
         if time.outcome == TimeOutcome.LOCKED:
@@ -76,15 +78,14 @@ async def reply_received(
         return
     if (
         await dev_tasks.statement(
-            chat_id=chat, reply_to_message_id=replied, text=text, actor_telegram_id=actor
+            chat_id=chat, reply_to_message_id=replied, text=text, actor=actor
         )
         is not None
     ):
         return
-    await dev_sync.reply_text(chat_id=chat, reply_to_message_id=replied, text=text)
+    await dev_sync.reply_text(chat_id=chat, reply_to_message_id=replied, text=text, actor=actor)
 
 
-async def tasks_command(message: Message, dev_sync: DevTaskSync) -> None:
+async def tasks_command(message: Message, dev_sync: DevTaskSync, actor: Actor) -> None:
     """``/tasks`` in a private chat."""
-    assert message.from_user is not None
-    await dev_sync.send_my_tasks(telegram_id=message.from_user.id)
+    await dev_sync.send_my_tasks(actor=actor)

@@ -11,6 +11,7 @@ from bot.callbacks import DispatchAction, DispatchCb
 from bot.i18n import Texts
 from bot.replies import answer_tap
 from dispatch.assignment import AssignmentService
+from dispatch.events import Actor
 
 
 def dispatch_router() -> Router:
@@ -26,25 +27,24 @@ async def dispatch_tapped(
     assignment: AssignmentService,
     texts: Texts,
     tz: tzinfo,
+    actor: Actor,
 ) -> None:
     """A department (its people), back (the departments), a person (assign), retry saving."""
-    ticket, actor = callback_data.ticket, query.from_user.id
+    ticket = callback_data.ticket
     match callback_data.action:
         case DispatchAction.DEPARTMENT:
             result = await assignment.browse(
-                ticket_id=ticket, department_key=callback_data.dept, actor_telegram_id=actor
+                ticket_id=ticket, department_key=callback_data.dept, actor=actor
             )
         case DispatchAction.BACK:
-            result = await assignment.browse(
-                ticket_id=ticket, department_key=None, actor_telegram_id=actor
-            )
+            result = await assignment.browse(ticket_id=ticket, department_key=None, actor=actor)
         case DispatchAction.ASSIGN:
             result = await assignment.assign(
                 ticket_id=ticket,
                 department_key=callback_data.dept,
                 person_key=callback_data.person,
-                actor_telegram_id=actor,
+                actor=actor,
             )
         case DispatchAction.RETRY:
-            result = await assignment.retry_writeback(ticket_id=ticket, actor_telegram_id=actor)
+            result = await assignment.retry_writeback(ticket_id=ticket, actor=actor)
     await answer_tap(query, result, texts, tz, ticket_id=ticket)

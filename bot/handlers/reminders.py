@@ -10,6 +10,7 @@ from bot.callbacks import NagAction, NagCb
 from bot.i18n import Texts
 from bot.replies import safe_answer
 from dispatch.assignment import AssignmentService
+from dispatch.events import Actor
 from dispatch.lists import TicketLists
 from dispatch.reminders import ReminderService
 
@@ -29,9 +30,10 @@ async def show_tapped(
     reminders: ReminderService,
     assignment: AssignmentService,
     texts: Texts,
+    actor: Actor,
 ) -> None:
     """Bring up a waiting ticket's card again, as a reply with the department buttons."""
-    if assignment.dispatcher(query.from_user.id) is None:
+    if assignment.dispatcher(actor) is None:
         await safe_answer(query, texts("Only dispatchers can dispatch tickets."), alert=True)
         return
     shown = await reminders.bring_up(ticket_id=callback_data.ticket)
@@ -43,8 +45,7 @@ async def queue_command(message: Message, lists: TicketLists) -> None:
     await lists.send_queue(chat_id=message.chat.id)
 
 
-async def mine_command(message: Message, lists: TicketLists, texts: Texts) -> None:
+async def mine_command(message: Message, lists: TicketLists, texts: Texts, actor: Actor) -> None:
     """``/mine`` in a private chat: my open tickets."""
-    assert message.from_user is not None
-    if not await lists.send_mine(telegram_id=message.from_user.id):
+    if not await lists.send_mine(actor=actor):
         await message.answer(texts("I don't know you yet: ask an admin to add you."))

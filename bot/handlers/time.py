@@ -9,6 +9,7 @@ from aiogram.types import CallbackQuery, Message
 from bot.callbacks import TimeAction, TimeCb
 from bot.i18n import Texts
 from bot.replies import safe_answer
+from dispatch.events import Actor
 from dispatch.time_followup import TimeFollowUp
 from dispatch.time_tracking import TimeOutcome, TimeResult, TimeTracker
 
@@ -22,10 +23,13 @@ def time_router() -> Router:
 
 
 async def time_tapped(
-    query: CallbackQuery, callback_data: TimeCb, time_tracker: TimeTracker, texts: Texts
+    query: CallbackQuery,
+    callback_data: TimeCb,
+    time_tracker: TimeTracker,
+    texts: Texts,
+    actor: Actor,
 ) -> None:
     """A quick answer, "no charge", "other…" or "change"."""
-    actor = query.from_user.id
     prompt = callback_data.prompt
     match callback_data.action:
         case TimeAction.SET:
@@ -33,16 +37,16 @@ async def time_tapped(
                 prompt_id=prompt,
                 minutes=callback_data.minutes,
                 billable=True,
-                actor_telegram_id=actor,
+                actor=actor,
             )
         case TimeAction.FREE:
             result = await time_tracker.choose(
-                prompt_id=prompt, minutes=0, billable=False, actor_telegram_id=actor
+                prompt_id=prompt, minutes=0, billable=False, actor=actor
             )
         case TimeAction.OTHER:
-            result = await time_tracker.ask_other(prompt_id=prompt, actor_telegram_id=actor)
+            result = await time_tracker.ask_other(prompt_id=prompt, actor=actor)
         case TimeAction.CHANGE:
-            result = await time_tracker.change(prompt_id=prompt, actor_telegram_id=actor)
+            result = await time_tracker.change(prompt_id=prompt, actor=actor)
     text, alert = _reply(result, texts)
     await safe_answer(query, text, alert)
 

@@ -13,14 +13,16 @@ from bot.renderers import TelegramRenderer
 from config.routing import RoutingConfig, load_routing_text
 from dispatch.assignment import AssignmentService
 from dispatch.cards import CardPublisher
+from dispatch.events import TicketLog
 from dispatch.intake import IntakeService
 from dispatch.models import HelpdeskEvent, TicketData, TicketEventKind
-from dispatch.reminders import NagTracker, ReminderService
+from dispatch.reminders import ReminderService
+from dispatch.subscriptions import subscribe_features
 from dispatch.time_followup import TimeFollowUp
 from dispatch.time_tracking import TimeTracker
 from storage.db import Database
 from storage.models import OutboxRow, OutboxStatus, TelegramMessageRow
-from tests.conftest import ROUTING_YAML
+from tests.support.routing import ROUTING_YAML
 
 
 @dataclass
@@ -100,10 +102,11 @@ def services(db: Database, routing: RoutingConfig, clock: Clock) -> Services:
     """Fresh services over the same database (a restart is just another call)."""
     renderer = TelegramRenderer(Texts("en"), routing.tz)
     cards = CardPublisher(routing, renderer)
-    nags = NagTracker(routing, clock=clock)
-    time = TimeTracker(db, routing, renderer, writes_back=False, clock=clock)
-    intake = IntakeService(db, routing, cards, nags, time=time, clock=clock)
-    assignment = AssignmentService(db, routing, cards, nags, writes_back=False, clock=clock)
-    reminders = ReminderService(db, routing, cards, renderer, clock=clock)
+    events = TicketLog(clock=clock)
+    time = TimeTracker(db, routing, renderer, events, notes=None, clock=clock)
+    subscribe_features(events, routing, cards, time_tracker=time, writes_back=False, clock=clock)
+    intake = IntakeService(db, routing, events, clock=clock)
+    assignment = AssignmentService(db, routing, cards, events, writes_back=False, clock=clock)
+    reminders = ReminderService(db, routing, cards, renderer, events, clock=clock)
     followup = TimeFollowUp(db, routing, renderer, time, clock=clock)
     return Services(db, routing, clock, intake, assignment, reminders, time, followup)

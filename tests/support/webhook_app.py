@@ -24,7 +24,7 @@ from connectors.fake_tracker import FakeTracker
 from modest.app import ModestService, build_service
 from storage.db import Database
 from storage.migrate import upgrade
-from tests.conftest import ROUTING_YAML
+from tests.support.routing import ROUTING_YAML
 
 T = TypeVar("T")
 SECRET = "hook-secret-1"

@@ -1,0 +1,35 @@
+"""Which features follow a ticket's events, and in which order."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from datetime import datetime
+
+from config.routing import RoutingConfig
+from dispatch.assignment import WritebackQueue
+from dispatch.cards import CardPublisher
+from dispatch.events import TicketLog
+from dispatch.reminders import NagTracker
+from dispatch.time_tracking import TimeTracker
+from storage.types import utcnow
+
+
+def subscribe_features(
+    events: TicketLog,
+    routing: RoutingConfig,
+    cards: CardPublisher,
+    *,
+    time_tracker: TimeTracker | None,
+    writes_back: bool,
+    clock: Callable[[], datetime] = utcnow,
+) -> None:
+    """Subscribe reminders, the helpdesk write-back, the cards and the time prompts.
+
+    The order is the order their messages are queued in: a reminder is deleted
+    before the card it replies to is edited, and the card before the assignee's copy.
+    """
+    NagTracker(routing, clock=clock).subscribe(events)
+    WritebackQueue(writes_back=writes_back).subscribe(events)
+    cards.subscribe(events)
+    if time_tracker is not None:
+        time_tracker.subscribe(events)
