@@ -191,7 +191,11 @@ class TelegramRenderer(ListRenderer, TimeRenderer, DevTaskRenderer, HistoryRende
     def _when(self, moment: datetime | None) -> str:
         if moment is None:
             return ""
-        return f"🕒 {moment.astimezone(self._tz):%d.%m.%Y %H:%M}"
+        try:
+            local = moment.astimezone(self._tz)
+        except OverflowError:  # a helpdesk's date on the calendar's last day: shown in UTC
+            local = moment
+        return f"🕒 {local:%d.%m.%Y %H:%M}"
 
     def _time(self, moment: datetime | None) -> str:
         return f"{moment.astimezone(self._tz):%H:%M}" if moment else "?"

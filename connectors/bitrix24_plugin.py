@@ -36,7 +36,9 @@ class Bitrix24Settings(Bitrix24Environment, ConnectorSettings):
 def admit_event(head: RequestHead, settings: Bitrix24Settings) -> None:
     """Refuse every event while no application token is configured."""
     if not settings.bitrix24_app_token:
-        raise WebhookRejected(401, "Bitrix24 events are disabled: BITRIX24_APP_TOKEN is not set")
+        raise WebhookRejected(
+            401, "Bitrix24 events are disabled: BITRIX24_APP_TOKEN is not set", _TOKEN_FIELD
+        )
 
 
 def parse_task_event(request: WebhookRequest, settings: Bitrix24Settings) -> TaskNamed:
