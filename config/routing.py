@@ -23,6 +23,7 @@ from pydantic_core import ErrorDetails
 
 from config.clients import Client, ReportsSection, TimePromptSection
 from config.errors import Problem, RoutingConfigError
+from config.quality import QualitySection
 from config.schedule import WorkingHours
 from config.sections import (
     ERROR_TYPE,
@@ -78,6 +79,7 @@ class RoutingConfig(Section):
     )
     reports: Annotated[ReportsSection, null_as({})] = Field(default_factory=ReportsSection)
     tracker: Annotated[TrackerSection, null_as({})] = Field(default_factory=TrackerSection)
+    quality: Annotated[QualitySection, null_as({})] = Field(default_factory=QualitySection)
 
     _people: dict[str, Person] = PrivateAttr(default_factory=dict)
     _departments: dict[str, Department] = PrivateAttr(default_factory=dict)
