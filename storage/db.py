@@ -35,6 +35,7 @@ from storage.repositories import (
     TicketRepository,
 )
 from storage.sqlite_driver import one_trip_dbapi
+from storage.stats_repository import StatsRepository
 from storage.time_repository import TimeRepository
 
 
@@ -78,6 +79,7 @@ class UnitOfWork:
         self.leases = LeaseRepository(session)
         self.time = TimeRepository(session)
         self.events = EventRepository(session)
+        self.stats = StatsRepository(session)
 
     async def commit(self) -> None:
         """Commit, then wake the workers whose queues this transaction filled."""

@@ -26,6 +26,7 @@ class MessageKind(StrEnum):
     TIME_PROMPT = "time_prompt"
     TIME_QUESTION = "time_question"
     NOTICE = "notice"
+    STATS = "stats"
 
 
 class OutboxOp(StrEnum):
@@ -337,3 +338,16 @@ class TicketEventRow(SQLModel, table=True):
     source: str = Field(max_length=16)
     changes: dict[str, Any] = Field(default_factory=dict, sa_type=JSON)
     detail: dict[str, Any] = Field(default_factory=dict, sa_type=JSON)
+
+
+class WeeklyDigestRow(SQLModel, table=True):
+    """A week whose statistics digest went to the leads (``week`` is its Monday).
+
+    Inserting the row is the claim: of two instances, or a run after a restart,
+    only the one whose insert went in sends the digest.
+    """
+
+    __tablename__ = "weekly_digest"
+
+    week: date = Field(primary_key=True)
+    sent_at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime)
