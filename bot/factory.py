@@ -11,6 +11,7 @@ from bot.handlers.dev_tasks import dev_tasks_router
 from bot.handlers.dispatch import dispatch_router
 from bot.handlers.history import history_router
 from bot.handlers.reminders import reminders_router
+from bot.handlers.stats import stats_router
 from bot.handlers.time import time_router
 from bot.i18n import Texts
 from bot.middlewares import ActorMiddleware
@@ -22,6 +23,7 @@ from dispatch.dev_tasks import DevTaskService
 from dispatch.history import HistoryCommand
 from dispatch.lists import TicketLists
 from dispatch.reminders import ReminderService
+from dispatch.stats.command import StatsReports
 from dispatch.time_followup import TimeFollowUp
 from dispatch.time_tracking import TimeTracker
 
@@ -40,6 +42,7 @@ def create_dispatcher(
     chat_access: ChatAccess,
     people: People,
     history: HistoryCommand,
+    stats: StatsReports,
 ) -> Dispatcher:
     """A Dispatcher whose handlers get the services, and the ``actor``, as workflow data."""
     dispatcher = Dispatcher(
@@ -54,6 +57,7 @@ def create_dispatcher(
         tz=tz,
         chat_access=chat_access,
         history=history,
+        stats=stats,
     )
     actors = ActorMiddleware(people)
     dispatcher.message.outer_middleware(actors)
@@ -64,6 +68,7 @@ def create_dispatcher(
         time_router(),
         dev_tasks_router(),
         history_router(),
+        stats_router(),
         common_router(),
         fallback_router(),
     )
