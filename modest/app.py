@@ -31,6 +31,7 @@ from pydantic import SecretStr
 from bot.factory import create_dispatcher
 from bot.i18n import Texts
 from bot.renderers import TelegramRenderer
+from bot.stats_renderers import TelegramStatsRenderer
 from bot.transport import AiogramTransport
 from config.errors import ConfigError
 from config.routing import RoutingConfig
@@ -321,6 +322,7 @@ def build_service(
         renderer,
         translate=texts,
         job_retry_delay=job_retry_delay,
+        stats_renderer=TelegramStatsRenderer(texts),
         tracker=tracker,
     )
     bot = build_bot(settings)
@@ -338,6 +340,7 @@ def build_service(
         chat_access=ChatAccess(database),
         people=People(routing),
         history=HistoryCommand(database, routing, renderer),
+        stats=domain.stats,
     )
     web_app = build_http(settings, helpdesk, domain, database)
     return ModestService(

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import timedelta
+from typing import Protocol
 
 from config.routing import RoutingConfig
 from connectors.base import HelpdeskConnector
@@ -21,6 +22,10 @@ from dispatch.reminders import ReminderService
 from dispatch.report_delivery import MonthlyReports, ReportMailer
 from dispatch.report_files import Translate
 from dispatch.reports import ReportService
+from dispatch.stats.command import StatsRenderer, StatsReports
+from dispatch.stats.digest import WeeklyDigest
+from dispatch.stats.quality import QualityCheck, QualityRenderer
+from dispatch.stats.service import StatsService
 from dispatch.subscriptions import subscribe_features
 from dispatch.time_followup import TimeFollowUp
 from dispatch.time_tracking import TimeTracker
@@ -30,6 +35,10 @@ from dispatch.writeback_jobs import NOTE_JOB, STATUS_JOB, TIME_FIELD_JOB
 from scheduler.housekeeping import PeriodicJob
 from storage.db import Database
 from storage.jobs import JobKind, JobRunner
+
+
+class StatsRendering(StatsRenderer, QualityRenderer, Protocol):
+    """How statistics and quality alerts look (the bot's ``TelegramStatsRenderer``)."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -50,6 +59,8 @@ class Domain:
     job_runner: JobRunner
     events: TicketLog
     history: TicketHistory
+    stats: StatsReports
+    weekly_digest: WeeklyDigest
 
 
 def build_domain(
@@ -60,6 +71,7 @@ def build_domain(
     *,
     translate: Translate,
     job_retry_delay: float,
+    stats_renderer: StatsRendering,
     tracker: TrackerConnector | None = None,
 ) -> Domain:
     """Wire the dispatch services around one ticket event log.
@@ -72,6 +84,9 @@ def build_domain(
     writes_back = helpdesk.slug != "generic"
     time_tracker = TimeTracker(database, routing, renderer, events, writes_back=writes_back)
     subscribe_features(events, routing, cards, time_tracker=time_tracker, writes_back=writes_back)
+    QualityCheck(routing, stats_renderer).subscribe(events)
+    stats = StatsService(database, routing)
+    stats_reports = StatsReports(database, routing, stats, stats_renderer)
     intake = IntakeService(database, routing, events)
     assignment = AssignmentService(database, routing, cards, events, writes_back=writes_back)
     sync = HelpdeskSync(database, routing, helpdesk, intake, events)
@@ -95,6 +110,8 @@ def build_domain(
         job_runner=JobRunner(database, kinds),
         events=events,
         history=TicketHistory(database, routing),
+        stats=stats_reports,
+        weekly_digest=WeeklyDigest(database, routing, stats, stats_reports),
     )
 
 
@@ -127,6 +144,7 @@ def periodic_jobs(
         PeriodicJob("reminders.pass", domain.reminders.run_pass, every),
         PeriodicJob("time.ask_again", domain.time_followup.ask_again, timedelta(minutes=1)),
         PeriodicJob("reports.monthly", domain.monthly_reports.run, timedelta(minutes=5)),
+        PeriodicJob("stats.weekly_digest", domain.weekly_digest.run, timedelta(minutes=5)),
     ]
     if domain.dev_tasks.enabled:
         # Bitrix24 never retries an event and Redmine before 7 sends none: poll too.
