@@ -34,21 +34,21 @@ async def stats_command(
     message: Message, command: CommandObject, stats: StatsReports, texts: Texts, actor: Actor
 ) -> None:
     """The overview of a period, with its chart and the section buttons."""
-    access = stats.access(actor, message.chat.id)
+    chat_id = message.chat.id
+    access = stats.access(actor, chat_id)
     if access != Access.SHOWN:
-        await message.answer(refusal(access, texts))
+        await stats.answer(chat_id=chat_id, payload={"text": refusal(access, texts)})
         return
     try:
         period = stats.period(command.args or "")
     except PeriodError:
-        await message.answer(
-            texts(
-                "Write the period: /stats today, week, month, 2026-11 "
-                "or 2026-11-01..2026-11-30 (a year at most)."
-            )
+        usage = texts(
+            "Write the period: /stats today, week, month, 2026-11 "
+            "or 2026-11-01..2026-11-30 (a year at most)."
         )
+        await stats.answer(chat_id=chat_id, payload={"text": usage})
         return
-    await stats.send(actor=actor, chat_id=message.chat.id, period=period)
+    await stats.send(actor=actor, chat_id=chat_id, period=period)
 
 
 async def section_pressed(

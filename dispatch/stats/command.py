@@ -83,12 +83,18 @@ class StatsReports:
         return between(first, last, self._routing.tz)
 
     def access(self, actor: Actor, chat_id: int) -> Access:
-        """In the dispatch chat or the reader's own private chat, for readers only."""
+        """In the dispatch chat or the reader's own private chat, for readers only.
+
+        Telegram's group ids are negative, private chats have the user's (positive) id.
+        """
+        in_dispatch = chat_id == self._routing.dispatch.chat_id
+        if not in_dispatch and chat_id < 0:
+            return Access.WRONG_CHAT
         person = self._people.person(actor)
         own_chat = person is not None and person.telegram_id == chat_id
-        if chat_id != self._routing.dispatch.chat_id and not own_chat:
-            return Access.WRONG_CHAT
-        return Access.SHOWN if self._service.may_read(actor) else Access.NOT_ALLOWED
+        if (in_dispatch or own_chat) and self._service.may_read(actor):
+            return Access.SHOWN
+        return Access.NOT_ALLOWED
 
     async def send(
         self, *, actor: Actor, chat_id: int, period: Period, section: Section = Section.OVERVIEW
@@ -121,6 +127,16 @@ class StatsReports:
                     uow.outbox.enqueue_plain(chat_id=chat_id, payload=chart)
             await uow.commit()
         return access
+
+    async def answer(self, *, chat_id: int, payload: Payload) -> None:
+        """A short answer (a refusal, how to write a period), in turn with the chat's messages.
+
+        Through the outbox, not straight to Telegram: right after a summary and its
+        chart, a direct answer would break the chat's rate limit.
+        """
+        async with self._db.unit_of_work() as uow:
+            uow.outbox.enqueue_plain(chat_id=chat_id, payload=payload)
+            await uow.commit()
 
     async def render(
         self, stats: Stats, section: Section, *, weekly: bool = False
