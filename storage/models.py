@@ -61,7 +61,11 @@ class TicketRow(SQLModel, table=True):
     """A helpdesk ticket as Modest tracks it."""
 
     __tablename__ = "ticket"
-    __table_args__ = (UniqueConstraint("source", "external_id", name="uq_ticket_source_external"),)
+    __table_args__ = (
+        UniqueConstraint("source", "external_id", name="uq_ticket_source_external"),
+        # Statistics count the tickets open at a moment from the index alone.
+        Index("ix_ticket_state_closed_at", "state", "closed_at", "received_at", "assigned_at"),
+    )
 
     id: int | None = Field(default=None, primary_key=True)
     source: str = Field(max_length=32)
@@ -243,6 +247,8 @@ class TimeEntryRow(SQLModel, table=True):
     __table_args__ = (
         UniqueConstraint("ticket_id", "round", name="uq_time_entry_ticket_round"),
         Index("ix_time_entry_client_month", "client_key", "month"),
+        # A period's time per person, read from the index alone.
+        Index("ix_time_entry_closed_on", "closed_on", "person_key", "billable", "minutes"),
     )
 
     id: int | None = Field(default=None, primary_key=True)
@@ -326,7 +332,9 @@ class TicketEventRow(SQLModel, table=True):
     __tablename__ = "ticket_event"
     __table_args__ = (
         Index("ix_ticket_event_ticket_id", "ticket_id", "id"),
-        Index("ix_ticket_event_kind_at", "kind", "at"),
+        # ticket_id and the actor too: statistics read them for a period's events of a
+        # kind from the index alone, without a lookup of each row.
+        Index("ix_ticket_event_kind_at", "kind", "at", "ticket_id", "actor_kind", "actor"),
     )
 
     id: int | None = Field(default=None, primary_key=True)

@@ -42,9 +42,11 @@ class Durations:
     @classmethod
     def of(cls, seconds: Iterable[float]) -> Durations:
         """Summarise durations (negative ones, clock skew, count as zero)."""
-        values = sorted(max(value, 0.0) for value in seconds)
+        values = sorted(seconds)
         if not values:
             return cls()
+        if values[0] < 0:
+            values = [max(value, 0.0) for value in values]
         return cls(
             len(values),
             sum(values) / len(values),

@@ -41,7 +41,14 @@ from dispatch.stats.figures import (
 )
 from dispatch.stats.period import Period
 from storage.db import Database, UnitOfWork
-from storage.stats_repository import Arrival, Backlog, Finding, Moment, PersonMinutes
+from storage.stats_repository import (
+    Arrival,
+    Assignments,
+    Backlog,
+    Finding,
+    Moment,
+    PersonMinutes,
+)
 from storage.types import utcnow
 
 #: Who may read statistics (``/stats``, the digest goes to leads).
@@ -73,7 +80,7 @@ class _Log:
     minutes: list[PersonMinutes]
     backlog: Backlog
     dev_created: int
-    dev_done: list[tuple[datetime, datetime]]
+    dev_done: list[float]
     findings: list[Finding]
     sla: SlaFigures | None
 
@@ -116,7 +123,7 @@ class StatsService:
             dev_tasks=DevTaskFigures(
                 log.dev_created,
                 len(log.dev_done),
-                Durations.of((done - made).total_seconds() for done, made in log.dev_done),
+                Durations.of(log.dev_done),
             ),
             quality=self._quality(log.findings),
             sla=log.sla,
@@ -126,10 +133,13 @@ class StatsService:
         stats, start, end = uow.stats, period.start, period.end
         closes = await stats.moments(kinds=[EventKind.CLOSED], start=start, end=end)
         reopens = await stats.moments(kinds=[EventKind.REOPENED], start=start, end=end)
+        assignments = await stats.assignments(start=start, end=end)
         return _Log(
             arrivals=await stats.arrivals(start=start, end=end),
-            assignments=await stats.moments(
-                kinds=[EventKind.ASSIGNED], start=start, end=end, first_only=True
+            assignments=_first_per_ticket(
+                await stats.moments(
+                    kinds=[EventKind.ASSIGNED], start=start, end=end, first_only=True
+                )
             ),
             first_replies=await stats.moments(
                 kinds=[EventKind.FIRST_STAFF_REPLY], start=start, end=end
@@ -138,8 +148,8 @@ class StatsService:
             reopened=len({moment.ticket_id for moment in reopens}),
             reminders=await stats.count(kind=EventKind.REMINDED, start=start, end=end),
             escalations=await stats.count(kind=EventKind.ESCALATED, start=start, end=end),
-            assigned_to=await stats.assignments_to(field="assignee", start=start, end=end),
-            assigned_into=await stats.assignments_to(field="department", start=start, end=end),
+            assigned_to=_sums(assignments, lambda a: a.person_key),
+            assigned_into=_sums(assignments, lambda a: a.department_key),
             replies=await stats.replies_by_person(start=start, end=end),
             minutes=await stats.minutes_by_person(first=period.first, last=period.last),
             backlog=await stats.backlog(at=until),
@@ -151,10 +161,11 @@ class StatsService:
 
     def _inflow(self, arrivals: list[Arrival], period: Period, now: datetime) -> Inflow:
         tz = self._routing.tz
+        clients: dict[tuple[str, str], str] = {}
         per_day: dict[date, int] = defaultdict(int)
         grid = [[0] * 24 for _ in range(7)]
         for arrival in arrivals:
-            local = arrival.at.astimezone(tz)
+            local = datetime.fromtimestamp(arrival.at, tz)
             per_day[local.date()] += 1
             grid[local.weekday()][local.hour] += 1
         return Inflow(
@@ -164,21 +175,21 @@ class StatsService:
             by_channel=breakdown(a.channel for a in arrivals),
             by_type=breakdown(a.type for a in arrivals),
             by_priority=breakdown(a.priority for a in arrivals),
-            by_client=breakdown(self._client(a) for a in arrivals),
+            by_client=breakdown(self._client(a, clients) for a in arrivals),
         )
 
-    def _client(self, arrival: Arrival) -> str:
-        client = self._routing.client_for(
-            company=arrival.client_company, email=arrival.client_email
-        )
-        if client is not None:
-            return client.name
+    def _client(self, arrival: Arrival, known: dict[tuple[str, str], str]) -> str:
+        # Clients match by company or e-mail domain: one lookup per pair of them.
         domain = arrival.client_email.rpartition("@")[2].lower()
-        return arrival.client_company or domain
+        key = (arrival.client_company, domain)
+        if key not in known:
+            client = self._routing.client_for(company=key[0], email=f"x@{domain}")
+            known[key] = client.name if client else (key[0] or domain)
+        return known[key]
 
     def _dispatch(self, log: _Log) -> DispatchFigures:
         tz, nag = self._routing.tz, self._routing.dispatch.nag_interval
-        waits = [(m.arrived.astimezone(tz).hour, _took(m)) for m in log.assignments]
+        waits = [(datetime.fromtimestamp(m.arrived, tz).hour, m.took) for m in log.assignments]
         by_hour: dict[int, list[float]] = defaultdict(list)
         for hour, wait in waits:
             by_hour[hour].append(wait)
@@ -263,7 +274,7 @@ def _solved(arrival: Arrival, until: datetime) -> bool:
     # A ticket that came in closed has no close time: it was solved on arrival.
     if arrival.state != TicketState.CLOSED:
         return False
-    return arrival.closed_at is None or arrival.closed_at < until
+    return arrival.closed_at is None or arrival.closed_at < until.timestamp()
 
 
 def _response(log: _Log) -> Response:
@@ -306,14 +317,33 @@ def _grouped(
     return groups
 
 
+def _sums(
+    assignments: list[Assignments], key: Callable[[Assignments], str | None]
+) -> dict[str, int]:
+    sums: dict[str, int] = defaultdict(int)
+    for assignment in assignments:
+        group = key(assignment)
+        if group is not None:
+            sums[group] += assignment.count
+    return dict(sums)
+
+
+def _first_per_ticket(moments: Sequence[Moment]) -> list[Moment]:
+    # Assigned, unassigned and assigned again in one period: the first assignment counts.
+    first: dict[int, Moment] = {}
+    for moment in moments:
+        first.setdefault(moment.ticket_id, moment)
+    return list(first.values())
+
+
 def _last_per_ticket(moments: Sequence[Moment]) -> list[Moment]:
     # Closed twice in one period (closed, reopened, closed): the last close is the solution.
-    last = {moment.ticket_id: moment for moment in moments}
-    return sorted(last.values(), key=lambda moment: moment.at)
+    # Moments come oldest first, so the last one seen of a ticket is its last close.
+    return list({moment.ticket_id: moment for moment in moments}.values())
 
 
 def _took(moment: Moment) -> float:
-    return (moment.at - moment.arrived).total_seconds()
+    return moment.took
 
 
 def _author(finding: Finding) -> str:
