@@ -28,6 +28,8 @@ WIDTH_INCHES = 9.0
 PANEL_INCHES = 4.5
 #: At most this many labels along a horizontal axis: a phone shows them without overlap.
 MAX_LABELS = 10
+#: At most this many people or types in a chart (the busiest).
+MAX_BARS = 12
 COLORS = ("#2b6cb0", "#dd6b20", "#38a169", "#805ad5")
 
 
@@ -98,9 +100,9 @@ def _dispatch(stats: Stats, t: Translate) -> Panel:
 
 
 def _people(stats: Stats, t: Translate) -> Panel:
-    people = stats.people
+    people = stats.people[:MAX_BARS]
     return Panel(
-        t("Per specialist"),
+        _of(t("Per specialist"), len(people), len(stats.people), t),
         tuple(person.name for person in people),
         (
             Series(t("tickets assigned"), tuple(float(p.assigned) for p in people)),
@@ -112,15 +114,24 @@ def _people(stats: Stats, t: Translate) -> Panel:
 
 
 def _types(stats: Stats, t: Translate) -> Panel:
-    kinds = stats.response.by_type
+    kinds = stats.response.by_type[:MAX_BARS]
     return Panel(
-        t("Per ticket type"),
+        _of(t("Per ticket type"), len(kinds), len(stats.response.by_type), t),
         tuple(kind.key or "—" for kind in kinds),
         (
             Series(t("new tickets"), tuple(float(k.created) for k in kinds)),
             Series(t("tickets closed"), tuple(float(k.closed) for k in kinds)),
         ),
         horizontal=True,
+    )
+
+
+def _of(title: str, shown: int, total: int, t: Translate) -> str:
+    # The rest is in the text and the CSV; on a phone a dozen bars is what stays legible.
+    return (
+        title
+        if shown == total
+        else t("{title}: the first {shown} of {total}", title=title, shown=shown, total=total)
     )
 
 
@@ -145,14 +156,13 @@ def draw_png(chart: Chart, *, no_data: str) -> bytes:
     from matplotlib.backends.backend_agg import FigureCanvasAgg
     from matplotlib.figure import Figure
 
-    figure = Figure(figsize=size_inches(chart), dpi=DPI)
+    figure = Figure(figsize=size_inches(chart), dpi=DPI, layout="constrained")
     FigureCanvasAgg(figure)
     figure.suptitle(chart.title, fontsize=17, fontweight="bold")
     heights = [panel_inches(panel) for panel in chart.panels]
     axes = figure.subplots(len(chart.panels), 1, squeeze=False, height_ratios=heights)[:, 0]
     for ax, panel in zip(axes, chart.panels, strict=True):
         _draw_panel(ax, panel, no_data)
-    figure.tight_layout(rect=(0, 0, 1, 0.97))
     out = io.BytesIO()
     figure.savefig(out, format="png", dpi=DPI)
     return out.getvalue()
@@ -181,7 +191,10 @@ def _draw_panel(ax: Axes, panel: Panel, no_data: str) -> None:
             ax.bar_label(bars, labels=labels, fontsize=10, padding=2)
     _axis_labels(ax, panel)
     if count > 1:
-        ax.legend(fontsize=12, loc="best")
+        # Below the plot, in one row: never over the bars.
+        ax.legend(
+            fontsize=12, loc="upper center", bbox_to_anchor=(0.5, -0.06), ncol=count, frameon=False
+        )
     ax.grid(axis="x" if panel.horizontal else "y", alpha=0.3)
     ax.set_axisbelow(True)
 

@@ -7,6 +7,7 @@ each expected number below is worked out from that table.
 from __future__ import annotations
 
 import csv
+import dataclasses
 import io
 import re
 from datetime import UTC, date, datetime, timedelta
@@ -279,6 +280,16 @@ async def test_the_charts_show_the_figures_and_fit_a_phone(november: Stats) -> N
     assert types.panels[0].categories == ("incident", "question")
     assert [s.values for s in types.panels[0].series] == [(3.0, 2.0), (2.0, 1.0)]
     assert chart_for(november, Section.SLA, t) is None
+
+    olga = november.people[0]
+    crowd = dataclasses.replace(
+        november,
+        people=tuple(dataclasses.replace(olga, key=f"p{n}", name=f"P {n}") for n in range(15)),
+    )
+    crowded = chart_for(crowd, Section.PEOPLE, t)
+    assert crowded is not None
+    assert crowded.panels[0].title == "Per specialist: the first 12 of 15"
+    assert len(crowded.panels[0].categories) == 12, "a phone shows a dozen bars legibly"
 
     for chart, height in ((overview, 9.8), (people, 5.3), (types, 5.3)):
         image = Image.open(io.BytesIO(draw_png(chart, no_data="—")))
