@@ -46,7 +46,8 @@ def _epoch_sqlite(element: EpochSeconds, compiler: SQLCompiler, **kw: Any) -> st
 
 @compiles(EpochSeconds, "postgresql")
 def _epoch_postgresql(element: EpochSeconds, compiler: SQLCompiler, **kw: Any) -> str:
-    return f"EXTRACT(EPOCH FROM {compiler.process(element.clauses, **kw)})"
+    # As a double: EXTRACT gives numeric, which arrives as a Decimal (slow to decode).
+    return f"CAST(EXTRACT(EPOCH FROM {compiler.process(element.clauses, **kw)}) AS FLOAT8)"
 
 
 def _seconds(value: Any) -> float:
@@ -128,7 +129,7 @@ class StatsRepository:
 
     async def _execute(self, stmt: Any) -> Any:
         # On the session's connection: plain rows, without the ORM's per-row loading work
-        # (tens of thousands of rows a month).
+        # (tens of thousands of rows a month); callers take them with .all(), in one go.
         connection = await self._session.connection()
         return await connection.execute(stmt)
 
@@ -163,7 +164,9 @@ class StatsRepository:
             )
             for at, channel, type_, priority, status, company, email, state, closed in (
                 await self._execute(stmt)
-            ).tuples()
+            )
+            .tuples()
+            .all()
         ]
 
     async def moments(
@@ -206,16 +209,22 @@ class StatsRepository:
                     ),
                 )
             )
-        rows = (await self._execute(stmt)).tuples()
+        rows = (await self._execute(stmt)).tuples().all()
         return [
             Moment(ticket, kind, _seconds(arrived), _seconds(took), type_, priority, person, dept)
             for ticket, kind, arrived, took, type_, priority, person, dept in rows
         ]
 
-    async def count(self, *, kind: str, start: datetime, end: datetime) -> int:
-        """How many events of one kind the period holds."""
-        stmt = select(func.count()).select_from(_E).where(_in_period((kind,), start, end))
-        return int((await self._execute(stmt)).scalar_one())
+    async def counts(
+        self, *, kinds: Iterable[str], start: datetime, end: datetime
+    ) -> dict[str, int]:
+        """How many events of each kind the period holds (kinds with none left out)."""
+        stmt = (
+            select(col(_E.kind), func.count())
+            .where(_in_period(tuple(kinds), start, end))
+            .group_by(col(_E.kind))
+        )
+        return {str(kind): int(n) for kind, n in (await self._execute(stmt)).tuples().all()}
 
     async def assignments(self, *, start: datetime, end: datetime) -> list[Assignments]:
         """Assignments in the period by the assignee and department they went to."""
@@ -226,7 +235,7 @@ class StatsRepository:
             .where(_in_period(_ASSIGNMENTS, start, end))
             .group_by(person, department)
         )
-        rows = (await self._execute(stmt)).tuples()
+        rows = (await self._execute(stmt)).tuples().all()
         return [Assignments(person, department, int(n)) for person, department, n in rows]
 
     async def replies_by_person(self, *, start: datetime, end: datetime) -> dict[str, int]:
@@ -236,7 +245,7 @@ class StatsRepository:
             .where(_in_period(_REPLIES, start, end), col(_E.actor_kind) == "person")
             .group_by(col(_E.actor))
         )
-        return {str(key): int(n) for key, n in (await self._execute(stmt)).tuples()}
+        return {str(key): int(n) for key, n in (await self._execute(stmt)).tuples().all()}
 
     async def minutes_by_person(self, *, first: date, last: date) -> list[PersonMinutes]:
         """Recorded time of tickets closed on ``first`` … ``last`` (local days), per person."""
@@ -246,7 +255,7 @@ class StatsRepository:
             .where(col(TimeEntryRow.closed_on) >= first, col(TimeEntryRow.closed_on) <= last)
             .group_by(col(TimeEntryRow.person_key), col(TimeEntryRow.billable))
         )
-        rows = (await self._execute(stmt)).tuples()
+        rows = (await self._execute(stmt)).tuples().all()
         return [PersonMinutes(key, bool(billable), int(n or 0)) for key, billable, n in rows]
 
     async def backlog(self, *, at: datetime) -> Backlog:
@@ -285,14 +294,14 @@ class StatsRepository:
             )
             .where(_in_period(("dev_task_done",), start, end))
         )
-        return [_seconds(value) for value in (await self._execute(stmt)).scalars()]
+        return [_seconds(value) for value in (await self._execute(stmt)).scalars().all()]
 
     async def findings(self, *, start: datetime, end: datetime) -> list[Finding]:
         """The forbidden-word events of the period."""
         stmt = select(col(_E.actor_kind), col(_E.actor), col(_E.detail)).where(
             _in_period(("forbidden_word",), start, end)
         )
-        rows = (await self._execute(stmt)).tuples()
+        rows = (await self._execute(stmt)).tuples().all()
         return [Finding(kind, actor, _words(detail)) for kind, actor, detail in rows]
 
     async def digest_sent(self, *, week: date) -> bool:

@@ -131,9 +131,18 @@ class StatsService:
 
     async def _read(self, uow: UnitOfWork, period: Period, until: datetime) -> _Log:
         stats, start, end = uow.stats, period.start, period.end
-        closes = await stats.moments(kinds=[EventKind.CLOSED], start=start, end=end)
-        reopens = await stats.moments(kinds=[EventKind.REOPENED], start=start, end=end)
+        # One read for the three kinds: each read joins the tickets once.
+        replied, closed, reopened = (
+            EventKind.FIRST_STAFF_REPLY,
+            EventKind.CLOSED,
+            EventKind.REOPENED,
+        )
+        moments = await stats.moments(kinds=[replied, closed, reopened], start=start, end=end)
+        closes = [m for m in moments if m.kind == closed]
+        reopens = [m for m in moments if m.kind == reopened]
         assignments = await stats.assignments(start=start, end=end)
+        counted = [EventKind.REMINDED, EventKind.ESCALATED, EventKind.DEV_TASK_CREATED]
+        counts = await stats.counts(kinds=counted, start=start, end=end)
         return _Log(
             arrivals=await stats.arrivals(start=start, end=end),
             assignments=_first_per_ticket(
@@ -141,19 +150,17 @@ class StatsService:
                     kinds=[EventKind.ASSIGNED], start=start, end=end, first_only=True
                 )
             ),
-            first_replies=await stats.moments(
-                kinds=[EventKind.FIRST_STAFF_REPLY], start=start, end=end
-            ),
+            first_replies=[m for m in moments if m.kind == replied],
             closes=_last_per_ticket(closes),
             reopened=len({moment.ticket_id for moment in reopens}),
-            reminders=await stats.count(kind=EventKind.REMINDED, start=start, end=end),
-            escalations=await stats.count(kind=EventKind.ESCALATED, start=start, end=end),
+            reminders=counts.get(EventKind.REMINDED, 0),
+            escalations=counts.get(EventKind.ESCALATED, 0),
             assigned_to=_sums(assignments, lambda a: a.person_key),
             assigned_into=_sums(assignments, lambda a: a.department_key),
             replies=await stats.replies_by_person(start=start, end=end),
             minutes=await stats.minutes_by_person(first=period.first, last=period.last),
             backlog=await stats.backlog(at=until),
-            dev_created=await stats.count(kind=EventKind.DEV_TASK_CREATED, start=start, end=end),
+            dev_created=counts.get(EventKind.DEV_TASK_CREATED, 0),
             dev_done=await stats.dev_tasks_done(start=start, end=end),
             findings=await stats.findings(start=start, end=end),
             sla=await self._sla.figures(uow, start=start, end=end) if self._sla else None,
