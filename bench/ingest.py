@@ -42,8 +42,8 @@ from sqlalchemy import func, select
 from sqlmodel import col
 
 from bench.idle_service import bench_routing, production_logging
+from bot.delivery.limits import TelegramRateLimiter
 from storage.models import TicketRow
-from storage.telegram_limits import TelegramRateLimiter
 from tests.support.harness import SECRET, Harness, running_modest, ticket_body
 from tests.support.telegram_emulator import TelegramEmulator
 

@@ -26,11 +26,11 @@ from aiogram.client.telegram import TelegramAPIServer
 from aiogram.enums import ParseMode
 
 from bench.idle_service import production_logging
+from bot.delivery.limits import TelegramRateLimiter
+from bot.delivery.sender import OutboxSender
 from bot.transport import AiogramTransport
 from storage.db import Database
 from storage.migrate import upgrade
-from storage.outbox import OutboxSender
-from storage.telegram_limits import TelegramRateLimiter
 from tests.support.telegram_emulator import TelegramEmulator, allowed_rate_floor_seconds
 
 PRIVATE_CHATS = 45

@@ -114,16 +114,3 @@ class DevTaskRenderer:
                 f"{self._ticket(task.ticket)} · {esc(task.developer_name or '?')} · {state}{link}"
             )
         return payload_of("\n".join(lines), [])
-
-    def dev_note(self, kind: str, *, url: str | None, author: str = "", text: str = "") -> str:
-        """An internal note in the helpdesk about a developer task (plain text)."""
-        link = url or ""
-        if kind == "created":
-            return self._t("Developer task created: {url}", url=link)
-        if kind == "comment":
-            return self._t(
-                "Developer {author} in the task {url}: {text}", author=author, url=link, text=text
-            )
-        if kind == "done":
-            return self._t("Developer task done: {url}", url=link)
-        return self._t("Developer task reopened: {url}", url=link)

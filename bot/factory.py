@@ -10,6 +10,7 @@ from bot.handlers.common import common_router, fallback_router
 from bot.handlers.dev_tasks import dev_tasks_router
 from bot.handlers.dispatch import dispatch_router
 from bot.handlers.history import history_router
+from bot.handlers.portal import portal_router
 from bot.handlers.reminders import reminders_router
 from bot.handlers.stats import stats_router
 from bot.handlers.time import time_router
@@ -22,6 +23,7 @@ from dispatch.dev_sync import DevTaskSync
 from dispatch.dev_tasks import DevTaskService
 from dispatch.history import HistoryCommand
 from dispatch.lists import TicketLists
+from dispatch.portal.accounts import PortalAccounts
 from dispatch.reminders import ReminderService
 from dispatch.stats.command import StatsReports
 from dispatch.time_followup import TimeFollowUp
@@ -43,6 +45,7 @@ def create_dispatcher(
     people: People,
     history: HistoryCommand,
     stats: StatsReports,
+    portal_accounts: PortalAccounts | None = None,
 ) -> Dispatcher:
     """A Dispatcher whose handlers get the services, and the ``actor``, as workflow data."""
     dispatcher = Dispatcher(
@@ -58,6 +61,7 @@ def create_dispatcher(
         chat_access=chat_access,
         history=history,
         stats=stats,
+        portal_accounts=portal_accounts,
     )
     actors = ActorMiddleware(people)
     dispatcher.message.outer_middleware(actors)
@@ -69,6 +73,7 @@ def create_dispatcher(
         dev_tasks_router(),
         history_router(),
         stats_router(),
+        portal_router(),
         common_router(),
         fallback_router(),
     )

@@ -18,8 +18,9 @@ from bot.dev_renderers import DevTaskRenderer
 from bot.history_renderers import HistoryRenderer
 from bot.i18n import Texts
 from bot.list_renderers import ListRenderer, cut, esc, payload_of, waited
-from bot.time_renderers import TimeRenderer, hours
+from bot.time_renderers import TimeRenderer
 from config.routing import Department, Person
+from dispatch.durations import format_minutes as hours
 from dispatch.models import TicketState, WritebackState
 from dispatch.views import Payload, ReminderNote, TicketView
 

@@ -10,14 +10,10 @@ from aiogram.types import InlineKeyboardButton
 from bot.callbacks import TimeAction, TimeCb
 from bot.i18n import Texts
 from bot.list_renderers import esc, payload_of
+from dispatch.durations import format_minutes as hours
 from dispatch.views import MissingTime, PackageAlert, Payload, TimePromptView
 
 QUICK = ((15, "15m"), (30, "30m"), (45, "45m"), (60, "1h"), (90, "1h30"), (120, "2h"), (180, "3h"))
-
-
-def hours(minutes: int) -> str:
-    """``1:30`` — hours and minutes, the same in every language."""
-    return f"{minutes // 60}:{minutes % 60:02d}"
 
 
 class TimeRenderer:
@@ -116,9 +112,3 @@ class TimeRenderer:
             closed = f"{row.closed_at.astimezone(self._tz):%d.%m %H:%M}"
             lines.append(f"#{esc(row.number, 32)} {esc(row.subject, 60)} · {closed}")
         return payload_of("\n".join(lines), [])
-
-    def time_note(self, *, who: str, minutes: int, billable: bool) -> str:
-        """The internal note in the helpdesk ticket recording the time (plain text)."""
-        if billable:
-            return self._t("Time spent: {time} ({who})", time=hours(minutes), who=who)
-        return self._t("Time spent: {time} ({who}), no charge", time=hours(minutes), who=who)

@@ -31,15 +31,15 @@ from aiogram.types import (
     ReplyParameters,
 )
 
+from bot.delivery.sender import DeliveryResult, Outcome
 from storage.models import OutboxOp
-from storage.outbox import DeliveryResult, Outcome
 
 _NOT_MODIFIED = "message is not modified"
 _GONE = ("chat not found", "bot was kicked", "user is deactivated", "have no rights to send")
 
 
 class AiogramTransport:
-    """Implements ``storage.outbox.TelegramTransport`` with an aiogram ``Bot``."""
+    """Implements ``bot.delivery.sender.TelegramTransport`` with an aiogram ``Bot``."""
 
     def __init__(self, bot: Bot) -> None:
         self._bot = bot

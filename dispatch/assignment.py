@@ -18,15 +18,13 @@ import structlog
 from config.routing import Person, Role, RoutingConfig
 from dispatch.cards import CardPublisher
 from dispatch.events import Actor, EventKind, TicketEvent, TicketLog
+from dispatch.job_payloads import WriteBack, enqueue
 from dispatch.models import TicketState, WritebackState
 from storage.db import Database, UnitOfWork
 from storage.models import TicketRow
 from storage.types import utcnow
 
 log = structlog.get_logger(__name__)
-
-#: Job that writes an assignment back to the helpdesk.
-WRITEBACK_JOB = "helpdesk.assign"
 
 
 class TapOutcome(StrEnum):
@@ -200,8 +198,5 @@ class WritebackQueue:
             event.kind == EventKind.WRITEBACK_RETRIED or event.detail.get("how") == "button"
         )
         if self._writes_back and made_here:
-            uow.jobs.enqueue(
-                kind=WRITEBACK_JOB,
-                ticket_id=ticket.id,
-                payload={"ticket_id": ticket.id, "version": ticket.version},
-            )
+            assert ticket.id is not None
+            enqueue(uow, WriteBack(ticket_id=ticket.id, version=ticket.version))

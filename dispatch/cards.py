@@ -8,7 +8,7 @@ from datetime import datetime
 from config.routing import Department, RoutingConfig
 from dispatch.events import EventKind, TicketEvent, TicketLog
 from dispatch.models import TicketState
-from dispatch.views import Payload, ReminderNote, Renderer, TicketView
+from dispatch.views import CardMessages, Payload, ReminderNote, TicketView
 from storage.db import UnitOfWork
 from storage.models import MessageKind, TelegramMessageRow, TicketRow
 from storage.types import utcnow
@@ -18,7 +18,7 @@ class CardPublisher:
     """Renders a ticket and puts the sends and edits into the outbox."""
 
     def __init__(
-        self, routing: RoutingConfig, renderer: Renderer, *, dev_tasks: bool = False
+        self, routing: RoutingConfig, renderer: CardMessages, *, dev_tasks: bool = False
     ) -> None:
         self._routing = routing
         self._renderer = renderer
@@ -105,9 +105,12 @@ class CardPublisher:
         payload = await self._render(
             uow, ticket, reminder=ReminderNote(count, now - ticket.received_at)
         )
-        if cards:
-            payload["reply_to_row"] = cards[0].id
-        await uow.outbox.enqueue_send(message=message, payload=payload, ticket_id=ticket.id)
+        await uow.outbox.enqueue_send(
+            message=message,
+            payload=payload,
+            ticket_id=ticket.id,
+            reply_to=cards[0] if cards else None,
+        )
         return message
 
     async def show_card(self, uow: UnitOfWork, ticket: TicketRow) -> None:

@@ -12,7 +12,6 @@ from __future__ import annotations
 from datetime import timedelta
 
 import structlog
-from sqlmodel import col, select
 
 from config.routing import RoutingConfig
 from connectors.base import TransientError
@@ -20,17 +19,16 @@ from connectors.trackers import TrackerComment, TrackerConnector, TrackerTask
 from dispatch.actors import People
 from dispatch.dev_tasks import DevOutcome, DevTaskService
 from dispatch.events import Actor, EventKind, TicketLog
-from dispatch.views import Renderer
-from dispatch.writeback_jobs import NOTE_JOB, STATUS_JOB
+from dispatch.helpdesk_notes import HelpdeskNotes
+from dispatch.job_payloads import HelpdeskNote, HelpdeskStatus, SyncDevTask, enqueue
+from dispatch.views import DevTaskMessages
 from storage.db import Database, UnitOfWork
-from storage.jobs import RetryJob
-from storage.models import DevTaskCommentRow, DevTaskRow, JobRow, TicketRow
-from storage.repositories import insert_ignoring_conflict
+from storage.job_repository import RetryJob
+from storage.models import DevTaskRow, JobRow, TicketRow
 from storage.types import utcnow
 
 log = structlog.get_logger(__name__)
 
-SYNC_JOB = "tracker.sync"
 REOPEN_WINDOW = timedelta(days=14)
 DEV_REPLY = "dev_reply"
 
@@ -42,11 +40,14 @@ class DevTaskSync:
         self,
         database: Database,
         routing: RoutingConfig,
-        renderer: Renderer,
+        renderer: DevTaskMessages,
         tracker: TrackerConnector | None,
         tasks: DevTaskService,
         events: TicketLog,
+        *,
+        notes: HelpdeskNotes,
     ) -> None:
+        self._notes = notes
         self._db = database
         self._routing = routing
         self._people = People(routing)
@@ -61,12 +62,10 @@ class DevTaskSync:
             return 0
         # Done tasks are read for a while too: a task reopened in the tracker must be seen.
         recently = utcnow() - REOPEN_WINDOW
-        query = select(DevTaskRow).where(
-            col(DevTaskRow.tracker) == self._tracker.slug,
-            col(DevTaskRow.closed).is_(False) | (col(DevTaskRow.updated_at) > recently),
-        )
         async with self._db.unit_of_work() as uow:
-            rows = (await uow.session.execute(query)).scalars().all()
+            rows = await uow.dev_tasks.open_or_changed_since(
+                tracker=self._tracker.slug, since=recently
+            )
         for row in rows:
             try:
                 await self.sync_task(row.external_id)
@@ -82,24 +81,19 @@ class DevTaskSync:
         if self._tracker is None:
             return False
         async with self._db.unit_of_work() as uow:
-            known = (
-                await uow.session.execute(
-                    select(col(DevTaskRow.id)).where(
-                        col(DevTaskRow.tracker) == self._tracker.slug,
-                        col(DevTaskRow.external_id) == external_id,
-                    )
-                )
-            ).first()
+            known = await uow.dev_tasks.get_by_external(
+                tracker=self._tracker.slug, external_id=external_id
+            )
             if known is None:
                 return False
-            uow.jobs.enqueue(kind=SYNC_JOB, ticket_id=None, payload={"task": external_id})
+            enqueue(uow, SyncDevTask(task=external_id))
             await uow.commit()
         return True
 
     async def sync_job(self, job: JobRow) -> None:
         """The job queued by a tracker event for one task."""
         try:
-            await self.sync_task(str(job.payload["task"]))
+            await self.sync_task(SyncDevTask.of(job).task)
         except TransientError as exc:
             raise RetryJob(str(exc)) from exc
 
@@ -109,19 +103,8 @@ class DevTaskSync:
         task = await self._tracker.get_task(external_id)
         comments = await self._tracker.list_comments(external_id)
         async with self._db.unit_of_work() as uow:
-            row = (
-                (
-                    await uow.session.execute(
-                        select(DevTaskRow)
-                        .where(
-                            col(DevTaskRow.tracker) == self._tracker.slug,
-                            col(DevTaskRow.external_id) == external_id,
-                        )
-                        .with_for_update()
-                    )
-                )
-                .scalars()
-                .first()
+            row = await uow.dev_tasks.get_by_external(
+                tracker=self._tracker.slug, external_id=external_id, for_update=True
             )
             if row is None:
                 return
@@ -136,19 +119,15 @@ class DevTaskSync:
         self, uow: UnitOfWork, row: DevTaskRow, ticket: TicketRow, comment: TrackerComment
     ) -> None:
         assert row.id is not None
-        if not await insert_ignoring_conflict(
-            uow.session,
-            DevTaskCommentRow,
-            {"task_id": row.id, "external_id": comment.external_id, "ours": False},
-            ["task_id", "external_id"],
+        if not await uow.dev_tasks.remember_comment(
+            task_id=row.id, external_id=comment.external_id, ours=False
         ):
             return  # carried before, or written by Modest itself
-        note = self._renderer.dev_note(
+        note = self._notes.dev_note(
             "comment", url=row.url, author=comment.author_name, text=comment.text
         )
-        uow.jobs.enqueue(
-            kind=NOTE_JOB, ticket_id=ticket.id, payload={"ticket_id": ticket.id, "text": note}
-        )
+        assert ticket.id is not None
+        enqueue(uow, HelpdeskNote(ticket_id=ticket.id, text=note))
         specialist = self._routing.person(row.specialist_key) if row.specialist_key else None
         if specialist is not None and specialist.telegram_id is not None:
             view = self._tasks.view(row, ticket)
@@ -185,17 +164,12 @@ class DevTaskSync:
         row.closed = task.closed
         row.updated_at = utcnow()
         kind = "done" if task.closed else "reopened"
-        payload: dict[str, object] = {
-            "ticket_id": ticket.id,
-            "text": self._renderer.dev_note(kind, url=row.url),
-        }
-        uow.jobs.enqueue(kind=NOTE_JOB, ticket_id=ticket.id, payload=payload)
+        assert ticket.id is not None
+        note = self._notes.dev_note(kind, url=row.url)
+        enqueue(uow, HelpdeskNote(ticket_id=ticket.id, text=note))
         if task.closed and self._routing.tracker.done_status:
-            uow.jobs.enqueue(
-                kind=STATUS_JOB,
-                ticket_id=ticket.id,
-                payload={"ticket_id": ticket.id, "status": self._routing.tracker.done_status},
-            )
+            status = self._routing.tracker.done_status
+            enqueue(uow, HelpdeskStatus(ticket_id=ticket.id, status=status))
         specialist = self._routing.person(row.specialist_key) if row.specialist_key else None
         if specialist is not None and specialist.telegram_id is not None:
             uow.outbox.enqueue_plain(
@@ -216,7 +190,7 @@ class DevTaskSync:
         """ "Reply in the task": ask for the text, by reply."""
         chat = self._people.chat_of(actor)
         async with self._db.unit_of_work() as uow:
-            row = await uow.session.get(DevTaskRow, task_id)
+            row = await uow.dev_tasks.get(task_id=task_id)
             if row is None:
                 return DevOutcome.UNKNOWN
             if chat is None or actor.person_key not in (row.specialist_key, row.developer_key):
@@ -246,17 +220,13 @@ class DevTaskSync:
             if question is None or question.kind != DEV_REPLY:
                 return None
             task_ref = await uow.sync_state.get(key=f"devreply.{question.id}")
-            row = await uow.session.get(DevTaskRow, int(task_ref)) if task_ref else None
+            row = await uow.dev_tasks.get(task_id=int(task_ref)) if task_ref else None
         if row is None or self._tracker is None or not text.strip():
             return DevOutcome.UNKNOWN
         comment_id = await self._tracker.add_comment(row.external_id, text.strip())
+        assert row.id is not None
         async with self._db.unit_of_work() as uow:
-            await insert_ignoring_conflict(
-                uow.session,
-                DevTaskCommentRow,
-                {"task_id": row.id, "external_id": comment_id, "ours": True},
-                ["task_id", "external_id"],
-            )
+            await uow.dev_tasks.remember_comment(task_id=row.id, external_id=comment_id, ours=True)
             ticket = await uow.tickets.get(ticket_id=row.ticket_id)
             if ticket is not None:
                 await self._events.record(
@@ -276,21 +246,7 @@ class DevTaskSync:
             return False
         telegram_id = person.telegram_id
         async with self._db.unit_of_work() as uow:
-            rows = (
-                (
-                    await uow.session.execute(
-                        select(DevTaskRow, TicketRow)
-                        .join(TicketRow, col(TicketRow.id) == col(DevTaskRow.ticket_id))
-                        .where(
-                            (col(DevTaskRow.developer_key) == person.key)
-                            | (col(DevTaskRow.specialist_key) == person.key)
-                        )
-                        .order_by(col(DevTaskRow.closed), col(DevTaskRow.id).desc())
-                    )
-                )
-                .tuples()
-                .all()
-            )
+            rows = await uow.dev_tasks.of_person(person_key=person.key)
             views = [self._tasks.view(row, ticket) for row, ticket in rows]
             uow.outbox.enqueue_plain(
                 chat_id=telegram_id, payload=self._renderer.dev_task_list(views)

@@ -14,20 +14,20 @@ from enum import StrEnum
 
 import structlog
 
-from config.routing import Role, RoutingConfig
+from config.routing import Person, Role, RoutingConfig
 from connectors.base import HelpdeskConnector, TransientError
-from connectors.trackers import TaskDraft, TrackerConnector
+from connectors.trackers import TRACKER, TaskDraft, TrackerConnector
 from dispatch.actors import People
 from dispatch.events import Actor, EventKind, Source, TicketLog
-from dispatch.views import DevTaskView, Renderer, TicketView
-from dispatch.writeback_jobs import NOTE_JOB
+from dispatch.helpdesk_notes import HelpdeskNotes
+from dispatch.job_payloads import CreateDevTask, HelpdeskNote, enqueue
+from dispatch.views import DevTaskMessages, DevTaskView, TicketView
 from storage.db import Database, UnitOfWork
-from storage.jobs import RetryJob
+from storage.job_repository import RetryJob
 from storage.models import DevTaskRow, JobRow, TicketRow
 
 log = structlog.get_logger(__name__)
 
-CREATE_JOB = "tracker.create"
 DEV_QUESTION = "dev_question"
 _DRAFT = "devdraft.{}"
 
@@ -48,11 +48,14 @@ class DevTaskService:
         self,
         database: Database,
         routing: RoutingConfig,
-        renderer: Renderer,
+        renderer: DevTaskMessages,
         tracker: TrackerConnector | None,
         helpdesk: HelpdeskConnector,
         events: TicketLog,
+        *,
+        notes: HelpdeskNotes,
     ) -> None:
+        self._notes = notes
         self._db = database
         self._routing = routing
         self._people = People(routing)
@@ -161,24 +164,21 @@ class DevTaskService:
                 key=_DRAFT.format(draft), old=raw, new="{}"
             ):
                 return DevOutcome.UNKNOWN
-            uow.jobs.enqueue(
-                kind=CREATE_JOB,
-                ticket_id=data["ticket"],
-                payload={**data, "developer": developer.key, "draft": draft},
-            )
+            enqueue(uow, CreateDevTask(**data, developer=developer.key, draft=draft))
             await uow.commit()
         return DevOutcome.OK
 
     async def create(self, job: JobRow) -> None:
         """The job: create the task in the tracker, link it, note it, tell the developer."""
         assert self._tracker is not None
+        order = CreateDevTask.of(job)
         async with self._db.unit_of_work() as uow:
-            ticket = await uow.tickets.get(ticket_id=int(job.payload["ticket"]))
+            ticket = await uow.tickets.get(ticket_id=order.ticket)
         if ticket is None:
             return
-        developer = self._routing.person(str(job.payload["developer"]))
-        specialist = self._routing.person(str(job.payload.get("specialist") or ""))
-        draft = self._draft(ticket, str(job.payload["statement"]), developer, specialist)
+        developer = self._routing.person(order.developer)
+        specialist = self._routing.person(order.specialist) if order.specialist else None
+        draft = self._draft(ticket, order.statement, developer, specialist)
         try:
             task = await self._tracker.create_task(draft)
         except TransientError as exc:
@@ -191,12 +191,11 @@ class DevTaskService:
                 url=task.url,
                 developer_key=developer.key if developer else None,
                 specialist_key=specialist.key if specialist else None,
-                statement=str(job.payload["statement"]),
+                statement=order.statement,
                 status=task.status,
                 closed=task.closed,
             )
-            uow.session.add(row)
-            await uow.session.flush()
+            await uow.dev_tasks.create(row)
             await self._announce(uow, row, ticket)
             await self._events.record(
                 uow,
@@ -221,7 +220,11 @@ class DevTaskService:
         )
 
     def _draft(
-        self, ticket: TicketRow, statement: str, developer: object, specialist: object
+        self,
+        ticket: TicketRow,
+        statement: str,
+        developer: Person | None,
+        specialist: Person | None,
     ) -> TaskDraft:
         dev_ref = self._tracker_ref(developer)
         spec_ref = self._tracker_ref(specialist)
@@ -252,17 +255,15 @@ class DevTaskService:
             project=project,
         )
 
-    def _tracker_ref(self, person: object) -> str | None:
-        kind = self._routing.tracker.kind
-        ref = getattr(person, "bitrix24_id" if kind == "bitrix24" else "redmine_id", None)
-        return str(ref) if ref else None
+    def _tracker_ref(self, person: Person | None) -> str | None:
+        """The person's user id in the configured tracker (by the key it declares)."""
+        return self._routing.person_ref(person, TRACKER.name) if person else None
 
     async def _announce(self, uow: UnitOfWork, row: DevTaskRow, ticket: TicketRow) -> None:
         view = self.view(row, ticket)
-        note = self._renderer.dev_note("created", url=row.url)
-        uow.jobs.enqueue(
-            kind=NOTE_JOB, ticket_id=ticket.id, payload={"ticket_id": ticket.id, "text": note}
-        )
+        note = self._notes.dev_note("created", url=row.url)
+        assert ticket.id is not None
+        enqueue(uow, HelpdeskNote(ticket_id=ticket.id, text=note))
         for key, for_developer in ((row.developer_key, True), (row.specialist_key, False)):
             person = self._routing.person(key) if key else None
             if person is not None and person.telegram_id is not None:

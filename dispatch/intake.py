@@ -14,19 +14,17 @@ from enum import StrEnum
 from typing import Any
 
 import structlog
-from sqlalchemy.exc import IntegrityError
 
 from config.routing import RoutingConfig
 from dispatch.events import Actor, Change, EventKind, Source, TicketLog
+from dispatch.job_payloads import FetchTicket, enqueue
 from dispatch.models import HelpdeskEvent, ReplyAuthor, TicketData, TicketEventKind, TicketState
 from storage.db import Database, UnitOfWork
+from storage.errors import ConflictError
 from storage.models import TicketRow
 from storage.types import utcnow
 
 log = structlog.get_logger(__name__)
-
-#: Job that fetches a ticket from the helpdesk API, then applies the event.
-FETCH_JOB = "helpdesk.fetch"
 
 _REPLY_KINDS = (EventKind.FIRST_STAFF_REPLY, EventKind.STAFF_REPLIED, EventKind.CLIENT_REPLIED)
 #: Ticket fields whose change is an "updated" event (status has its own kind).
@@ -81,7 +79,7 @@ class IntakeService:
                     ticket = await self._apply(uow, event, via)
                     await uow.commit()
                 break
-            except IntegrityError:
+            except ConflictError:
                 # Another delivery created the same new ticket at the same moment
                 # (PostgreSQL): once again, it is an update of that ticket.
                 if attempt == 2:
@@ -103,11 +101,7 @@ class IntakeService:
         async with self._db.unit_of_work() as uow:
             if not await uow.deliveries.remember(source=source, delivery_key=delivery_key):
                 return Intake.DUPLICATE
-            uow.jobs.enqueue(
-                kind=FETCH_JOB,
-                payload={"source": source, "kind": kind.value, "external_id": external_id},
-                ticket_id=None,
-            )
+            enqueue(uow, FetchTicket(source=source, kind=kind, external_id=external_id))
             await uow.commit()
         log.info("intake.fetch_queued", source=source, kind=kind.value, external_id=external_id)
         return Intake.ACCEPTED
@@ -128,7 +122,7 @@ class IntakeService:
                     ticket = await self._apply(uow, event, via)
                     await uow.commit()
                 break
-            except IntegrityError:
+            except ConflictError:
                 if attempt == 2:  # the same race as in accept_event
                     raise
         log.info(
@@ -161,7 +155,7 @@ class IntakeService:
         else:
             await self._update(uow, ticket, data, actor)
         await self._record_replies(uow, ticket, data, via)
-        await uow.session.flush()
+        await uow.flush()
         return ticket
 
     async def _update(

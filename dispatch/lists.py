@@ -6,8 +6,9 @@ from collections.abc import Callable
 from datetime import datetime
 
 from config.routing import RoutingConfig
+from dispatch.events import Actor
 from dispatch.reminders import waiting_item
-from dispatch.views import Renderer
+from dispatch.views import ListMessages
 from storage.db import Database
 from storage.types import utcnow
 
@@ -21,7 +22,7 @@ class TicketLists:
         self,
         database: Database,
         routing: RoutingConfig,
-        renderer: Renderer,
+        renderer: ListMessages,
         *,
         clock: Callable[[], datetime] = utcnow,
     ) -> None:
@@ -43,11 +44,13 @@ class TicketLists:
             await uow.commit()
         return True
 
-    async def send_mine(self, *, telegram_id: int) -> bool:
-        """The open tickets assigned to whoever asked; False for someone unknown."""
-        person = self._routing.person_by_telegram_id(telegram_id)
-        if person is None:
+    async def send_mine(self, *, actor: Actor) -> bool:
+        """The open tickets assigned to whoever asked, to their private chat; False if unknown."""
+        key = actor.person_key
+        person = self._routing.person(key) if key else None
+        if person is None or person.telegram_id is None:
             return False
+        telegram_id = person.telegram_id
         now = self._clock()
         async with self._db.unit_of_work() as uow:
             tickets = await uow.tickets.open_assigned_to(assignee_key=person.key, limit=LIST_LIMIT)

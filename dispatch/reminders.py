@@ -19,7 +19,7 @@ from config.routing import Role, RoutingConfig
 from dispatch.cards import CardPublisher
 from dispatch.events import Actor, EventKind, TicketEvent, TicketLog
 from dispatch.models import TicketState
-from dispatch.views import Renderer, WaitingTicket
+from dispatch.views import ReminderMessages, WaitingTicket
 from storage.db import Database, UnitOfWork
 from storage.models import MessageKind, NagRow, TicketRow
 from storage.nag_repository import DueNag
@@ -111,7 +111,7 @@ class ReminderService:
         database: Database,
         routing: RoutingConfig,
         cards: CardPublisher,
-        renderer: Renderer,
+        renderer: ReminderMessages,
         events: TicketLog,
         *,
         clock: Callable[[], datetime] = utcnow,

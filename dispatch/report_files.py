@@ -9,6 +9,7 @@ from decimal import Decimal
 from functools import cache
 from typing import TYPE_CHECKING
 
+from dispatch.durations import format_minutes as hours
 from dispatch.reports import ClientReport
 
 if TYPE_CHECKING:
@@ -18,11 +19,6 @@ if TYPE_CHECKING:
 
 #: Translates a template (the bot's ``Texts``), so documents follow the deployment language.
 Translate = Callable[..., str]
-
-
-def hours(minutes: int) -> str:
-    """``1:30``."""
-    return f"{minutes // 60}:{minutes % 60:02d}"
 
 
 def money(amount: Decimal, currency: str) -> str:

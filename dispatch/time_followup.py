@@ -9,7 +9,7 @@ import structlog
 
 from config.routing import RoutingConfig
 from dispatch.time_tracking import TimeTracker
-from dispatch.views import MissingTime, Renderer
+from dispatch.views import MissingTime, TimeMessages
 from storage.db import Database
 from storage.types import utcnow
 
@@ -23,7 +23,7 @@ class TimeFollowUp:
         self,
         database: Database,
         routing: RoutingConfig,
-        renderer: Renderer,
+        renderer: TimeMessages,
         tracker: TimeTracker,
         *,
         clock: Callable[[], datetime] = utcnow,

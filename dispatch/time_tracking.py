@@ -19,8 +19,9 @@ import structlog
 from config.routing import RoutingConfig
 from dispatch.durations import MAX_MINUTES, DurationError, parse_minutes
 from dispatch.events import Actor, EventKind, TicketEvent, TicketLog
-from dispatch.views import PackageAlert, Renderer, TicketView, TimePromptView
-from dispatch.writeback_jobs import NOTE_JOB, TIME_FIELD_JOB
+from dispatch.helpdesk_notes import HelpdeskNotes
+from dispatch.job_payloads import HelpdeskNote, HelpdeskTime, enqueue
+from dispatch.views import PackageAlert, TicketView, TimeMessages, TimePromptView
 from storage.db import Database, UnitOfWork
 from storage.models import MessageKind, TicketRow, TimeEntryRow, TimePromptRow
 from storage.types import utcnow
@@ -55,17 +56,17 @@ class TimeTracker:
         self,
         database: Database,
         routing: RoutingConfig,
-        renderer: Renderer,
+        renderer: TimeMessages,
         events: TicketLog,
         *,
-        writes_back: bool,
+        notes: HelpdeskNotes | None,
         clock: Callable[[], datetime] = utcnow,
     ) -> None:
         self._db = database
         self._routing = routing
         self._renderer = renderer
         self._events = events
-        self._writes_back = writes_back
+        self._notes = notes
         self._clock = clock
 
     def subscribe(self, events: TicketLog) -> None:
@@ -244,7 +245,7 @@ class TimeTracker:
         await self._edit_prompt(
             uow, prompt, self._renderer.time_recorded(view, minutes=minutes, billable=billable)
         )
-        await uow.session.flush()
+        await uow.flush()
         total = await uow.time.ticket_minutes(ticket_id=prompt.ticket_id)
         self._note_in_helpdesk(uow, prompt, entry, total)
         await self._check_package(uow, entry)
@@ -285,29 +286,23 @@ class TimeTracker:
     def _note_in_helpdesk(
         self, uow: UnitOfWork, prompt: TimePromptRow, entry: TimeEntryRow, total: int
     ) -> None:
-        if not self._writes_back:
-            return
+        if self._notes is None:
+            return  # the helpdesk takes no notes
         person = self._routing.person(prompt.person_key)
-        note = self._renderer.time_note(
+        note = self._notes.time_note(
             who=person.name if person else prompt.person_key,
             minutes=entry.minutes,
             billable=entry.billable,
         )
         ticket_id = prompt.ticket_id
-        uow.jobs.enqueue(
-            kind=NOTE_JOB, ticket_id=ticket_id, payload={"ticket_id": ticket_id, "text": note}
-        )
-        uow.jobs.enqueue(
-            kind=TIME_FIELD_JOB,
-            ticket_id=ticket_id,
-            payload={"ticket_id": ticket_id, "total_minutes": total},
-        )
+        enqueue(uow, HelpdeskNote(ticket_id=ticket_id, text=note))
+        enqueue(uow, HelpdeskTime(ticket_id=ticket_id, total_minutes=total))
 
     async def _check_package(self, uow: UnitOfWork, entry: TimeEntryRow) -> None:
         client = self._routing.client(entry.client_key) if entry.client_key else None
         if client is None or client.hours_per_month is None or not entry.billable:
             return
-        await uow.session.flush()
+        await uow.flush()
         used = await uow.time.billable_minutes(client_key=client.key, month=entry.month)
         package = int(client.hours_per_month * 60)
         manager = self._routing.person(client.manager) if client.manager else None

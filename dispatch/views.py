@@ -156,8 +156,8 @@ class DevTaskView:
     closed: bool
 
 
-class Renderer(Protocol):
-    """Turns ticket views into Telegram payloads (implemented by the bot adapter)."""
+class CardMessages(Protocol):
+    """The dispatch card and the assignee's copy (implemented by the bot adapter)."""
 
     def card(
         self,
@@ -173,14 +173,26 @@ class Renderer(Protocol):
     def assignee_message(self, ticket: TicketView, *, dev_task: bool = False) -> Payload:
         """The private message that hands a ticket to its assignee."""
 
+
+class ReminderMessages(Protocol):
+    """What reminders post besides the card's own reminder."""
+
     def digest(self, tickets: Sequence[WaitingTicket], total: int) -> Payload:
         """One message listing waiting tickets, a button per ticket to bring up its card."""
 
     def escalation(self, tickets: Sequence[WaitingTicket], reminders: int) -> Payload:
         """A lead's private message about tickets nobody took after several reminders."""
 
+
+class ListMessages(Protocol):
+    """``/queue`` and ``/mine``."""
+
     def ticket_list(self, tickets: Sequence[WaitingTicket], *, mine: bool) -> Payload:
         """``/queue`` (waiting tickets) or ``/mine`` (my open tickets)."""
+
+
+class TimeMessages(Protocol):
+    """Time prompts, package alerts and ``/missing``."""
 
     def time_prompt(self, prompt: TimePromptView) -> Payload:
         """Ask the assignee how long a closed ticket took, with quick answers."""
@@ -197,8 +209,9 @@ class Renderer(Protocol):
     def missing_time(self, rows: Sequence[MissingTime]) -> Payload:
         """``/missing``: closed tickets without time, by person."""
 
-    def time_note(self, *, who: str, minutes: int, billable: bool) -> str:
-        """The internal note in the helpdesk ticket recording the time (plain text)."""
+
+class DevTaskMessages(Protocol):
+    """Developer tasks in the specialists' and developers' private chats."""
 
     def dev_question(self, ticket: TicketView, *, question_id: int) -> Payload:
         """Ask the specialist what the developer should do (reply, or use the ticket text)."""
@@ -221,5 +234,11 @@ class Renderer(Protocol):
     def dev_task_list(self, tasks: Sequence[DevTaskView]) -> Payload:
         """``/tasks``: my developer tasks and their states."""
 
-    def dev_note(self, kind: str, *, url: str | None, author: str = "", text: str = "") -> str:
-        """An internal note in the helpdesk about a developer task (plain text)."""
+
+class Renderer(
+    CardMessages, ReminderMessages, ListMessages, TimeMessages, DevTaskMessages, Protocol
+):
+    """Every Telegram message of the features above: what the composition root hands out.
+
+    Each service takes only its own feature's protocol.
+    """

@@ -15,9 +15,16 @@ from connectors.base import (
 )
 from dispatch.events import Actor, EventKind, Source, TicketLog
 from dispatch.intake import IntakeService
-from dispatch.models import TicketEventKind, WritebackState
+from dispatch.job_payloads import (
+    FetchTicket,
+    HelpdeskNote,
+    HelpdeskStatus,
+    HelpdeskTime,
+    WriteBack,
+)
+from dispatch.models import WritebackState
 from storage.db import Database
-from storage.jobs import RetryJob
+from storage.job_repository import RetryJob
 from storage.models import JobRow
 
 log = structlog.get_logger(__name__)
@@ -42,18 +49,19 @@ class HelpdeskSync:
 
     async def fetch(self, job: JobRow) -> None:
         """Fetch the ticket a webhook named and apply its event."""
-        kind = TicketEventKind(job.payload["kind"])
+        order = FetchTicket.of(job)
         try:
-            data = await self._helpdesk.fetch_ticket(str(job.payload["external_id"]))
+            data = await self._helpdesk.fetch_ticket(order.external_id)
         except TransientError as exc:
             raise _retry(exc) from exc
-        await self._intake.apply_fetched(source=job.payload["source"], kind=kind, data=data)
+        await self._intake.apply_fetched(source=order.source, kind=order.kind, data=data)
 
     async def write_back(self, job: JobRow) -> None:
         """Write a ticket's assignment to the helpdesk, then show it on the card."""
+        order = WriteBack.of(job)
         async with self._db.unit_of_work() as uow:
-            ticket = await uow.tickets.get(ticket_id=int(job.payload["ticket_id"]))
-        stale = ticket is None or ticket.version != job.payload.get("version")
+            ticket = await uow.tickets.get(ticket_id=order.ticket_id)
+        stale = ticket is None or ticket.version != order.version
         if ticket is None or stale or ticket.writeback != WritebackState.PENDING:
             return  # assigned again since, or already written: a newer job owns it
         department = self._routing.department(ticket.department_key or "")
@@ -66,32 +74,35 @@ class HelpdeskSync:
             )
         except TransientError as exc:
             raise _retry(exc) from exc
-        await self._set_writeback(int(job.payload["ticket_id"]), WritebackState.DONE, None)
+        await self._set_writeback(order.ticket_id, WritebackState.DONE, None)
 
     # One helpdesk call per job: a retry then never repeats a call that already worked.
 
     async def note(self, job: JobRow) -> None:
         """An internal note in the helpdesk ticket (``text``)."""
+        note = HelpdeskNote.of(job)
         await self._on_ticket(
-            job, lambda ref: self._helpdesk.add_internal_note(ref, str(job.payload["text"]))
+            note.ticket_id, lambda ref: self._helpdesk.add_internal_note(ref, note.text)
         )
 
     async def status(self, job: JobRow) -> None:
         """The ticket's status in the helpdesk (``status``)."""
+        order = HelpdeskStatus.of(job)
         await self._on_ticket(
-            job, lambda ref: self._helpdesk.set_status(ref, str(job.payload["status"]))
+            order.ticket_id, lambda ref: self._helpdesk.set_status(ref, order.status)
         )
 
     async def time_field(self, job: JobRow) -> None:
         """The ticket's total time in the helpdesk's own field (``total_minutes``)."""
+        order = HelpdeskTime.of(job)
         await self._on_ticket(
-            job,
-            lambda ref: self._helpdesk.record_time(ref, minutes=int(job.payload["total_minutes"])),
+            order.ticket_id,
+            lambda ref: self._helpdesk.record_time(ref, minutes=order.total_minutes),
         )
 
-    async def _on_ticket(self, job: JobRow, call: Callable[[str], Awaitable[None]]) -> None:
+    async def _on_ticket(self, ticket_id: int, call: Callable[[str], Awaitable[None]]) -> None:
         async with self._db.unit_of_work() as uow:
-            ticket = await uow.tickets.get(ticket_id=int(job.payload["ticket_id"]))
+            ticket = await uow.tickets.get(ticket_id=ticket_id)
         if ticket is None:
             return
         try:
@@ -101,12 +112,12 @@ class HelpdeskSync:
 
     async def writeback_failed(self, job: JobRow, reason: str) -> None:
         """The write-back failed for good: the card says so and offers a retry."""
-        await self._set_writeback(int(job.payload["ticket_id"]), WritebackState.FAILED, reason)
+        await self._set_writeback(WriteBack.of(job).ticket_id, WritebackState.FAILED, reason)
 
     async def fetch_failed(self, job: JobRow, reason: str) -> None:
         """A webhook's ticket could not be fetched: nothing to show, so log it loudly."""
         log.error(
-            "helpdesk.fetch_gave_up", external_id=job.payload.get("external_id"), reason=reason
+            "helpdesk.fetch_gave_up", external_id=FetchTicket.of(job).external_id, reason=reason
         )
 
     async def _set_writeback(self, ticket_id: int, state: str, error: str | None) -> None:

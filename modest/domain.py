@@ -9,13 +9,23 @@ from typing import Protocol
 from config.routing import RoutingConfig
 from connectors.base import HelpdeskConnector
 from connectors.trackers import TrackerConnector
-from dispatch.assignment import WRITEBACK_JOB, AssignmentService
+from dispatch.assignment import AssignmentService
 from dispatch.cards import CardPublisher
-from dispatch.dev_sync import SYNC_JOB, DevTaskSync
-from dispatch.dev_tasks import CREATE_JOB, DevTaskService
+from dispatch.dev_sync import DevTaskSync
+from dispatch.dev_tasks import DevTaskService
 from dispatch.events import Source, TicketLog
+from dispatch.helpdesk_notes import HelpdeskNotes
 from dispatch.history import TicketHistory
-from dispatch.intake import FETCH_JOB, IntakeService
+from dispatch.intake import IntakeService
+from dispatch.job_payloads import (
+    CreateDevTask,
+    FetchTicket,
+    HelpdeskNote,
+    HelpdeskStatus,
+    HelpdeskTime,
+    SyncDevTask,
+    WriteBack,
+)
 from dispatch.lists import TicketLists
 from dispatch.reconcile import HelpdeskPoller
 from dispatch.reminders import ReminderService
@@ -31,10 +41,9 @@ from dispatch.time_followup import TimeFollowUp
 from dispatch.time_tracking import TimeTracker
 from dispatch.views import Renderer
 from dispatch.writeback import HelpdeskSync
-from dispatch.writeback_jobs import NOTE_JOB, STATUS_JOB, TIME_FIELD_JOB
 from scheduler.housekeeping import PeriodicJob
+from scheduler.jobs import JobKind, JobRunner
 from storage.db import Database
-from storage.jobs import JobKind, JobRunner
 
 
 class StatsRendering(StatsRenderer, QualityRenderer, Protocol):
@@ -81,19 +90,28 @@ def build_domain(
     """
     events = TicketLog()
     cards = CardPublisher(routing, renderer, dev_tasks=tracker is not None)
-    writes_back = helpdesk.slug != "generic"
-    time_tracker = TimeTracker(database, routing, renderer, events, writes_back=writes_back)
-    subscribe_features(events, routing, cards, time_tracker=time_tracker, writes_back=writes_back)
-    QualityCheck(routing, stats_renderer).subscribe(events)
+    writes_back = helpdesk.capabilities.writes_back
+    notes = HelpdeskNotes(translate)
+    time_tracker = TimeTracker(
+        database, routing, renderer, events, notes=notes if writes_back else None
+    )
+    subscribe_features(
+        events,
+        routing,
+        cards,
+        time_tracker=time_tracker,
+        writes_back=writes_back,
+        quality=QualityCheck(routing, stats_renderer),
+    )
     stats = StatsService(database, routing)
     stats_reports = StatsReports(database, routing, stats, stats_renderer)
     intake = IntakeService(database, routing, events)
     assignment = AssignmentService(database, routing, cards, events, writes_back=writes_back)
     sync = HelpdeskSync(database, routing, helpdesk, intake, events)
     reports = ReportService(database, routing)
-    dev_tasks = DevTaskService(database, routing, renderer, tracker, helpdesk, events)
-    dev_sync = DevTaskSync(database, routing, renderer, tracker, dev_tasks, events)
-    via = Source.POLL if helpdesk.slug == "rt" else Source.RECONCILE
+    dev_tasks = DevTaskService(database, routing, renderer, tracker, helpdesk, events, notes=notes)
+    dev_sync = DevTaskSync(database, routing, renderer, tracker, dev_tasks, events, notes=notes)
+    via = Source.POLL if helpdesk.capabilities.polls_for_intake else Source.RECONCILE
     kinds = _job_kinds(sync, dev_tasks, dev_sync, delay=job_retry_delay)
     return Domain(
         dev_tasks=dev_tasks,
@@ -121,15 +139,15 @@ def _job_kinds(
     """How each background job runs, and how long a failing one keeps being tried."""
     lasting = {"base_delay": delay, "max_delay": 900.0}
     return {
-        FETCH_JOB: JobKind(sync.fetch, sync.fetch_failed, max_attempts=12, **lasting),
-        WRITEBACK_JOB: JobKind(
+        FetchTicket.job_kind: JobKind(sync.fetch, sync.fetch_failed, max_attempts=12, **lasting),
+        WriteBack.job_kind: JobKind(
             sync.write_back, sync.writeback_failed, max_attempts=5, base_delay=delay
         ),
-        NOTE_JOB: JobKind(sync.note, None, max_attempts=20, **lasting),
-        STATUS_JOB: JobKind(sync.status, None, max_attempts=20, **lasting),
-        TIME_FIELD_JOB: JobKind(sync.time_field, None, max_attempts=20, **lasting),
-        CREATE_JOB: JobKind(dev_tasks.create, None, max_attempts=20, **lasting),
-        SYNC_JOB: JobKind(dev_sync.sync_job, None, max_attempts=12, **lasting),
+        HelpdeskNote.job_kind: JobKind(sync.note, None, max_attempts=20, **lasting),
+        HelpdeskStatus.job_kind: JobKind(sync.status, None, max_attempts=20, **lasting),
+        HelpdeskTime.job_kind: JobKind(sync.time_field, None, max_attempts=20, **lasting),
+        CreateDevTask.job_kind: JobKind(dev_tasks.create, None, max_attempts=20, **lasting),
+        SyncDevTask.job_kind: JobKind(dev_sync.sync_job, None, max_attempts=12, **lasting),
     }
 
 
@@ -151,11 +169,12 @@ def periodic_jobs(
         jobs.append(
             PeriodicJob("tracker.sync", domain.dev_sync.sync_open, routing.tracker.poll_interval)
         )
-    if helpdesk.can_list:
-        # RT has no webhooks, so polling is its intake; elsewhere it catches lost webhooks.
+    capabilities = helpdesk.capabilities
+    if capabilities.lists_changes:
+        # Where polling is the intake (RT) it runs often; elsewhere it catches lost webhooks.
         poll = (
             routing.helpdesk.poll_interval
-            if helpdesk.slug == "rt"
+            if capabilities.polls_for_intake
             else routing.helpdesk.reconcile_interval
         )
         jobs.append(PeriodicJob("helpdesk.poll", domain.poller.run_once, poll))

@@ -12,12 +12,9 @@ from datetime import timedelta
 
 import structlog
 from apscheduler.schedulers.asyncio import AsyncIOScheduler
-from sqlalchemy import delete
-from sqlmodel import col
 
 from storage.db import Database
-from storage.models import JobRow, JobStatus, OutboxRow, OutboxStatus, WebhookDeliveryRow
-from storage.types import rowcount, utcnow
+from storage.types import utcnow
 
 log = structlog.get_logger(__name__)
 
@@ -30,31 +27,17 @@ HISTORY_RETENTION = timedelta(days=14)
 async def prune(database: Database) -> dict[str, int]:
     """Delete old delivery keys, delivered outbox rows and finished jobs."""
     now = utcnow()
-    done_outbox = (OutboxStatus.SENT, OutboxStatus.SUPERSEDED)
     async with database.unit_of_work() as uow:
-        deliveries = await uow.session.execute(
-            delete(WebhookDeliveryRow).where(
-                col(WebhookDeliveryRow.received_at) < now - DELIVERY_RETENTION
-            )
-        )
-        outbox = await uow.session.execute(
-            delete(OutboxRow).where(
-                col(OutboxRow.status).in_(done_outbox),
-                col(OutboxRow.created_at) < now - HISTORY_RETENTION,
-            )
-        )
-        jobs = await uow.session.execute(
-            delete(JobRow).where(
-                col(JobRow.status) == JobStatus.DONE,
-                col(JobRow.created_at) < now - HISTORY_RETENTION,
-            )
-        )
+        counts = {
+            "deliveries": await uow.housekeeping.delete_deliveries_before(
+                now - DELIVERY_RETENTION
+            ),
+            "outbox": await uow.housekeeping.delete_delivered_outbox_before(
+                now - HISTORY_RETENTION
+            ),
+            "jobs": await uow.housekeeping.delete_done_jobs_before(now - HISTORY_RETENTION),
+        }
         await uow.commit()
-    counts = {
-        "deliveries": rowcount(deliveries),
-        "outbox": rowcount(outbox),
-        "jobs": rowcount(jobs),
-    }
     log.info("housekeeping.pruned", **counts)
     return counts
 

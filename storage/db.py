@@ -16,6 +16,7 @@ from contextlib import asynccontextmanager
 from typing import Any
 
 from sqlalchemy import event, text
+from sqlalchemy.exc import DBAPIError
 from sqlalchemy.ext.asyncio import (
     AsyncEngine,
     AsyncSession,
@@ -23,10 +24,14 @@ from sqlalchemy.ext.asyncio import (
     create_async_engine,
 )
 
+from storage.dev_task_repository import DevTaskRepository
+from storage.errors import translate
 from storage.event_repository import EventRepository
+from storage.housekeeping_repository import HousekeepingRepository
 from storage.job_repository import JobRepository
 from storage.nag_repository import NagRepository
 from storage.outbox_repository import OutboxRepository
+from storage.portal_repository import PortalRepository
 from storage.repositories import (
     DeliveryRepository,
     LeaseRepository,
@@ -64,7 +69,11 @@ class Wakeup:
 
 
 class UnitOfWork:
-    """One transaction and the repositories working inside it."""
+    """One transaction and the repositories working inside it.
+
+    Code outside ``storage/`` goes through the repositories, ``flush`` and
+    ``commit``; ``session`` is for storage itself (and tests that inspect tables).
+    """
 
     def __init__(self, session: AsyncSession, database: Database) -> None:
         self.session = session
@@ -79,7 +88,14 @@ class UnitOfWork:
         self.leases = LeaseRepository(session)
         self.time = TimeRepository(session)
         self.events = EventRepository(session)
+        self.dev_tasks = DevTaskRepository(session)
+        self.housekeeping = HousekeepingRepository(session)
+        self.portal = PortalRepository(session)
         self.stats = StatsRepository(session)
+
+    async def flush(self) -> None:
+        """Write the pending changes now (ids, constraints), inside the transaction."""
+        await self.session.flush()
 
     async def commit(self) -> None:
         """Commit, then wake the workers whose queues this transaction filled."""
@@ -114,10 +130,15 @@ class Database:
         """A transaction; uncommitted work is rolled back on exit.
 
         Closing (not ``rollback()``) ends it, so rows read inside stay usable,
-        detached, after the block.
+        detached, after the block. A driver error raised inside the block leaves
+        it as a ``storage.errors.StorageError`` (a ``ConflictError`` for a broken
+        unique constraint, e.g.).
         """
         async with self._sessions() as session:
-            yield UnitOfWork(session, self)
+            try:
+                yield UnitOfWork(session, self)
+            except DBAPIError as exc:
+                raise translate(exc) from exc
 
     async def ping(self) -> bool:
         """Whether the database answers a trivial query."""

@@ -1,4 +1,8 @@
-"""Background jobs that call a helpdesk: queueing and claiming."""
+"""Background jobs that call a helpdesk: queueing and claiming.
+
+The runner that executes them is ``scheduler.jobs``; ``RetryJob`` lives here so
+that the handlers in ``dispatch/`` can raise it without importing the runner.
+"""
 
 from __future__ import annotations
 
@@ -15,6 +19,15 @@ from storage.models import (
     JobStatus,
 )
 from storage.types import claim_lease, rowcount
+
+
+class RetryJob(Exception):
+    """Raised by a handler: the job should be tried again later."""
+
+    def __init__(self, reason: str, *, delay: float | None = None) -> None:
+        super().__init__(reason)
+        self.reason = reason
+        self.delay = delay
 
 
 class JobRepository:

@@ -127,6 +127,9 @@ class OutboxRow(SQLModel, table=True):
     chat_id: int = Field(sa_type=BigInteger)
     op: str = Field(max_length=8)
     target_id: int | None = Field(default=None, foreign_key="telegram_message.id", index=True)
+    #: The message a send answers (Telegram's reply), by our row id: its Telegram id is
+    #: known only once that message was delivered.
+    reply_to_id: int | None = Field(default=None, foreign_key="telegram_message.id")
     ticket_id: int | None = None
     payload: dict[str, Any] = Field(default_factory=dict, sa_type=JSON)
     status: str = Field(default=OutboxStatus.PENDING, max_length=16)

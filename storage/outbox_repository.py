@@ -19,9 +19,6 @@ from storage.models import (
 )
 from storage.types import lease_claim, utcnow
 
-#: Payload keys that belong to the first send, not to the content an edit replaces.
-_SEND_ONLY = frozenset({"reply_to_row"})
-
 
 class OutboxRepository:
     """The transactional outbox of Telegram calls."""
@@ -31,10 +28,22 @@ class OutboxRepository:
         self.enqueued = 0
 
     async def enqueue_send(
-        self, *, message: TelegramMessageRow, payload: dict[str, Any], ticket_id: int | None
+        self,
+        *,
+        message: TelegramMessageRow,
+        payload: dict[str, Any],
+        ticket_id: int | None,
+        reply_to: TelegramMessageRow | None = None,
     ) -> None:
-        """Queue the first send of ``message``."""
-        self._add(message.chat_id, OutboxOp.SEND, message.id, ticket_id, payload)
+        """Queue the first send of ``message``, as a reply to ``reply_to`` when given."""
+        self._add(
+            message.chat_id,
+            OutboxOp.SEND,
+            message.id,
+            ticket_id,
+            payload,
+            reply_to_id=reply_to.id if reply_to is not None else None,
+        )
 
     async def enqueue_edit(
         self, *, message: TelegramMessageRow, payload: dict[str, Any], ticket_id: int | None
@@ -43,10 +52,9 @@ class OutboxRepository:
         pending_send = await self._pending(message.id, OutboxOp.SEND)
         if pending_send is not None:
             # Not delivered yet: deliver the latest content in the first place. The new
-            # content replaces the old whole (an edit without buttons removes them); only
-            # where the message replies to stays.
-            kept = {k: v for k, v in pending_send.payload.items() if k in _SEND_ONLY}
-            pending_send.payload = {**payload, **kept}
+            # content replaces the old whole (an edit without buttons removes them); where
+            # the message replies to is the row's, not the content's, and stays.
+            pending_send.payload = dict(payload)
             self.enqueued += 1
             return
         await self._supersede(message.id, OutboxOp.EDIT)
@@ -68,9 +76,16 @@ class OutboxRepository:
         target_id: int | None,
         ticket_id: int | None,
         payload: dict[str, Any],
+        *,
+        reply_to_id: int | None = None,
     ) -> None:
         row = OutboxRow(
-            chat_id=chat_id, op=op, target_id=target_id, ticket_id=ticket_id, payload=payload
+            chat_id=chat_id,
+            op=op,
+            target_id=target_id,
+            ticket_id=ticket_id,
+            payload=payload,
+            reply_to_id=reply_to_id,
         )
         self._session.add(row)
         self.enqueued += 1

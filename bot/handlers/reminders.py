@@ -45,8 +45,7 @@ async def queue_command(message: Message, lists: TicketLists) -> None:
     await lists.send_queue(chat_id=message.chat.id)
 
 
-async def mine_command(message: Message, lists: TicketLists, texts: Texts) -> None:
+async def mine_command(message: Message, lists: TicketLists, texts: Texts, actor: Actor) -> None:
     """``/mine`` in a private chat: my open tickets."""
-    assert message.from_user is not None
-    if not await lists.send_mine(telegram_id=message.from_user.id):
+    if not await lists.send_mine(actor=actor):
         await message.answer(texts("I don't know you yet: ask an admin to add you."))

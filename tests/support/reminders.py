@@ -22,7 +22,7 @@ from dispatch.time_followup import TimeFollowUp
 from dispatch.time_tracking import TimeTracker
 from storage.db import Database
 from storage.models import OutboxRow, OutboxStatus, TelegramMessageRow
-from tests.conftest import ROUTING_YAML
+from tests.support.routing import ROUTING_YAML
 
 
 @dataclass
@@ -103,7 +103,7 @@ def services(db: Database, routing: RoutingConfig, clock: Clock) -> Services:
     renderer = TelegramRenderer(Texts("en"), routing.tz)
     cards = CardPublisher(routing, renderer)
     events = TicketLog(clock=clock)
-    time = TimeTracker(db, routing, renderer, events, writes_back=False, clock=clock)
+    time = TimeTracker(db, routing, renderer, events, notes=None, clock=clock)
     subscribe_features(events, routing, cards, time_tracker=time, writes_back=False, clock=clock)
     intake = IntakeService(db, routing, events, clock=clock)
     assignment = AssignmentService(db, routing, cards, events, writes_back=False, clock=clock)

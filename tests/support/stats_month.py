@@ -31,7 +31,7 @@ from typing import Any
 from config.routing import RoutingConfig, load_routing_text
 from storage.db import Database
 from storage.models import DevTaskRow, TicketEventRow, TicketRow, TimeEntryRow
-from tests.conftest import ROUTING_YAML
+from tests.support.routing import ROUTING_YAML
 
 STATS_ROUTING = (
     ROUTING_YAML
