@@ -44,7 +44,7 @@ def create_dispatcher(
     chat_access: ChatAccess,
     people: People,
     history: HistoryCommand,
-    stats: StatsReports,
+    stats: StatsReports | None = None,
     portal_accounts: PortalAccounts | None = None,
 ) -> Dispatcher:
     """A Dispatcher whose handlers get the services, and the ``actor``, as workflow data."""
@@ -72,7 +72,7 @@ def create_dispatcher(
         time_router(),
         dev_tasks_router(),
         history_router(),
-        stats_router(),
+        *([stats_router()] if stats is not None else []),
         portal_router(),
         common_router(),
         fallback_router(),

@@ -280,7 +280,7 @@ def build_service(
         chat_access=ChatAccess(database),
         people=People(routing),
         history=HistoryCommand(database, routing, renderer),
-        stats=domain.stats,
+        stats=domain.stats.reports if domain.stats else None,
         portal_accounts=portal.services.accounts if portal else None,
     )
     web_app = build_http(

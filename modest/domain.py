@@ -51,6 +51,23 @@ class StatsRendering(StatsRenderer, QualityRenderer, Protocol):
 
 
 @dataclass(frozen=True, slots=True)
+class Statistics:
+    """``/stats``, the weekly digest (and the reply check): wired when something draws them."""
+
+    reports: StatsReports
+    digest: WeeklyDigest
+
+
+def build_statistics(
+    database: Database, routing: RoutingConfig, renderer: StatsRendering
+) -> Statistics:
+    """The statistics services around one database."""
+    service = StatsService(database, routing)
+    reports = StatsReports(database, routing, service, renderer)
+    return Statistics(reports, WeeklyDigest(database, routing, service, reports))
+
+
+@dataclass(frozen=True, slots=True)
 class Domain:
     """The services the HTTP intake, the bot and the scheduler all call."""
 
@@ -68,8 +85,8 @@ class Domain:
     job_runner: JobRunner
     events: TicketLog
     history: TicketHistory
-    stats: StatsReports
-    weekly_digest: WeeklyDigest
+    #: None when the domain is built without a statistics renderer (no bot to draw them).
+    stats: Statistics | None = None
 
 
 def build_domain(
@@ -80,13 +97,14 @@ def build_domain(
     *,
     translate: Translate,
     job_retry_delay: float,
-    stats_renderer: StatsRendering,
     tracker: TrackerConnector | None = None,
+    stats_renderer: StatsRendering | None = None,
 ) -> Domain:
     """Wire the dispatch services around one ticket event log.
 
     The features that follow a ticket's changes subscribe to the log here
-    (``dispatch.subscriptions``).
+    (``dispatch.subscriptions``). Statistics and the reply check come with a
+    ``stats_renderer``.
     """
     events = TicketLog()
     cards = CardPublisher(routing, renderer, dev_tasks=tracker is not None)
@@ -101,10 +119,8 @@ def build_domain(
         cards,
         time_tracker=time_tracker,
         writes_back=writes_back,
-        quality=QualityCheck(routing, stats_renderer),
+        quality=QualityCheck(routing, stats_renderer) if stats_renderer else None,
     )
-    stats = StatsService(database, routing)
-    stats_reports = StatsReports(database, routing, stats, stats_renderer)
     intake = IntakeService(database, routing, events)
     assignment = AssignmentService(database, routing, cards, events, writes_back=writes_back)
     sync = HelpdeskSync(database, routing, helpdesk, intake, events)
@@ -128,8 +144,7 @@ def build_domain(
         job_runner=JobRunner(database, kinds),
         events=events,
         history=TicketHistory(database, routing),
-        stats=stats_reports,
-        weekly_digest=WeeklyDigest(database, routing, stats, stats_reports),
+        stats=build_statistics(database, routing, stats_renderer) if stats_renderer else None,
     )
 
 
@@ -162,8 +177,11 @@ def periodic_jobs(
         PeriodicJob("reminders.pass", domain.reminders.run_pass, every),
         PeriodicJob("time.ask_again", domain.time_followup.ask_again, timedelta(minutes=1)),
         PeriodicJob("reports.monthly", domain.monthly_reports.run, timedelta(minutes=5)),
-        PeriodicJob("stats.weekly_digest", domain.weekly_digest.run, timedelta(minutes=5)),
     ]
+    if domain.stats is not None:
+        jobs.append(
+            PeriodicJob("stats.weekly_digest", domain.stats.digest.run, timedelta(minutes=5))
+        )
     if domain.dev_tasks.enabled:
         # Bitrix24 never retries an event and Redmine before 7 sends none: poll too.
         jobs.append(
