@@ -14,6 +14,7 @@ from datetime import datetime, tzinfo
 from aiogram.types import InlineKeyboardButton
 
 from bot.callbacks import DevAction, DevCb, DispatchAction, DispatchCb
+from bot.crm_renderers import CrmRenderer
 from bot.dev_renderers import DevTaskRenderer
 from bot.history_renderers import HistoryRenderer
 from bot.i18n import Texts
@@ -31,11 +32,12 @@ _SPACES = re.compile(r"[ \t\r\f\v]+")
 _BLANK_LINES = re.compile(r"\n{3,}")
 
 
-class TelegramRenderer(ListRenderer, TimeRenderer, DevTaskRenderer, HistoryRenderer):
+class TelegramRenderer(ListRenderer, TimeRenderer, DevTaskRenderer, HistoryRenderer, CrmRenderer):
     """The bot's implementation of ``dispatch.views.Renderer``."""
 
     def __init__(self, texts: Texts, tz: tzinfo) -> None:
         ListRenderer.__init__(self, texts)
+        CrmRenderer.__init__(self, texts)
         TimeRenderer.__init__(self, texts, tz)
         DevTaskRenderer.__init__(self, texts)
         HistoryRenderer.__init__(self, texts, tz)
@@ -105,6 +107,7 @@ class TelegramRenderer(ListRenderer, TimeRenderer, DevTaskRenderer, HistoryRende
         ]
         if any(details):
             lines.append(" · ".join(part for part in details if part))
+        lines += self.crm_lines(ticket.crm)
         if ticket.over_package:
             used, package = ticket.over_package
             lines.append(

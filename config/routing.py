@@ -22,6 +22,7 @@ from pydantic_core import ErrorDetails
 
 from config.clients import Client, ReportsSection, TimePromptSection
 from config.conflicts import entry_conflicts, partial_conflicts
+from config.crm import CrmSection
 from config.errors import Problem, RoutingConfigError
 from config.quality import QualitySection
 from config.schedule import WorkingHours
@@ -92,6 +93,7 @@ class RoutingConfig(Section):
     reports: Annotated[ReportsSection, null_as({})] = Field(default_factory=ReportsSection)
     tracker: Annotated[TrackerSection, null_as({})] = Field(default_factory=TrackerSection)
     quality: Annotated[QualitySection, null_as({})] = Field(default_factory=QualitySection)
+    crm: Annotated[CrmSection, null_as({})] = Field(default_factory=CrmSection)
 
     _people: dict[str, Person] = PrivateAttr(default_factory=dict)
     _departments: dict[str, Department] = PrivateAttr(default_factory=dict)
@@ -180,6 +182,11 @@ class RoutingConfig(Section):
     def person_by_helpdesk_id(self, ref: str) -> Person | None:
         """The person the configured helpdesk names `ref`, if any."""
         key = self._keys(HELPDESK_KIND).person
+        return self._people_by_ref.get((key, ref)) if key is not None else None
+
+    def person_by_ref(self, ref: str, kind: str) -> Person | None:
+        """The person the configured connector of ``kind`` names ``ref``, if any."""
+        key = self._keys(kind).person
         return self._people_by_ref.get((key, ref)) if key is not None else None
 
     def department_by_helpdesk_id(self, ref: str) -> Department | None:

@@ -111,6 +111,13 @@ class Bitrix24Environment(BaseModel):
     bitrix24_app_token: SecretStr | None = None
 
 
+class Bitrix24CrmEnvironment(BaseModel):
+    """``BITRIX24_CRM_WEBHOOK_URL``: a webhook with the ``crm`` scope, when the CRM is
+    another portal or needs another webhook than the tracker's ``BITRIX24_WEBHOOK_URL``."""
+
+    bitrix24_crm_webhook_url: SecretStr | None = None
+
+
 class RedmineEnvironment(BaseModel):
     """``REDMINE_*``: the server, the API key, the webhook secret and the request budget."""
 
@@ -125,6 +132,7 @@ class ConnectorEnvironment(
     HelpDeskEddyEnvironment,
     RequestTrackerEnvironment,
     Bitrix24Environment,
+    Bitrix24CrmEnvironment,
     RedmineEnvironment,
 ):
     """Every built-in connector's variables; a new connector adds its mixin here."""

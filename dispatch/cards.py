@@ -5,7 +5,10 @@ from __future__ import annotations
 import dataclasses
 from datetime import datetime
 
+from config.clients import Client
 from config.routing import Department, RoutingConfig
+from dispatch.clients import ClientDirectory
+from dispatch.crm.cards import CrmCardBlocks
 from dispatch.events import EventKind, TicketEvent, TicketLog
 from dispatch.models import TicketState
 from dispatch.views import CardMessages, Payload, ReminderNote, TicketView
@@ -18,11 +21,20 @@ class CardPublisher:
     """Renders a ticket and puts the sends and edits into the outbox."""
 
     def __init__(
-        self, routing: RoutingConfig, renderer: CardMessages, *, dev_tasks: bool = False
+        self,
+        routing: RoutingConfig,
+        renderer: CardMessages,
+        *,
+        dev_tasks: bool = False,
+        clients: ClientDirectory | None = None,
+        crm: CrmCardBlocks | None = None,
     ) -> None:
         self._routing = routing
         self._renderer = renderer
         self._dev_tasks = dev_tasks
+        self._clients = clients or ClientDirectory(routing)
+        #: The CRM block of the card (who wrote, the company, its contract), when a CRM is set.
+        self._crm = crm
 
     def subscribe(self, events: TicketLog) -> None:
         """Keep the card and the assignee's message in step with the ticket's events."""
@@ -142,8 +154,11 @@ class CardPublisher:
         reminder: ReminderNote | None = None,
     ) -> Payload:
         view = TicketView.of(ticket, self._routing)
+        client = await self._clients.for_ticket(uow, ticket)
         if ticket.state != "closed":
-            view = dataclasses.replace(view, over_package=await self._over_package(uow, ticket))
+            view = dataclasses.replace(view, over_package=await self._over_package(uow, client))
+        if self._crm is not None:
+            view = dataclasses.replace(view, crm=await self._crm.block(uow, ticket, client))
         members = self._routing.members(browsing.key) if browsing else []
         return self._renderer.card(
             view,
@@ -153,8 +168,9 @@ class CardPublisher:
             reminder=reminder,
         )
 
-    async def _over_package(self, uow: UnitOfWork, ticket: TicketRow) -> tuple[int, int] | None:
-        client = self._routing.client_for(company=ticket.client_company, email=ticket.client_email)
+    async def _over_package(
+        self, uow: UnitOfWork, client: Client | None
+    ) -> tuple[int, int] | None:
         if client is None or client.hours_per_month is None:
             return None
         month = f"{utcnow().astimezone(self._routing.tz):%Y-%m}"

@@ -8,6 +8,7 @@ from datetime import datetime, timedelta
 from typing import Any, Protocol
 
 from config.routing import Department, Person, RoutingConfig
+from dispatch.crm.views import CrmCard
 from storage.models import TicketRow
 
 #: A Telegram call's parameters (text, reply_markup, ...), stored in the outbox.
@@ -40,6 +41,8 @@ class TicketView:
     helpdesk_department: str | None = None
     #: (used, package) minutes this month when the client is over its hour package.
     over_package: tuple[int, int] | None = None
+    #: Who wrote, from which company, under which contract (when a CRM is set and answered).
+    crm: CrmCard | None = None
 
     @classmethod
     def of(cls, row: TicketRow, routing: RoutingConfig) -> TicketView:

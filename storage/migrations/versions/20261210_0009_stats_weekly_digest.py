@@ -5,8 +5,8 @@ the statistics of a period read those for every event of a kind, and a covering 
 spares a lookup of each row (on 1,000,000 events: a few times faster on SQLite).
 Two covering indexes for the tickets open at a moment and a period's time per person.
 
-Revision ID: 0008
-Revises: 0007
+Revision ID: 0009
+Revises: 0008
 Create Date: 2026-12-10 10:00:00
 """
 
@@ -17,8 +17,8 @@ from alembic import op
 
 import storage.types
 
-revision: str = "0008"
-down_revision: str | None = "0007"
+revision: str = "0009"
+down_revision: str | None = "0008"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
