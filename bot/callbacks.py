@@ -6,6 +6,8 @@ from enum import StrEnum
 
 from aiogram.filters.callback_data import CallbackData
 
+from dispatch.stats.command import Section
+
 
 class DispatchAction(StrEnum):
     """What a dispatch button does."""
@@ -77,3 +79,14 @@ class DevCb(CallbackData, prefix="dv"):
     action: DevAction
     ref: int
     person: str = ""
+
+
+class StatsCb(CallbackData, prefix="st"):
+    """A ``/stats`` section button: ``st:<section>:<first day>:<last day>`` (days as YYYYMMDD).
+
+    The period rides along, so a press days later still shows the same period.
+    """
+
+    section: Section
+    first: int
+    last: int

@@ -12,6 +12,7 @@ from bot.handlers.dispatch import dispatch_router
 from bot.handlers.history import history_router
 from bot.handlers.portal import portal_router
 from bot.handlers.reminders import reminders_router
+from bot.handlers.stats import stats_router
 from bot.handlers.time import time_router
 from bot.i18n import Texts
 from bot.middlewares import ActorMiddleware
@@ -24,6 +25,7 @@ from dispatch.history import HistoryCommand
 from dispatch.lists import TicketLists
 from dispatch.portal.accounts import PortalAccounts
 from dispatch.reminders import ReminderService
+from dispatch.stats.command import StatsReports
 from dispatch.time_followup import TimeFollowUp
 from dispatch.time_tracking import TimeTracker
 
@@ -42,6 +44,7 @@ def create_dispatcher(
     chat_access: ChatAccess,
     people: People,
     history: HistoryCommand,
+    stats: StatsReports | None = None,
     portal_accounts: PortalAccounts | None = None,
 ) -> Dispatcher:
     """A Dispatcher whose handlers get the services, and the ``actor``, as workflow data."""
@@ -57,6 +60,7 @@ def create_dispatcher(
         tz=tz,
         chat_access=chat_access,
         history=history,
+        stats=stats,
         portal_accounts=portal_accounts,
     )
     actors = ActorMiddleware(people)
@@ -68,6 +72,7 @@ def create_dispatcher(
         time_router(),
         dev_tasks_router(),
         history_router(),
+        *([stats_router()] if stats is not None else []),
         portal_router(),
         common_router(),
         fallback_router(),

@@ -38,6 +38,7 @@ KIND_LABELS: dict[EventKind, str] = {
     EventKind.REOPENED: "reopened",
     EventKind.TIME_RECORDED: "time recorded",
     EventKind.TIME_CHANGED: "time changed",
+    EventKind.FORBIDDEN_WORD: "forbidden words in a reply",
 }
 
 #: Changed fields and details shown by a translated name; others by their own name.
@@ -54,6 +55,10 @@ FIELD_LABELS: dict[str, str] = {
     "how": "how",
     "count": "count",
 }
+
+
+#: Details too long for a line of the history: links, a reply's whole text.
+_UNSHOWN = frozenset({"url", "text"})
 
 
 class HistoryRenderer:
@@ -90,7 +95,7 @@ class HistoryRenderer:
                 old, new = history.person_name(old), history.person_name(new)
             parts.append(f"{self._field(name)}: {_shown(old)} → {_shown(new)}")
         for name, value in entry.detail.items():
-            if value not in (None, "", {}) and name != "url":
+            if value not in (None, "", {}) and name not in _UNSHOWN:
                 parts.append(f"{self._field(name)}: {_shown(value)}")
         details = esc("; ".join(parts), 300)
         actor = esc(entry.actor_name, 64)

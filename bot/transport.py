@@ -115,6 +115,17 @@ class AiogramTransport:
                 parse_mode=ParseMode.HTML,
             )
             return DeliveryResult(Outcome.DELIVERED, message_id=sent.message_id)
+        if "photo_b64" in payload:
+            photo = BufferedInputFile(
+                base64.b64decode(payload["photo_b64"]), filename=payload["filename"]
+            )
+            sent = await self._bot.send_photo(
+                chat_id=chat_id,
+                photo=photo,
+                caption=payload.get("caption"),
+                parse_mode=ParseMode.HTML,
+            )
+            return DeliveryResult(Outcome.DELIVERED, message_id=sent.message_id)
         sent = await self._bot.send_message(
             chat_id=chat_id,
             text=payload["text"],

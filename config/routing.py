@@ -24,6 +24,7 @@ from config.clients import Client, ReportsSection, TimePromptSection
 from config.conflicts import entry_conflicts, partial_conflicts
 from config.crm import CrmSection
 from config.errors import Problem, RoutingConfigError
+from config.quality import QualitySection
 from config.schedule import WorkingHours
 from config.sections import (
     CONNECTORS_CONTEXT,
@@ -91,6 +92,7 @@ class RoutingConfig(Section):
     )
     reports: Annotated[ReportsSection, null_as({})] = Field(default_factory=ReportsSection)
     tracker: Annotated[TrackerSection, null_as({})] = Field(default_factory=TrackerSection)
+    quality: Annotated[QualitySection, null_as({})] = Field(default_factory=QualitySection)
     crm: Annotated[CrmSection, null_as({})] = Field(default_factory=CrmSection)
 
     _people: dict[str, Person] = PrivateAttr(default_factory=dict)

@@ -48,6 +48,8 @@ class EventKind(StrEnum):
     REOPENED = "reopened"
     TIME_RECORDED = "time_recorded"
     TIME_CHANGED = "time_changed"
+    #: A staff reply held a word or pattern of ``quality`` (see ``dispatch.stats.quality``).
+    FORBIDDEN_WORD = "forbidden_word"
 
 
 class Source(StrEnum):

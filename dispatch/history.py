@@ -122,7 +122,7 @@ def details(entry: TimelineEntry, history: TicketHistory) -> str:
     parts.extend(
         f"{name}={_value(value)}"
         for name, value in entry.detail.items()
-        if value not in (None, "", {}) and name != "url"
+        if value not in (None, "", {}) and name not in ("url", "text")
     )
     parts.append(f"via {entry.source}")
     return "; ".join(parts)

@@ -317,6 +317,8 @@ class IntakeService:
                     else Actor.helpdesk(reply.author_ref, via)
                 )
             detail = {"reply": reply.external_id, "author": reply.author_name}
+            if reply.author == ReplyAuthor.STAFF and reply.text:
+                detail["text"] = reply.text  # what the quality check of replies reads
             await self._events.record(uow, ticket, kind, actor, detail=detail, at=reply.at)
 
 

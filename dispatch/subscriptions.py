@@ -10,6 +10,7 @@ from dispatch.assignment import WritebackQueue
 from dispatch.cards import CardPublisher
 from dispatch.events import TicketLog
 from dispatch.reminders import NagTracker
+from dispatch.stats.quality import QualityCheck
 from dispatch.time_tracking import TimeTracker
 from storage.types import utcnow
 
@@ -21,9 +22,10 @@ def subscribe_features(
     *,
     time_tracker: TimeTracker | None,
     writes_back: bool,
+    quality: QualityCheck | None = None,
     clock: Callable[[], datetime] = utcnow,
 ) -> None:
-    """Subscribe reminders, the helpdesk write-back, the cards and the time prompts.
+    """Subscribe reminders, the helpdesk write-back, the cards, the time prompts, the reply check.
 
     The order is the order their messages are queued in: a reminder is deleted
     before the card it replies to is edited, and the card before the assignee's copy.
@@ -33,3 +35,5 @@ def subscribe_features(
     cards.subscribe(events)
     if time_tracker is not None:
         time_tracker.subscribe(events)
+    if quality is not None:
+        quality.subscribe(events)

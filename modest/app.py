@@ -33,6 +33,7 @@ from bot.delivery.sender import OutboxSender
 from bot.factory import create_dispatcher
 from bot.i18n import Texts
 from bot.renderers import TelegramRenderer
+from bot.stats_renderers import TelegramStatsRenderer
 from bot.transport import AiogramTransport
 from config.routing import RoutingConfig
 from config.settings import Settings
@@ -264,6 +265,7 @@ def build_service(
         renderer,
         translate=texts,
         job_retry_delay=job_retry_delay,
+        stats_renderer=TelegramStatsRenderer(texts),
         tracker=tracker,
         crm=crm,
     )
@@ -292,6 +294,7 @@ def build_service(
         chat_access=ChatAccess(database),
         people=People(routing),
         history=HistoryCommand(database, routing, renderer),
+        stats=domain.stats.reports if domain.stats else None,
         portal_accounts=portal.services.accounts if portal else None,
     )
     web_app = build_http(

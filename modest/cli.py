@@ -1,4 +1,4 @@
-"""The ``modest`` command: run, check-config, migrate, report, history, portal."""
+"""The ``modest`` command: run, check-config, migrate, report, history, stats, portal."""
 
 from __future__ import annotations
 
@@ -25,6 +25,7 @@ from dispatch.reports import ClientReport, ReportService
 from modest.app import build_service, helpdesk_kind
 from modest.logs import configure_logging
 from modest.portal import add_portal_commands, run_portal_command
+from modest.stats_cli import add_stats_parser, write_stats
 from storage.db import Database
 from storage.migrate import upgrade
 
@@ -40,6 +41,9 @@ def main(argv: Sequence[str] | None = None) -> int:
             return write_reports(args)
         if args.command == "history":
             return print_history(args.ticket)
+        if args.command == "stats":
+            env = _RoutingPathOnly()
+            return write_stats(args, load_routing(env.modest_config), env.database_url)
         if args.command == "portal":
             return run_portal_command(args)
         settings = load_settings()
@@ -76,6 +80,7 @@ def _parser() -> argparse.ArgumentParser:
         "history", help="print a ticket's history, one event per line, in the routing time zone"
     )
     history.add_argument("ticket", help="the ticket's helpdesk id or number (#4101 or 4101)")
+    add_stats_parser(sub)
     add_portal_commands(sub)
     return parser
 

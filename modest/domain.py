@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import timedelta
+from typing import Protocol
 
 from config.routing import RoutingConfig
 from connectors.base import HelpdeskConnector
@@ -37,6 +38,10 @@ from dispatch.reminders import ReminderService
 from dispatch.report_delivery import MonthlyReports, ReportMailer
 from dispatch.report_files import Translate
 from dispatch.reports import ReportService
+from dispatch.stats.command import StatsRenderer, StatsReports
+from dispatch.stats.digest import WeeklyDigest
+from dispatch.stats.quality import QualityCheck, QualityRenderer
+from dispatch.stats.service import StatsService
 from dispatch.subscriptions import subscribe_features
 from dispatch.time_followup import TimeFollowUp
 from dispatch.time_tracking import TimeTracker
@@ -45,6 +50,27 @@ from dispatch.writeback import HelpdeskSync
 from scheduler.housekeeping import PeriodicJob
 from scheduler.jobs import JobKind, JobRunner
 from storage.db import Database
+
+
+class StatsRendering(StatsRenderer, QualityRenderer, Protocol):
+    """How statistics and quality alerts look (the bot's ``TelegramStatsRenderer``)."""
+
+
+@dataclass(frozen=True, slots=True)
+class Statistics:
+    """``/stats``, the weekly digest (and the reply check): wired when something draws them."""
+
+    reports: StatsReports
+    digest: WeeklyDigest
+
+
+def build_statistics(
+    database: Database, routing: RoutingConfig, renderer: StatsRendering
+) -> Statistics:
+    """The statistics services around one database."""
+    service = StatsService(database, routing)
+    reports = StatsReports(database, routing, service, renderer)
+    return Statistics(reports, WeeklyDigest(database, routing, service, reports))
 
 
 @dataclass(frozen=True, slots=True)
@@ -66,6 +92,8 @@ class Domain:
     events: TicketLog
     history: TicketHistory
     crm: CrmFeature | None = None
+    #: None when the domain is built without a statistics renderer (no bot to draw them).
+    stats: Statistics | None = None
 
 
 def build_domain(
@@ -78,11 +106,13 @@ def build_domain(
     job_retry_delay: float,
     tracker: TrackerConnector | None = None,
     crm: CrmConnector | None = None,
+    stats_renderer: StatsRendering | None = None,
 ) -> Domain:
     """Wire the dispatch services around one ticket event log.
 
     The features that follow a ticket's changes subscribe to the log here
-    (``dispatch.subscriptions``).
+    (``dispatch.subscriptions``). Statistics and the reply check come with a
+    ``stats_renderer``.
     """
     events = TicketLog()
     crm_feature = CrmFeature(database, routing, crm, translate=translate) if crm else None
@@ -99,7 +129,14 @@ def build_domain(
     time_tracker = TimeTracker(
         database, routing, renderer, events, notes=notes if writes_back else None, clients=clients
     )
-    subscribe_features(events, routing, cards, time_tracker=time_tracker, writes_back=writes_back)
+    subscribe_features(
+        events,
+        routing,
+        cards,
+        time_tracker=time_tracker,
+        writes_back=writes_back,
+        quality=QualityCheck(routing, stats_renderer) if stats_renderer else None,
+    )
     crm_jobs = (
         crm_feature.follow(events, cards=cards, time_tracker=time_tracker) if crm_feature else None
     )
@@ -128,6 +165,7 @@ def build_domain(
         events=events,
         history=TicketHistory(database, routing),
         crm=crm_feature,
+        stats=build_statistics(database, routing, stats_renderer) if stats_renderer else None,
     )
 
 
@@ -185,6 +223,10 @@ def periodic_jobs(
         PeriodicJob("time.ask_again", domain.time_followup.ask_again, timedelta(minutes=1)),
         PeriodicJob("reports.monthly", domain.monthly_reports.run, timedelta(minutes=5)),
     ]
+    if domain.stats is not None:
+        jobs.append(
+            PeriodicJob("stats.weekly_digest", domain.stats.digest.run, timedelta(minutes=5))
+        )
     if domain.dev_tasks.enabled:
         # Bitrix24 never retries an event and Redmine before 7 sends none: poll too.
         jobs.append(

@@ -41,6 +41,7 @@ from storage.repositories import (
     TicketRepository,
 )
 from storage.sqlite_driver import one_trip_dbapi
+from storage.stats_repository import StatsRepository
 from storage.time_repository import TimeRepository
 
 
@@ -92,6 +93,7 @@ class UnitOfWork:
         self.housekeeping = HousekeepingRepository(session)
         self.crm = CrmRepository(session)
         self.portal = PortalRepository(session)
+        self.stats = StatsRepository(session)
 
     async def flush(self) -> None:
         """Write the pending changes now (ids, constraints), inside the transaction."""

@@ -26,6 +26,7 @@ class MessageKind(StrEnum):
     TIME_PROMPT = "time_prompt"
     TIME_QUESTION = "time_question"
     NOTICE = "notice"
+    STATS = "stats"
 
 
 class OutboxOp(StrEnum):
@@ -60,7 +61,11 @@ class TicketRow(SQLModel, table=True):
     """A helpdesk ticket as Modest tracks it."""
 
     __tablename__ = "ticket"
-    __table_args__ = (UniqueConstraint("source", "external_id", name="uq_ticket_source_external"),)
+    __table_args__ = (
+        UniqueConstraint("source", "external_id", name="uq_ticket_source_external"),
+        # Statistics count the tickets open at a moment from the index alone.
+        Index("ix_ticket_state_closed_at", "state", "closed_at", "received_at", "assigned_at"),
+    )
 
     id: int | None = Field(default=None, primary_key=True)
     source: str = Field(max_length=32)
@@ -245,6 +250,8 @@ class TimeEntryRow(SQLModel, table=True):
     __table_args__ = (
         UniqueConstraint("ticket_id", "round", name="uq_time_entry_ticket_round"),
         Index("ix_time_entry_client_month", "client_key", "month"),
+        # A period's time per person, read from the index alone.
+        Index("ix_time_entry_closed_on", "closed_on", "person_key", "billable", "minutes"),
     )
 
     id: int | None = Field(default=None, primary_key=True)
@@ -328,7 +335,9 @@ class TicketEventRow(SQLModel, table=True):
     __tablename__ = "ticket_event"
     __table_args__ = (
         Index("ix_ticket_event_ticket_id", "ticket_id", "id"),
-        Index("ix_ticket_event_kind_at", "kind", "at"),
+        # ticket_id and the actor too: statistics read them for a period's events of a
+        # kind from the index alone, without a lookup of each row.
+        Index("ix_ticket_event_kind_at", "kind", "at", "ticket_id", "actor_kind", "actor"),
     )
 
     id: int | None = Field(default=None, primary_key=True)
@@ -380,3 +389,16 @@ class CrmNoteRow(SQLModel, table=True):
     company_id: str = Field(max_length=64)
     note_id: str | None = Field(default=None, max_length=64)
     written_at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime)
+
+
+class WeeklyDigestRow(SQLModel, table=True):
+    """A week whose statistics digest went to the leads (``week`` is its Monday).
+
+    Inserting the row is the claim: of two instances, or a run after a restart,
+    only the one whose insert went in sends the digest.
+    """
+
+    __tablename__ = "weekly_digest"
+
+    week: date = Field(primary_key=True)
+    sent_at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime)

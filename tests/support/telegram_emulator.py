@@ -11,12 +11,13 @@ parameters are read from the query string, urlencoded or multipart forms and JSO
 Answers are Telegram's envelopes, so aiogram raises its own exceptions. Methods: getMe,
 getUpdates (long polling), setWebhook, deleteWebhook, getWebhookInfo, sendMessage,
 editMessageText, editMessageReplyMarkup, deleteMessage, answerCallbackQuery, sendDocument,
-setMyCommands, deleteMyCommands, logOut, close. Message limits, the HTML parse mode and keyboard
-checks live in ``telegram_emulator_limits``, method handlers in ``telegram_emulator_api``.
+sendPhoto (PNG only, with Telegram's size rules), setMyCommands, deleteMyCommands, logOut,
+close. Message limits, the HTML parse mode and keyboard checks live in
+``telegram_emulator_limits``, method handlers in ``telegram_emulator_api``.
 
 Rate-limit contract (when ``enforce_rate_limits``; all times from the injected ``clock``)
 ----------------------------------------------------------------------------------------
-Counted methods: sendMessage, sendDocument, editMessageText, editMessageReplyMarkup,
+Counted methods: sendMessage, sendDocument, sendPhoto, editMessageText, editMessageReplyMarkup,
 deleteMessage. Only successful calls are counted. A counted call is rejected if it breaks any of:
 
 1. per chat: 1 call per 1 s - the previous counted call to that chat must be at least
@@ -45,7 +46,7 @@ a bare ``&`` in text and ``<a>`` without ``href`` are rejected (tdlib tolerates 
 count code points of the visible text; whitespace-only text is "empty"; parse modes other than
 HTML answer 400 ``unsupported parse_mode``; editMessageText without ``reply_markup`` removes the
 inline keyboard (as Telegram does); callback queries never expire; inline messages, media other
-than documents and "reply into webhook" are not supported.
+than documents and PNG photos, and "reply into webhook" are not supported.
 """
 
 from __future__ import annotations
@@ -75,6 +76,7 @@ from tests.support.telegram_emulator_models import (
     ChatInfo,
     EmulatedDocument,
     EmulatedMessage,
+    EmulatedPhoto,
     RecordedCall,
     UploadedFile,
     WebhookConfig,
@@ -86,6 +88,7 @@ from tests.support.telegram_emulator_models import (
 __all__ = [
     "EmulatedDocument",
     "EmulatedMessage",
+    "EmulatedPhoto",
     "RecordedCall",
     "TelegramEmulator",
     "WebhookDelivery",

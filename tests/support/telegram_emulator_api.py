@@ -20,6 +20,7 @@ from tests.support.telegram_emulator_limits import (
     RateLimiter,
     bad_request,
     parse_html,
+    photo_size,
     validate_reply_markup,
 )
 from tests.support.telegram_emulator_models import (
@@ -29,6 +30,7 @@ from tests.support.telegram_emulator_models import (
     ChatInfo,
     EmulatedDocument,
     EmulatedMessage,
+    EmulatedPhoto,
     RecordedCall,
     WebhookConfig,
     bool_param,
@@ -54,6 +56,7 @@ class BotApiCore:
         "deleteMessage": "_api_delete_message",
         "answerCallbackQuery": "_api_answer_callback_query",
         "sendDocument": "_api_send_document",
+        "sendPhoto": "_api_send_photo",
         "setMyCommands": "_api_set_my_commands",
         "deleteMyCommands": "_api_delete_my_commands",
         "logOut": "_api_true",
@@ -76,6 +79,8 @@ class BotApiCore:
         self.calls: list[RecordedCall] = []
         self.callback_answers: dict[str, dict[str, Any]] = {}
         self.count_429 = 0
+        #: Every photo the bot sent, in order.
+        self.photos: list[EmulatedPhoto] = []
         self.my_commands: dict[tuple[str, str], list[dict[str, Any]]] = {}
         self._limiter = RateLimiter(tolerance)
         self._chats: dict[int, ChatInfo] = {}
@@ -118,6 +123,7 @@ class BotApiCore:
         reply_markup: dict[str, Any] | None = None,
         reply_to_message_id: int | None = None,
         document: EmulatedDocument | None = None,
+        photo: EmulatedPhoto | None = None,
     ) -> EmulatedMessage:
         """Append a message to its chat; ids count from 1 per chat, as in Telegram."""
         chat = self._messages.setdefault(chat_id, {})
@@ -132,6 +138,7 @@ class BotApiCore:
             reply_markup,
             reply_to_message_id,
             document,
+            photo=photo,
         )
         chat[message.message_id] = message
         return message
@@ -163,9 +170,8 @@ class BotApiCore:
             "chat": self._chat_json(msg.chat_id),
             "from": self._user_json(msg.from_id),
         }
-        text_key, entities_key = (
-            ("caption", "caption_entities") if msg.document else ("text", "entities")
-        )
+        media = msg.document is not None or msg.photo is not None
+        text_key, entities_key = ("caption", "caption_entities") if media else ("text", "entities")
         if msg.document:
             doc = msg.document
             data["document"] = {
@@ -174,7 +180,18 @@ class BotApiCore:
                 "file_name": doc.file_name,
                 "file_size": doc.size,
             } | ({"mime_type": doc.mime_type} if doc.mime_type else {})
-        if msg.text or not msg.document:
+        if msg.photo:
+            photo = msg.photo
+            data["photo"] = [
+                {
+                    "file_id": photo.file_id,
+                    "file_unique_id": photo.file_unique_id,
+                    "width": photo.width,
+                    "height": photo.height,
+                    "file_size": len(photo.data),
+                }
+            ]
+        if msg.text or not media:
             data[text_key] = msg.text
         if msg.entities:
             data[entities_key] = msg.entities
@@ -307,7 +324,7 @@ class BotApiCore:
 
     def _api_edit_message_text(self, req: ApiRequest) -> dict[str, Any]:
         message = self._editable(req)
-        if message.document:
+        if message.document or message.photo:
             raise bad_request("there is no text in the message to edit")
         text, entities = self._formatted(req.params, "text")
         # Like Telegram: an edit without reply_markup removes the inline keyboard.
@@ -352,6 +369,39 @@ class BotApiCore:
             document=document,
         )
         return self._message_json(message)
+
+    def _api_send_photo(self, req: ApiRequest) -> dict[str, Any]:
+        chat_id = self._target_chat(req)
+        photo = self._photo(req)
+        caption, entities = self._formatted(req.params, "caption")
+        message = self._store(
+            chat_id,
+            self.bot_id,
+            caption,
+            str(req.params.get("caption", "")),
+            entities=entities,
+            reply_markup=self._markup(req.params),
+            reply_to_message_id=self._reply_to(chat_id, req.params),
+            photo=photo,
+        )
+        return self._message_json(message)
+
+    def _photo(self, req: ApiRequest) -> EmulatedPhoto:
+        ref = req.params.get("photo")
+        upload = req.files.get("photo")
+        if isinstance(ref, str) and ref.startswith("attach://"):
+            upload = req.files.get(ref.removeprefix("attach://"))
+        elif ref:
+            raise bad_request("wrong file identifier/HTTP URL specified")
+        if upload is None or not upload.data:
+            raise bad_request("there is no photo in the request")
+        width, height = photo_size(upload.data)
+        number = len(self._files) + len(self.photos) + 1
+        photo = EmulatedPhoto(
+            f"AgACAgIAAxkB{number:08d}", f"AQAD{number:04d}", width, height, upload.data
+        )
+        self.photos.append(photo)
+        return photo
 
     def _document(self, req: ApiRequest) -> EmulatedDocument:
         ref = req.params.get("document")

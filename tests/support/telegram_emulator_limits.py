@@ -17,6 +17,8 @@ MAX_TEXT = 4096
 MAX_CAPTION = 1024
 MAX_CALLBACK_DATA_BYTES = 64
 MAX_CALLBACK_ANSWER = 200
+MAX_PHOTO_BYTES = 10 * 1024 * 1024
+_PNG_SIGNATURE = b"\x89PNG\r\n\x1a\n"
 
 
 class ApiError(Exception):
@@ -396,3 +398,27 @@ def allowed_rate_floor_seconds(chat_counts: dict[int, int]) -> float:
     if total:
         bounds.append(GLOBAL.window * ((total - 1) // GLOBAL.limit))
     return max(bounds)
+
+
+# --------------------------------------------------------------------------- photos
+
+
+def photo_size(data: bytes) -> tuple[int, int]:
+    """Width and height of an uploaded photo, checked as Telegram checks them.
+
+    Only PNG is read. Telegram takes photos up to 10 MB whose width and height
+    add up to at most 10000 and whose sides are at most 20 times each other.
+    """
+    if len(data) > MAX_PHOTO_BYTES:
+        raise bad_request("PHOTO_SAVE_FILE_INVALID")
+    if not data.startswith(_PNG_SIGNATURE) or data[12:16] != b"IHDR":
+        raise bad_request("IMAGE_PROCESS_FAILED")
+    width, height = int.from_bytes(data[16:20], "big"), int.from_bytes(data[20:24], "big")
+    if (
+        not width
+        or not height
+        or width + height > 10000
+        or max(width, height) > 20 * min(width, height)
+    ):
+        raise bad_request("PHOTO_INVALID_DIMENSIONS")
+    return width, height

@@ -13,7 +13,14 @@ from tests.support.telegram_emulator_limits import bad_request
 
 # Calls that send or change a message: the only ones the rate limiter counts.
 COUNTED_METHODS = frozenset(
-    {"sendMessage", "sendDocument", "editMessageText", "editMessageReplyMarkup", "deleteMessage"}
+    {
+        "sendMessage",
+        "sendDocument",
+        "sendPhoto",
+        "editMessageText",
+        "editMessageReplyMarkup",
+        "deleteMessage",
+    }
 )
 JSON_FIELDS = frozenset(
     {
@@ -80,8 +87,19 @@ class EmulatedDocument:
 
 
 @dataclass
+class EmulatedPhoto:
+    """A photo the bot uploaded (PNG), with the size its header gives."""
+
+    file_id: str
+    file_unique_id: str
+    width: int
+    height: int
+    data: bytes
+
+
+@dataclass
 class EmulatedMessage:
-    """Current state of one message; ``text`` is the visible text (caption for documents)."""
+    """Current state of one message; ``text`` is the visible text (caption for media)."""
 
     chat_id: int
     message_id: int
@@ -96,6 +114,7 @@ class EmulatedMessage:
     deleted: bool = False
     edited: bool = False
     edit_date: int | None = None
+    photo: EmulatedPhoto | None = None
 
 
 @dataclass
