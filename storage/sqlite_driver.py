@@ -105,7 +105,24 @@ class OneTripDBAPI(AsyncAdapt_aiosqlite_dbapi):
 
     def connect(self, *arg: Any, **kw: Any) -> AsyncAdapt_aiosqlite_connection:
         """Connect as SQLAlchemy does, then wrap in the one-trip adapter."""
-        stock = super().connect(*arg, **kw)
+        made: list[aiosqlite.Connection] = []
+
+        def create(*args: Any, **kwargs: Any) -> aiosqlite.Connection:
+            connection = aiosqlite.connect(*args, **kwargs)
+            connection._thread.daemon = True  # as SQLAlchemy's own connect does
+            made.append(connection)
+            return connection
+
+        kw.setdefault("async_creator_fn", create)
+        try:
+            stock = super().connect(*arg, **kw)
+        except BaseException:
+            # aiosqlite stops the worker of a connection that failed to open without
+            # waiting for it: should the event loop close first, the worker's answer
+            # raises in its thread. Let it finish here (it has only the stop to do).
+            for connection in made:
+                connection._thread.join(timeout=1.0)
+            raise
         if type(stock) is not AsyncAdapt_aiosqlite_connection:
             return stock  # the sync fallback mode: leave it as SQLAlchemy made it
         return OneTripConnection(self, stock._connection)
