@@ -28,6 +28,7 @@ from pydantic import BeforeValidator, Field, model_validator
 
 from config.schedule import Duration, parse_duration
 from config.sections import Key, Name, Section, invalid, null_as
+from config.sla import ClientSla
 
 _TIME = re.compile(r"^(\d{1,2}):(\d{2})$")
 
@@ -65,6 +66,8 @@ class Client(Section):
     contract: str = ""
     start_date: date | None = None
     manager: Key | None = None
+    #: The contract's response and resolution times, over the matching SLA policy's.
+    sla: ClientSla | None = None
 
     @model_validator(mode="after")
     def _package(self) -> Client:
