@@ -10,7 +10,9 @@ from bot.handlers.common import common_router, fallback_router
 from bot.handlers.dev_tasks import dev_tasks_router
 from bot.handlers.dispatch import dispatch_router
 from bot.handlers.history import history_router
+from bot.handlers.lines import lines_router
 from bot.handlers.reminders import reminders_router
+from bot.handlers.sla import sla_router
 from bot.handlers.time import time_router
 from bot.i18n import Texts
 from bot.middlewares import ActorMiddleware
@@ -20,8 +22,10 @@ from dispatch.chats import ChatAccess
 from dispatch.dev_sync import DevTaskSync
 from dispatch.dev_tasks import DevTaskService
 from dispatch.history import HistoryCommand
+from dispatch.lines.service import LineService
 from dispatch.lists import TicketLists
 from dispatch.reminders import ReminderService
+from dispatch.sla.scan import SlaService
 from dispatch.time_followup import TimeFollowUp
 from dispatch.time_tracking import TimeTracker
 
@@ -40,6 +44,8 @@ def create_dispatcher(
     chat_access: ChatAccess,
     people: People,
     history: HistoryCommand,
+    sla: SlaService,
+    lines: LineService,
 ) -> Dispatcher:
     """A Dispatcher whose handlers get the services, and the ``actor``, as workflow data."""
     dispatcher = Dispatcher(
@@ -54,6 +60,8 @@ def create_dispatcher(
         tz=tz,
         chat_access=chat_access,
         history=history,
+        sla=sla,
+        lines=lines,
     )
     actors = ActorMiddleware(people)
     dispatcher.message.outer_middleware(actors)
@@ -62,6 +70,8 @@ def create_dispatcher(
         dispatch_router(),
         reminders_router(),
         time_router(),
+        sla_router(),
+        lines_router(),
         dev_tasks_router(),
         history_router(),
         common_router(),

@@ -47,6 +47,8 @@ class HelpdeskConnector(ABC):
     slug: ClassVar[str]
     #: Whether ``fetch_ticket`` can read a ticket (False for webhook-only helpdesks).
     can_fetch: ClassVar[bool] = True
+    #: Whether tickets come with their replies (else an assignment is the first response).
+    tells_replies: ClassVar[bool] = False
 
     @abstractmethod
     async def fetch_ticket(self, external_id: str) -> TicketData:

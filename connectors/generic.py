@@ -234,6 +234,8 @@ class GenericHelpdeskConnector(HelpdeskConnector):
 
     slug: ClassVar[str] = "generic"
     can_fetch: ClassVar[bool] = False
+    #: ``ticket.replied`` carries each reply (see docs/webhooks.md).
+    tells_replies: ClassVar[bool] = True
 
     async def fetch_ticket(self, external_id: str) -> TicketData:
         """Always fails: the generic helpdesk has no API to read from."""

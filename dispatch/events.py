@@ -48,6 +48,10 @@ class EventKind(StrEnum):
     REOPENED = "reopened"
     TIME_RECORDED = "time_recorded"
     TIME_CHANGED = "time_changed"
+    STAGE_CHANGED = "stage_changed"
+    SLA_WARNED = "sla_warned"
+    SLA_BREACHED = "sla_breached"
+    PASSED_TO_LINE = "passed_to_line"
 
 
 class Source(StrEnum):

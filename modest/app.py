@@ -338,6 +338,8 @@ def build_service(
         chat_access=ChatAccess(database),
         people=People(routing),
         history=HistoryCommand(database, routing, renderer),
+        sla=domain.sla,
+        lines=domain.lines,
     )
     web_app = build_http(settings, helpdesk, domain, database)
     return ModestService(

@@ -25,12 +25,14 @@ from dispatch.job_payloads import (
     SyncDevTask,
     WriteBack,
 )
+from dispatch.lines.service import LineService
 from dispatch.lists import TicketLists
 from dispatch.reconcile import HelpdeskPoller
 from dispatch.reminders import ReminderService
 from dispatch.report_delivery import MonthlyReports, ReportMailer
 from dispatch.report_files import Translate
 from dispatch.reports import ReportService
+from dispatch.sla.scan import SlaService
 from dispatch.subscriptions import subscribe_features
 from dispatch.time_followup import TimeFollowUp
 from dispatch.time_tracking import TimeTracker
@@ -59,6 +61,8 @@ class Domain:
     job_runner: JobRunner
     events: TicketLog
     history: TicketHistory
+    sla: SlaService
+    lines: LineService
 
 
 def build_domain(
@@ -83,7 +87,14 @@ def build_domain(
     time_tracker = TimeTracker(
         database, routing, renderer, events, notes=notes if writes_back else None
     )
-    subscribe_features(events, routing, cards, time_tracker=time_tracker, writes_back=writes_back)
+    subscribe_features(
+        events,
+        routing,
+        cards,
+        time_tracker=time_tracker,
+        writes_back=writes_back,
+        tells_replies=helpdesk.tells_replies,
+    )
     intake = IntakeService(database, routing, events)
     assignment = AssignmentService(database, routing, cards, events, writes_back=writes_back)
     sync = HelpdeskSync(database, routing, helpdesk, intake, events)
@@ -107,6 +118,10 @@ def build_domain(
         job_runner=JobRunner(database, kinds),
         events=events,
         history=TicketHistory(database, routing),
+        sla=SlaService(database, routing, cards, renderer, events),
+        lines=LineService(
+            database, routing, renderer, events, notes=notes if writes_back else None
+        ),
     )
 
 
@@ -131,7 +146,7 @@ def _job_kinds(
 def periodic_jobs(
     routing: RoutingConfig, helpdesk: HelpdeskConnector, domain: Domain
 ) -> list[PeriodicJob]:
-    """Reminder passes, and helpdesk polling where the connector can list tickets."""
+    """Reminder and SLA passes, and helpdesk polling where the connector can list tickets."""
     interval = routing.dispatch.nag_interval
     # A pass every quarter interval (at most 15 s apart) keeps reminders on time.
     every = max(timedelta(seconds=1), min(timedelta(seconds=15), interval / 4))
@@ -140,6 +155,8 @@ def periodic_jobs(
         PeriodicJob("time.ask_again", domain.time_followup.ask_again, timedelta(minutes=1)),
         PeriodicJob("reports.monthly", domain.monthly_reports.run, timedelta(minutes=5)),
     ]
+    if domain.sla.enabled:
+        jobs.append(PeriodicJob("sla.pass", domain.sla.run_pass, routing.sla.scan_interval))
     if domain.dev_tasks.enabled:
         # Bitrix24 never retries an event and Redmine before 7 sends none: poll too.
         jobs.append(
