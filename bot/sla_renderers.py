@@ -89,17 +89,17 @@ class SlaRenderer:
         rows = [[InlineKeyboardButton(text=self._t("Open in helpdesk"), url=url)]] if url else []
         return payload_of(text, rows)
 
-    def sla_digest(self, notices: Sequence[SlaNotice], *, buttons: bool) -> Payload:
+    def sla_digest(self, notices: Sequence[SlaNotice], *, total: int, buttons: bool) -> Payload:
         """Many warnings and breaches for one chat at once, in one message."""
         head = self._t.plural(
             "⏱ <b>{count} ticket is near or past its SLA target</b>",
             "⏱ <b>{count} tickets are near or past their SLA targets</b>",
-            len(notices),
+            total,
         )
         shown = notices[:LIST_LINES]
         lines = [head, "", *(f"{self.alert_line(n)} · {esc(n.subject, 60)}" for n in shown)]
-        if len(notices) > len(shown):
-            lines.append(self._t("…and {more} more", more=len(notices) - len(shown)))
+        if total > len(shown):
+            lines.append(self._t("…and {more} more", more=total - len(shown)))
         keys = [self._show(n.ticket_id, n.number) for n in shown] if buttons else []
         return payload_of("\n".join(lines), [keys[i : i + 4] for i in range(0, len(keys), 4)])
 

@@ -352,8 +352,9 @@ class SlaClockRow(SQLModel, table=True):
     Time counted so far is ``used_s`` plus what the calendar counts from ``since``
     (None: paused or stopped; ``done_at`` set: stopped). The policy's target and
     calendar are copied in when it is chosen, so a later edit of the routing file
-    does not move a running clock. ``next_check_at`` is when the scan next has
-    something to say (the warning, the breach); None when nothing is pending.
+    does not move a running clock. ``due_at`` is when a running clock reaches its
+    target; ``next_check_at`` when the scan next has something to say (the warning,
+    then ``due_at`` for the breach), None when nothing is pending.
     """
 
     __tablename__ = "sla_clock"
@@ -372,6 +373,7 @@ class SlaClockRow(SQLModel, table=True):
     #: First response only: the assignment counts (the helpdesk tells no replies).
     by_assignment: bool = False
     started_at: datetime = Field(sa_type=UTCDateTime)
+    due_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
     next_check_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
 
 

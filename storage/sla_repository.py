@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping, Sequence
+from collections import defaultdict
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import select, update
+from sqlalchemy import bindparam, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlmodel import col
 
@@ -15,11 +16,13 @@ from storage.models import SlaClockRow, TicketRow
 
 #: Ids per IN list: well under SQLite's and asyncpg's limits on bound parameters.
 _CHUNK = 5_000
+_CLOCKS: Any = SlaClockRow.__table__  # type: ignore[attr-defined]
+_TICKETS: Any = TicketRow.__table__  # type: ignore[attr-defined]
 
 
 @dataclass(frozen=True, slots=True)
 class DueClock:
-    """A clock the scan has to look at, with what its messages show of the ticket."""
+    """A clock the scan has to look at, and who its ticket is with."""
 
     ticket_id: int
     target: str
@@ -29,15 +32,34 @@ class DueClock:
     since: datetime | None
     warned: bool
     breached: bool
-    number: str
-    subject: str
     state: str
     assignee_key: str | None
+
+
+@dataclass(frozen=True, slots=True)
+class Headline:
+    """What a message shows of a ticket."""
+
+    number: str
+    subject: str
     url: str | None
 
 
+@dataclass(frozen=True, slots=True)
+class ClockCheck:
+    """A due clock that had nothing to say after all: when to look at it next."""
+
+    ticket_id: int
+    target: str
+    next_check_at: datetime | None
+
+
 class SlaRepository:
-    """Queries on the ``sla_clock`` table."""
+    """Queries on the ``sla_clock`` table.
+
+    The scan's queries are SQLAlchemy Core on plain tuples, a statement per chunk of
+    clocks, not ORM objects: after downtime a pass may find ten thousand due.
+    """
 
     def __init__(self, session: AsyncSession) -> None:
         self._session = session
@@ -66,45 +88,86 @@ class SlaRepository:
         return found
 
     async def claim_due(self, *, now: datetime, limit: int) -> list[DueClock]:
-        """Clocks whose next check is due, locked so no other instance takes them.
-
-        Plain column tuples, not ORM objects: a pass may claim ten thousand, and
-        writes its results in bulk (``record_checks``).
-        """
+        """Clocks whose next check is due, locked so no other instance takes them."""
+        c, t = _CLOCKS.c, _TICKETS.c
         stmt = (
             select(
-                col(SlaClockRow.ticket_id),
-                col(SlaClockRow.target),
-                col(SlaClockRow.calendar),
-                col(SlaClockRow.target_s),
-                col(SlaClockRow.used_s),
-                col(SlaClockRow.since),
-                col(SlaClockRow.warned),
-                col(SlaClockRow.breached),
-                col(TicketRow.number),
-                col(TicketRow.subject),
-                col(TicketRow.state),
-                col(TicketRow.assignee_key),
-                col(TicketRow.url),
+                c.ticket_id,
+                c.target,
+                c.calendar,
+                c.target_s,
+                c.used_s,
+                c.since,
+                c.warned,
+                c.breached,
+                t.state,
+                t.assignee_key,
             )
-            .join(TicketRow, col(TicketRow.id) == col(SlaClockRow.ticket_id))
-            .where(col(SlaClockRow.next_check_at) <= now)
-            .order_by(col(SlaClockRow.next_check_at))
+            .join(_TICKETS, t.id == c.ticket_id)
+            .where(c.next_check_at <= now)
+            .order_by(c.next_check_at)
             .limit(limit)
             # Row locks, skipping rows another instance holds: each warning goes once.
-            .with_for_update(skip_locked=True, of=SlaClockRow)
+            .with_for_update(skip_locked=True, of=_CLOCKS)
         )
-        return [DueClock(*row) for row in (await self._session.execute(stmt)).all()]
+        connection = await self._session.connection()
+        return [DueClock(*row) for row in (await connection.execute(stmt)).all()]
 
-    async def record_checks(self, *, checks: Sequence[Mapping[str, Any]]) -> None:
-        """Store what a scan found: each clock's flags and its next check, in bulk.
+    async def mark_warned(self, *, clocks: Sequence[tuple[int, str]]) -> None:
+        """These clocks gave their warning: the breach is checked next, at ``due_at``."""
+        await self._mark(clocks, warned=True, next_check_at=_CLOCKS.c.due_at)
 
-        Each mapping holds ``ticket_id``, ``target`` and the columns to set.
-        """
-        for start in range(0, len(checks), _CHUNK):
-            await self._session.execute(
-                update(SlaClockRow), [dict(check) for check in checks[start : start + _CHUNK]]
+    async def mark_breached(self, *, clocks: Sequence[tuple[int, str]]) -> None:
+        """These clocks passed their target and said so: nothing is pending any more."""
+        await self._mark(clocks, warned=True, breached=True, next_check_at=None)
+
+    async def _mark(self, clocks: Sequence[tuple[int, str]], **values: Any) -> None:
+        by_target: dict[str, list[int]] = defaultdict(list)
+        for ticket_id, target in clocks:
+            by_target[target].append(ticket_id)
+        connection = await self._session.connection()
+        for target, ticket_ids in by_target.items():
+            for start in range(0, len(ticket_ids), _CHUNK):
+                await connection.execute(
+                    update(_CLOCKS)
+                    .where(
+                        _CLOCKS.c.target == target,
+                        _CLOCKS.c.ticket_id.in_(ticket_ids[start : start + _CHUNK]),
+                    )
+                    .values(**values)
+                )
+
+    async def reschedule_checks(self, *, checks: Sequence[ClockCheck]) -> None:
+        """Store when to look at these clocks again."""
+        stmt = (
+            update(_CLOCKS)
+            .where(
+                _CLOCKS.c.ticket_id == bindparam("clock_ticket"),
+                _CLOCKS.c.target == bindparam("clock_target"),
             )
+            .values(next_check_at=bindparam("next_check"))
+        )
+        values = [
+            {"clock_ticket": c.ticket_id, "clock_target": c.target, "next_check": c.next_check_at}
+            for c in checks
+        ]
+        if values:
+            connection = await self._session.connection()
+            await connection.execute(stmt, values)
+
+    async def headlines(self, *, ticket_ids: Iterable[int]) -> dict[int, Headline]:
+        """Number, subject and link of these tickets, by ticket."""
+        ids = list(dict.fromkeys(ticket_ids))
+        t = _TICKETS.c
+        found: dict[int, Headline] = {}
+        connection = await self._session.connection()
+        for start in range(0, len(ids), _CHUNK):
+            stmt = select(t.id, t.number, t.subject, t.url).where(
+                t.id.in_(ids[start : start + _CHUNK])
+            )
+            for ticket_id, number, subject, url in (await connection.execute(stmt)).all():
+                found[ticket_id] = Headline(number, subject, url)
+        return found
 
     async def warned_open(self, *, limit: int) -> Sequence[tuple[SlaClockRow, TicketRow]]:
         """Clocks past their warning that are still counting or paused, with their tickets."""

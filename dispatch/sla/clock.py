@@ -7,7 +7,7 @@ the seconds counted so far plus, while it runs, since when it has been running.
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from dataclasses import dataclass
 from datetime import UTC, date, datetime, time, timedelta, tzinfo
 
 from config.routing import RoutingConfig
@@ -20,19 +20,28 @@ from storage.models import SlaClockRow
 _HORIZON_DAYS = 3660
 #: A check a second early still counts: times go through floats and whole seconds.
 SLACK_S = 1.0
+_ONE_DAY = timedelta(days=1)
+
+
+@dataclass(frozen=True, slots=True)
+class _Day:
+    """One local day as UTC timestamps: its opening hours, and when the next day starts."""
+
+    ranges: tuple[tuple[float, float], ...]
+    next_day: float
 
 
 class WorkingCalendar:
     """Seconds that count between two moments, and the moment a count is reached.
 
-    ``hours`` None counts around the clock. Opening hours are computed once per day
-    and kept, as UTC timestamps: a scan checks thousands of clocks at a time.
+    ``hours`` None counts around the clock. Each day's opening hours are worked out
+    once and kept as UTC timestamps: a scan checks thousands of clocks at a time.
     """
 
     def __init__(self, hours: WorkingHours | None, tz: tzinfo) -> None:
         self._hours = hours
         self._tz = tz
-        self._days: dict[date, tuple[tuple[float, float], ...]] = {}
+        self._days: dict[date, _Day] = {}
 
     @classmethod
     def of(cls, routing: RoutingConfig, calendar: str) -> WorkingCalendar:
@@ -47,8 +56,15 @@ class WorkingCalendar:
             return max((end - start).total_seconds(), 0.0)
         first, last = start.timestamp(), end.timestamp()
         total = 0.0
-        for opens, closes in self._intervals(start, until=end):
-            total += max(min(closes, last) - max(opens, first), 0.0)
+        day = start.astimezone(self._tz).date()
+        for _ in range(_HORIZON_DAYS):
+            if first >= last:
+                break
+            hours = self._day(day)
+            for opens, closes in hours.ranges:
+                total += max(min(closes, last) - max(opens, first), 0.0)
+            first = max(first, hours.next_day)
+            day += _ONE_DAY
         return total
 
     def add(self, start: datetime, seconds: float) -> datetime | None:
@@ -58,31 +74,17 @@ class WorkingCalendar:
         if self._hours is None:
             return start + timedelta(seconds=seconds)
         first, left = start.timestamp(), seconds
-        for opens, closes in self._intervals(start):
-            begin = max(opens, first)
-            if closes - begin >= left:
-                return datetime.fromtimestamp(begin + left, UTC)
-            left -= max(closes - begin, 0.0)
-        return None
-
-    def _intervals(
-        self, start: datetime, until: datetime | None = None
-    ) -> Iterator[tuple[float, float]]:
-        """Opening hours that end after ``start``, in order (up to ``until``)."""
-        first = start.timestamp()
-        last = until.timestamp() if until is not None else None
         day = start.astimezone(self._tz).date()
         for _ in range(_HORIZON_DAYS):
-            for opens, closes in self._day(day):
-                if last is not None and opens >= last:
-                    return
-                if closes > first:
-                    yield opens, closes
-            day += timedelta(days=1)
-            if last is not None and datetime.combine(day, time(), self._tz).timestamp() >= last:
-                return
+            for opens, closes in self._day(day).ranges:
+                begin = max(opens, first)
+                if closes - begin >= left:
+                    return datetime.fromtimestamp(begin + left, UTC)
+                left -= max(closes - begin, 0.0)
+            day += _ONE_DAY
+        return None
 
-    def _day(self, day: date) -> tuple[tuple[float, float], ...]:
+    def _day(self, day: date) -> _Day:
         cached = self._days.get(day)
         if cached is not None:
             return cached
@@ -97,8 +99,9 @@ class WorkingCalendar:
                 )
                 for opens, closes in sorted(hours.weekly.get(day.weekday(), ()))
             )
-        self._days[day] = ranges
-        return ranges
+        next_day = datetime.combine(day + _ONE_DAY, time(), self._tz).timestamp()
+        self._days[day] = made = _Day(ranges, next_day)
+        return made
 
 
 class Calendars:
@@ -160,6 +163,25 @@ def settle(clock: SlaClockRow, calendar: WorkingCalendar, at: datetime) -> None:
         clock.since = at
 
 
+def reschedule(clock: SlaClockRow, calendar: WorkingCalendar, warn_at: float) -> None:
+    """Work out when a clock reaches its target, and when the scan next looks at it.
+
+    Both are set whenever a clock changes, so the scan itself never has to: a warning
+    moves ``next_check_at`` to ``due_at``, a breach clears it.
+    """
+    if clock.since is None:
+        clock.due_at = clock.next_check_at = None
+        return
+    clock.due_at = calendar.add(clock.since, max(clock.target_s - clock.used_s, 0.0))
+    if clock.breached:
+        clock.next_check_at = None
+    elif clock.warned:
+        clock.next_check_at = clock.due_at
+    else:
+        warning = clock.target_s * warn_at
+        clock.next_check_at = calendar.add(clock.since, max(warning - clock.used_s, 0.0))
+
+
 def pending_threshold(
     target_s: float, warn_at: float, *, warned: bool, breached: bool
 ) -> float | None:
@@ -176,11 +198,3 @@ def check_at(
     if since is None or threshold is None:
         return None
     return calendar.add(since, max(threshold - used_s, 0.0))
-
-
-def next_check(clock: SlaClockRow, calendar: WorkingCalendar, warn_at: float) -> datetime | None:
-    """When the clock next has something to tell: its warning, then its breach."""
-    threshold = pending_threshold(
-        clock.target_s, warn_at, warned=clock.warned, breached=clock.breached
-    )
-    return check_at(clock.since, clock.used_s, calendar, threshold)

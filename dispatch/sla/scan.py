@@ -17,7 +17,6 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from enum import StrEnum
-from typing import Any
 
 import structlog
 
@@ -31,12 +30,14 @@ from dispatch.sla.policies import SlaTarget
 from dispatch.sla.status import SlaReader
 from dispatch.sla.views import AtRisk, SlaMessages, SlaNotice
 from storage.db import Database, UnitOfWork
-from storage.sla_repository import DueClock
+from storage.models import SlaClockRow, TicketRow
+from storage.sla_repository import ClockCheck, DueClock, Headline
 from storage.types import utcnow
 
 log = structlog.get_logger(__name__)
 
-LIST_LIMIT = 30
+#: The most urgent notices a digest names (the rest are counted).
+DIGEST_LINES = 30
 _AT_RISK_ROWS = 2_000
 #: A check found early by float rounding is looked at again this much later.
 _RETRY = timedelta(seconds=1)
@@ -53,8 +54,11 @@ class SlaPass:
 
 @dataclass(frozen=True, slots=True)
 class _Found:
-    notice: SlaNotice
+    """A clock with news: a warning, or a breach."""
+
     due: DueClock
+    breach: bool
+    left: timedelta
 
 
 class ShowOutcome(StrEnum):
@@ -88,6 +92,9 @@ class SlaService:
         self._batch = batch
         self._calendars = Calendars(routing)
         self._reader = SlaReader(routing)
+        self._leads = [
+            p.telegram_id for p in routing.people if Role.LEAD in p.roles and p.telegram_id
+        ]
 
     @property
     def enabled(self) -> bool:
@@ -101,95 +108,98 @@ class SlaService:
             due = await uow.sla.claim_due(now=now, limit=self._batch)
             if not due:
                 return SlaPass()
-            checks, found = self._check(due, now)
-            await uow.sla.record_checks(checks=checks)
+            found, stale = self._check(due, now)
+            warned = [(f.due.ticket_id, f.due.target) for f in found if not f.breach]
+            await uow.sla.mark_warned(clocks=warned)
+            breached = [(f.due.ticket_id, f.due.target) for f in found if f.breach]
+            await uow.sla.mark_breached(clocks=breached)
+            await uow.sla.reschedule_checks(checks=stale)
             await self._announce(uow, found)
             await self._record(uow, found)
             await uow.commit()
-        breached = sum(item.notice.breach for item in found)
-        result = SlaPass(len(due), len(found) - breached, breached)
-        log.info("sla.pass", checked=result.checked, warned=result.warned, breached=breached)
+        result = SlaPass(len(due), len(warned), len(breached))
+        log.info("sla.pass", checked=result.checked, warned=result.warned, breached=len(breached))
         return result
 
     def _check(
         self, due: Sequence[DueClock], now: datetime
-    ) -> tuple[list[dict[str, Any]], list[_Found]]:
+    ) -> tuple[list[_Found], list[ClockCheck]]:
+        """Which clocks have news, and which came up early (float rounding) or stale."""
         warn_at = self._routing.sla.warn_at
-        checks: list[dict[str, Any]] = []
         found: list[_Found] = []
+        stale: list[ClockCheck] = []
         for item in due:
             calendar = self._calendars[item.calendar]
             counted = clock.counted(item.used_s, item.since, calendar, now)
-            warned, breached = item.warned, item.breached
-            fired = False
-            if not breached and counted >= item.target_s - SLACK_S:
-                warned = breached = fired = True  # a warning after the breach is noise
-            elif not warned and counted >= item.target_s * warn_at - SLACK_S:
-                warned = fired = True
-            threshold = clock.pending_threshold(
-                item.target_s, warn_at, warned=warned, breached=breached
-            )
-            next_at = clock.check_at(item.since, item.used_s, calendar, threshold)
-            if not fired and next_at is not None and next_at <= now:
-                next_at = now + _RETRY
-            checks.append(
-                {
-                    "ticket_id": item.ticket_id,
-                    "target": item.target,
-                    "warned": warned,
-                    "breached": breached,
-                    "next_check_at": next_at,
-                }
-            )
-            if fired:
-                found.append(_Found(_notice(item, counted, breach=breached), item))
-        return checks, found
+            left = timedelta(seconds=round(item.target_s - counted))
+            if not item.breached and counted >= item.target_s - SLACK_S:
+                found.append(_Found(item, breach=True, left=left))  # no warning after it
+            elif not item.warned and counted >= item.target_s * warn_at - SLACK_S:
+                found.append(_Found(item, breach=False, left=left))
+            else:
+                threshold = clock.pending_threshold(
+                    item.target_s, warn_at, warned=item.warned, breached=item.breached
+                )
+                next_at = clock.check_at(item.since, item.used_s, calendar, threshold)
+                if next_at is not None and next_at <= now:
+                    next_at = now + _RETRY
+                stale.append(ClockCheck(item.ticket_id, item.target, next_at))
+        return found, stale
 
     async def _announce(self, uow: UnitOfWork, found: Sequence[_Found]) -> None:
         by_chat: dict[int, list[_Found]] = defaultdict(list)
         for item in found:
             for chat in self._recipients(item):
                 by_chat[chat].append(item)
+        threshold = self._routing.dispatch.digest_threshold
+        digests = {chat: items for chat, items in by_chat.items() if len(items) > threshold}
+        for items in digests.values():
+            items.sort(key=lambda item: item.left)
+        shown = [
+            item.due.ticket_id
+            for chat, items in by_chat.items()
+            for item in (items[:DIGEST_LINES] if chat in digests else items)
+        ]
+        headlines = await uow.sla.headlines(ticket_ids=shown)
         dispatch = self._routing.dispatch.chat_id
         for chat, items in by_chat.items():
-            if len(items) > self._routing.dispatch.digest_threshold:
-                notices = sorted((item.notice for item in items), key=lambda n: n.left)
-                payload = self._renderer.sla_digest(notices, buttons=chat == dispatch)
+            if chat in digests:
+                notices = [_notice(item, headlines) for item in items[:DIGEST_LINES]]
+                payload = self._renderer.sla_digest(
+                    notices, total=len(items), buttons=chat == dispatch
+                )
                 uow.outbox.enqueue_plain(chat_id=chat, payload=payload)
                 continue
             for item in items:
-                await self._tell(uow, chat, item)
+                await self._tell(uow, chat, _notice(item, headlines), headlines)
 
     def _recipients(self, item: _Found) -> list[int]:
         dispatch = self._routing.dispatch.chat_id
-        if not item.notice.breach:
+        if not item.breach:
             person = self._routing.person(item.due.assignee_key or "")
             assigned = item.due.state == TicketState.ASSIGNED
             if assigned and person is not None and person.telegram_id is not None:
                 return [person.telegram_id]
             return [dispatch]
-        leads = [
-            p.telegram_id
-            for p in self._routing.people
-            if Role.LEAD in p.roles and p.telegram_id is not None
-        ]
-        return list(dict.fromkeys([dispatch, *leads]))
+        return list(dict.fromkeys([dispatch, *self._leads]))
 
-    async def _tell(self, uow: UnitOfWork, chat: int, item: _Found) -> None:
-        assignee = self._routing.person(item.due.assignee_key or "")
-        if assignee is not None and chat == assignee.telegram_id and not item.notice.breach:
-            payload = self._renderer.sla_warning(item.notice, url=item.due.url)
+    async def _tell(
+        self, uow: UnitOfWork, chat: int, notice: SlaNotice, headlines: dict[int, Headline]
+    ) -> None:
+        if chat != self._routing.dispatch.chat_id and chat not in self._leads:
+            url = headlines[notice.ticket_id].url if notice.ticket_id in headlines else None
+            payload = self._renderer.sla_warning(notice, url=url)
             uow.outbox.enqueue_plain(chat_id=chat, payload=payload)
             return
-        ticket = await uow.tickets.get(ticket_id=item.due.ticket_id)
+        ticket = await uow.tickets.get(ticket_id=notice.ticket_id)
         if ticket is not None:
-            await self._cards.post_copy(uow, ticket, chat_id=chat, alert=item.notice)
+            await self._cards.post_copy(uow, ticket, chat_id=chat, alert=notice)
 
     async def _record(self, uow: UnitOfWork, found: Sequence[_Found]) -> None:
         groups: dict[tuple[EventKind, str], list[int]] = defaultdict(list)
         for item in found:
-            kind = EventKind.SLA_BREACHED if item.notice.breach else EventKind.SLA_WARNED
-            groups[kind, item.notice.target].append(item.notice.ticket_id)
+            kind = EventKind.SLA_BREACHED if item.breach else EventKind.SLA_WARNED
+            groups[kind, item.due.target].append(item.due.ticket_id)
         for (kind, target), ticket_ids in groups.items():
             await self._events.record_each(
                 uow, ticket_ids, kind, Actor.system(), detail={"target": target}
@@ -202,7 +212,7 @@ class SlaService:
         now = self._clock()
         async with self._db.unit_of_work() as uow:
             rows = await uow.sla.warned_open(limit=_AT_RISK_ROWS)
-            by_ticket: dict[int, list[Any]] = defaultdict(list)
+            by_ticket: dict[int, list[tuple[SlaClockRow, TicketRow]]] = defaultdict(list)
             for row, ticket in rows:
                 by_ticket[row.ticket_id].append((row, ticket))
             items = []
@@ -233,13 +243,14 @@ class SlaService:
         return ShowOutcome.OK
 
 
-def _notice(item: DueClock, counted: float, *, breach: bool) -> SlaNotice:
+def _notice(item: _Found, headlines: dict[int, Headline]) -> SlaNotice:
+    headline = headlines.get(item.due.ticket_id)
     return SlaNotice(
-        ticket_id=item.ticket_id,
-        number=item.number,
-        subject=item.subject,
-        target=SlaTarget(item.target),
-        breach=breach,
-        left=timedelta(seconds=round(item.target_s - counted)),
-        target_time=timedelta(seconds=item.target_s),
+        ticket_id=item.due.ticket_id,
+        number=headline.number if headline else "?",
+        subject=headline.subject if headline else "",
+        target=SlaTarget(item.due.target),
+        breach=item.breach,
+        left=item.left,
+        target_time=timedelta(seconds=item.due.target_s),
     )

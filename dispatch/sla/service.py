@@ -159,4 +159,4 @@ class SlaTracker:
         return [row for row in rows if target is None or row.target == target]
 
     def _reschedule(self, row: SlaClockRow) -> None:
-        row.next_check_at = clock.next_check(row, self._calendars[row.calendar], self._warn_at)
+        clock.reschedule(row, self._calendars[row.calendar], self._warn_at)

@@ -32,13 +32,11 @@ class SlaReader:
         return min(notes, key=lambda note: note.left, default=None)
 
     def _note(self, row: SlaClockRow, now: datetime) -> SlaNote:
-        calendar = self._calendars[row.calendar]
-        left_s = clock.left(row, calendar, now)
-        due_at = calendar.add(now, left_s) if row.since is not None and left_s > 0 else None
+        left_s = clock.left(row, self._calendars[row.calendar], now)
         return SlaNote(
             target=SlaTarget(row.target),
             left=timedelta(seconds=round(left_s)),
-            due_at=due_at,
+            due_at=row.due_at if row.since is not None else None,
             paused=row.since is None,
             by_assignment=row.by_assignment,
         )

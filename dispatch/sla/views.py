@@ -56,8 +56,9 @@ class SlaMessages(Protocol):
     def sla_warning(self, notice: SlaNotice, *, url: str | None) -> Payload:
         """The assignee's private warning: time left to a target."""
 
-    def sla_digest(self, notices: Sequence[SlaNotice], *, buttons: bool) -> Payload:
-        """Many warnings and breaches for one chat at once, in one message."""
+    def sla_digest(self, notices: Sequence[SlaNotice], *, total: int, buttons: bool) -> Payload:
+        """Many warnings and breaches for one chat at once, in one message (``notices``:
+        the most urgent of ``total``)."""
 
     def sla_list(self, tickets: Sequence[AtRisk]) -> Payload:
         """``/sla``: tickets at risk and overdue, most urgent first, a button to each card."""

@@ -41,6 +41,7 @@ def upgrade() -> None:
         sa.Column("breached", sa.Boolean(), nullable=False),
         sa.Column("by_assignment", sa.Boolean(), nullable=False),
         sa.Column("started_at", storage.types.UTCDateTime(), nullable=False),
+        sa.Column("due_at", storage.types.UTCDateTime(), nullable=True),
         sa.Column("next_check_at", storage.types.UTCDateTime(), nullable=True),
         sa.ForeignKeyConstraint(["ticket_id"], ["ticket.id"]),
         sa.PrimaryKeyConstraint("ticket_id", "target"),
