@@ -4,12 +4,17 @@ from __future__ import annotations
 
 import asyncio
 
-from sqlmodel import col, update
+from sqlmodel import col, select, update
 
-from dispatch.lines.service import LineOutcome
+from bot.i18n import Texts
+from bot.renderers import TelegramRenderer
+from dispatch.events import TicketLog
+from dispatch.helpdesk_notes import HelpdeskNotes
+from dispatch.job_payloads import HelpdeskNote
+from dispatch.lines.service import LineOutcome, LineService
 from dispatch.models import TicketEventKind
 from storage.db import Database
-from storage.models import TicketRow
+from storage.models import JobRow, TicketRow
 from tests.support.actors import telegram_actor
 from tests.support.reminders import Clock
 from tests.support.sla import MONDAY_10, SlaServices, sla_routing, sla_services
@@ -138,3 +143,24 @@ async def test_a_reply_to_the_question_is_the_comment_and_other_replies_are_not(
     assert passed.detail == {"comment": "Why"}
     late = await s.lines.comment(chat_id=OLGA, reply_to_message_id=77, text="x", actor=olga)
     assert late == LineOutcome.DONE_ALREADY
+
+
+async def test_the_helpdesk_gets_an_internal_note_of_the_hand_over(database: Database) -> None:
+    s, ticket, handover = await olga_has(database)
+    renderer = TelegramRenderer(Texts("en"), s.routing.tz)
+    events = TicketLog(clock=s.clock)
+    notes = HelpdeskNotes(Texts("en"))
+    lines = LineService(database, s.routing, renderer, events, notes=notes, clock=s.clock)
+    olga = telegram_actor(s.routing, OLGA)
+    async with database.unit_of_work() as uow:
+        question = (await uow.messages.find(ticket_id=ticket, kind="line_question"))[0]
+        await uow.messages.set_message_id(message_row_id=question.id or 0, message_id=5)
+        await uow.commit()
+    await lines.comment(chat_id=OLGA, reply_to_message_id=5, text="printers", actor=olga)
+    assert await lines.pass_on(handover_id=handover, department_key="experts", actor=olga) == "ok"
+    async with database.unit_of_work() as uow:
+        jobs = (await uow.session.execute(select(JobRow))).scalars().all()
+    notes_queued = [HelpdeskNote.of(job) for job in jobs if job.kind == HelpdeskNote.job_kind]
+    assert [note.text for note in notes_queued] == [
+        "Passed to line 2 (Experts) by Olga Sidorova: printers"
+    ]

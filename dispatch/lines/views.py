@@ -52,7 +52,7 @@ def next_line_departments(routing: RoutingConfig, line: int) -> list[Department]
 
 
 def line_departments(routing: RoutingConfig, line: int) -> Sequence[Department]:
-    """The departments a card offers: all on line 1, that line's once passed on."""
-    if line <= 1:
-        return routing.departments
-    return [department for department in routing.departments if department.line == line]
+    """The departments a card offers: all on line 1, that line's once passed on (all
+    again if the routing file no longer has a department on that line)."""
+    on_line = [department for department in routing.departments if department.line == line]
+    return on_line if line > 1 and on_line else routing.departments

@@ -186,7 +186,8 @@ class SlaService:
     async def _tell(
         self, uow: UnitOfWork, chat: int, notice: SlaNotice, headlines: dict[int, Headline]
     ) -> None:
-        if chat != self._routing.dispatch.chat_id and chat not in self._leads:
+        if not notice.breach and chat != self._routing.dispatch.chat_id:
+            # The assignee's own warning; the dispatch chat and the leads get the card.
             url = headlines[notice.ticket_id].url if notice.ticket_id in headlines else None
             payload = self._renderer.sla_warning(notice, url=url)
             uow.outbox.enqueue_plain(chat_id=chat, payload=payload)
