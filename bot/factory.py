@@ -11,6 +11,7 @@ from bot.handlers.dev_tasks import dev_tasks_router
 from bot.handlers.dispatch import dispatch_router
 from bot.handlers.history import history_router
 from bot.handlers.lines import lines_router
+from bot.handlers.portal import portal_router
 from bot.handlers.reminders import reminders_router
 from bot.handlers.sla import sla_router
 from bot.handlers.time import time_router
@@ -24,6 +25,7 @@ from dispatch.dev_tasks import DevTaskService
 from dispatch.history import HistoryCommand
 from dispatch.lines.service import LineService
 from dispatch.lists import TicketLists
+from dispatch.portal.accounts import PortalAccounts
 from dispatch.reminders import ReminderService
 from dispatch.sla.scan import SlaService
 from dispatch.time_followup import TimeFollowUp
@@ -46,6 +48,7 @@ def create_dispatcher(
     history: HistoryCommand,
     sla: SlaService,
     lines: LineService,
+    portal_accounts: PortalAccounts | None = None,
 ) -> Dispatcher:
     """A Dispatcher whose handlers get the services, and the ``actor``, as workflow data."""
     dispatcher = Dispatcher(
@@ -62,6 +65,7 @@ def create_dispatcher(
         history=history,
         sla=sla,
         lines=lines,
+        portal_accounts=portal_accounts,
     )
     actors = ActorMiddleware(people)
     dispatcher.message.outer_middleware(actors)
@@ -74,6 +78,7 @@ def create_dispatcher(
         lines_router(),
         dev_tasks_router(),
         history_router(),
+        portal_router(),
         common_router(),
         fallback_router(),
     )

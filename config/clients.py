@@ -12,6 +12,12 @@ clients:
     contract: "№ 12/2026"
     start_date: 2026-01-01
     manager: dmitry            # a person key: gets alerts and the monthly report
+    support_type: "Сопровождение сайта"   # shown in the client cabinet, like the rest
+    portal_url: https://acme.ru
+    portal_type: 1C-Bitrix
+    tariff: Стандарт
+    monthly_fee: 50000
+    bonus_hours: 2
 time_prompt: {interval: 1h}
 reports: {time: "09:00"}
 ```
@@ -66,6 +72,13 @@ class Client(Section):
     contract: str = ""
     start_date: date | None = None
     manager: Key | None = None
+    #: What the client cabinet shows on the contract page.
+    support_type: str = ""
+    portal_url: str = ""
+    portal_type: str = ""
+    tariff: str = ""
+    monthly_fee: Decimal | None = Field(None, ge=0)
+    bonus_hours: Decimal = Field(Decimal(0), ge=0)
     #: The contract's response and resolution times, over the matching SLA policy's.
     sla: ClientSla | None = None
 

@@ -6,13 +6,12 @@ and reports every problem as `file:line: field: message`.
 
 from __future__ import annotations
 
-from collections.abc import Hashable, Iterable
+from collections.abc import Collection, Mapping
 from pathlib import Path
-from typing import Annotated, Literal, TypeVar
+from typing import Annotated, Literal, NamedTuple
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from pydantic import (
-    BaseModel,
     Field,
     PrivateAttr,
     ValidationError,
@@ -22,9 +21,11 @@ from pydantic import (
 from pydantic_core import ErrorDetails
 
 from config.clients import Client, ReportsSection, TimePromptSection
+from config.conflicts import entry_conflicts, partial_conflicts
 from config.errors import Problem, RoutingConfigError
 from config.schedule import WorkingHours
 from config.sections import (
+    CONNECTORS_CONTEXT,
     ERROR_TYPE,
     EXAMPLE_FILE,
     Department,
@@ -40,6 +41,17 @@ from config.sections import (
 )
 from config.sla import SlaSection, StatusesSection, sla_conflicts
 from config.yaml_lines import Loc, YamlSyntaxError, format_loc, parse_yaml
+
+#: The connector kind ``helpdesk.kind`` picks (``connectors.base.HELPDESK``).
+HELPDESK_KIND = "helpdesk"
+
+
+class ReferenceKeys(NamedTuple):
+    """The routing-file keys one connector names people and departments by."""
+
+    person: str | None
+    department: str | None
+
 
 __all__ = [
     "Department",
@@ -85,8 +97,12 @@ class RoutingConfig(Section):
     _people: dict[str, Person] = PrivateAttr(default_factory=dict)
     _departments: dict[str, Department] = PrivateAttr(default_factory=dict)
     _by_telegram_id: dict[int, Person] = PrivateAttr(default_factory=dict)
-    _people_by_ref: dict[str, Person] = PrivateAttr(default_factory=dict)
-    _departments_by_ref: dict[str, Department] = PrivateAttr(default_factory=dict)
+    _people_by_ref: dict[tuple[str, str], Person] = PrivateAttr(default_factory=dict)
+    _departments_by_ref: dict[tuple[str, str], Department] = PrivateAttr(default_factory=dict)
+    #: Per connector kind, the keys it names people and departments by (``with_references``).
+    _reference_keys: dict[str, ReferenceKeys] = PrivateAttr(
+        default_factory=lambda: {HELPDESK_KIND: ReferenceKeys("helpdesk_id", "helpdesk_id")}
+    )
 
     @field_validator("timezone")
     @classmethod
@@ -115,10 +131,11 @@ class RoutingConfig(Section):
         self._people = {person.key: person for person in self.people}
         self._departments = {department.key: department for department in self.departments}
         self._by_telegram_id = {p.telegram_id: p for p in self.people if p.telegram_id is not None}
-        refs = [(self.person_ref(p), p) for p in self.people]
-        self._people_by_ref = {ref: p for ref, p in refs if ref is not None}
-        by_ref = [(self.department_ref(d), d) for d in self.departments]
-        self._departments_by_ref = {ref: d for ref, d in by_ref if ref is not None}
+        # Reversed: where a key may repeat (tracker ids), the first entry wins.
+        self._people_by_ref = {ref: p for p in reversed(self.people) for ref in p.refs.items()}
+        self._departments_by_ref = {
+            ref: d for d in reversed(self.departments) for ref in d.refs.items()
+        }
         return self
 
     @property
@@ -138,21 +155,38 @@ class RoutingConfig(Section):
         """The person with this Telegram user id, if any."""
         return self._by_telegram_id.get(telegram_id)
 
-    def person_ref(self, person: Person) -> str | None:
-        """How the configured helpdesk names this person (RT: the user name)."""
-        return person.rt_user if self.helpdesk.kind == "rt" else person.helpdesk_id
+    def with_references(
+        self, kind: str, *, person: str | None, department: str | None
+    ) -> RoutingConfig:
+        """This routing with the connector of ``kind`` naming people and departments by
+        the keys ``person`` and ``department`` (what the connector declares).
 
-    def department_ref(self, department: Department) -> str | None:
-        """How the configured helpdesk names this department (RT: the queue)."""
-        return department.rt_queue if self.helpdesk.kind == "rt" else department.helpdesk_id
+        Unbound, the helpdesk names both by ``helpdesk_id`` and other kinds by nothing.
+        """
+        bound = self.model_copy()
+        bound._reference_keys = {**self._reference_keys, kind: ReferenceKeys(person, department)}
+        return bound
+
+    def _keys(self, kind: str) -> ReferenceKeys:
+        return self._reference_keys.get(kind, ReferenceKeys(None, None))
+
+    def person_ref(self, person: Person, kind: str = HELPDESK_KIND) -> str | None:
+        """How the configured connector of ``kind`` names this person."""
+        return person.ref(self._keys(kind).person)
+
+    def department_ref(self, department: Department, kind: str = HELPDESK_KIND) -> str | None:
+        """How the configured connector of ``kind`` names this department."""
+        return department.ref(self._keys(kind).department)
 
     def person_by_helpdesk_id(self, ref: str) -> Person | None:
-        """The person whose helpdesk staff id is `ref`, if any."""
-        return self._people_by_ref.get(ref)
+        """The person the configured helpdesk names `ref`, if any."""
+        key = self._keys(HELPDESK_KIND).person
+        return self._people_by_ref.get((key, ref)) if key is not None else None
 
     def department_by_helpdesk_id(self, ref: str) -> Department | None:
-        """The department whose helpdesk department id is `ref`, if any."""
-        return self._departments_by_ref.get(ref)
+        """The department the configured helpdesk names `ref`, if any."""
+        key = self._keys(HELPDESK_KIND).department
+        return self._departments_by_ref.get((key, ref)) if key is not None else None
 
     def client(self, key: str) -> Client | None:
         """The client with this key, if any."""
@@ -177,7 +211,7 @@ class RoutingConfig(Section):
 def find_conflicts(config: RoutingConfig) -> list[tuple[Loc, str]]:
     """Problems between entries: unknown or repeated members, keys and ids used twice."""
     return [
-        *_conflicts(
+        *entry_conflicts(
             list(enumerate(config.people)),
             list(enumerate(config.departments)),
             list(enumerate(config.clients)),
@@ -192,115 +226,37 @@ def find_conflicts(config: RoutingConfig) -> list[tuple[Loc, str]]:
     ]
 
 
-_Entry = TypeVar("_Entry", bound=BaseModel)
+#: The known connector slugs by kind (``{"helpdesk": ["generic", ...]}``), when the caller
+#: has a connector registry: ``helpdesk.kind`` and ``tracker.kind`` are then checked too.
+KnownConnectors = Mapping[str, Collection[str]]
 
 
-def _partial_conflicts(data: object) -> list[tuple[Loc, str]]:
-    """``find_conflicts`` over the entries that are valid on their own.
-
-    pydantic skips the whole-file check when any field is invalid; running it on what
-    did validate shows every problem in one round instead of two.
-    """
-    if not isinstance(data, dict):
-        return []
-    raw_people = data.get("people")
-    people = _valid_entries(raw_people, Person)
-    # With a person entry invalid, a reference to it cannot be told from a typo: the
-    # "unknown person" checks wait for the next round.
-    complete = isinstance(raw_people, list) and len(people) == len(raw_people)
-    return _conflicts(
-        people,
-        _valid_entries(data.get("departments"), Department),
-        _valid_entries(data.get("clients"), Client),
-        known={person.key for _, person in people} if complete else None,
-    )
-
-
-def _valid_entries(raw: object, model: type[_Entry]) -> list[tuple[int, _Entry]]:
-    if not isinstance(raw, list):
-        return []
-    entries: list[tuple[int, _Entry]] = []
-    for index, item in enumerate(raw):
-        try:
-            entries.append((index, model.model_validate(item)))
-        except ValidationError:
-            continue  # reported by the full validation already
-    return entries
-
-
-def _conflicts(
-    people: list[tuple[int, Person]],
-    departments: list[tuple[int, Department]],
-    clients: list[tuple[int, Client]],
-    *,
-    known: set[str] | None,
-) -> list[tuple[Loc, str]]:
-    conflicts = [
-        *_duplicates("departments", "key", ((d.key, i) for i, d in departments)),
-        *_duplicates("departments", "helpdesk_id", ((d.helpdesk_id, i) for i, d in departments)),
-        *_duplicates("people", "key", ((p.key, i) for i, p in people)),
-        *_duplicates("people", "telegram_id", ((p.telegram_id, i) for i, p in people)),
-        *_duplicates("people", "helpdesk_id", ((p.helpdesk_id, i) for i, p in people)),
-        *_duplicates("departments", "rt_queue", ((d.rt_queue, i) for i, d in departments)),
-        *_duplicates("people", "rt_user", ((p.rt_user, i) for i, p in people)),
-        *_duplicates("clients", "key", ((c.key, i) for i, c in clients)),
-    ]
-    if known is None:
-        return conflicts
-    for index, client in clients:
-        if client.manager is not None and client.manager not in known:
-            conflicts.append((("clients", index, "manager"), f"unknown person {client.manager!r}"))
-    for index, department in departments:
-        listed: set[str] = set()
-        for position, member in enumerate(department.members):
-            loc: Loc = ("departments", index, "members", position)
-            if member not in known:
-                conflicts.append((loc, f"unknown person {member!r}"))
-            elif member in listed:
-                conflicts.append((loc, f"duplicate member {member!r}"))
-            listed.add(member)
-    return conflicts
-
-
-def _duplicates(
-    section: str, attribute: str, values: Iterable[tuple[Hashable | None, int]]
-) -> list[tuple[Loc, str]]:
-    """Report every repeat of a value after its first use (None never counts)."""
-    first: dict[Hashable, int] = {}
-    found: list[tuple[Loc, str]] = []
-    for value, index in values:
-        if value is None:
-            continue
-        if value in first:
-            message = f"duplicate {attribute} {value!r}, already used by {section}[{first[value]}]"
-            found.append(((section, index, attribute), message))
-        else:
-            first[value] = index
-    return found
-
-
-def load_routing(path: str | Path) -> RoutingConfig:
+def load_routing(path: str | Path, *, connectors: KnownConnectors | None = None) -> RoutingConfig:
     """Read and validate a routing file; raise RoutingConfigError listing every problem."""
-    config, problems = _check_file(Path(path))
+    config, problems = _check_file(Path(path), connectors)
     if config is None:
         raise RoutingConfigError(problems)
     return config
 
 
-def check_routing(path: str | Path) -> list[Problem]:
+def check_routing(path: str | Path, *, connectors: KnownConnectors | None = None) -> list[Problem]:
     """Problems in a routing file, in line order; empty when the file is valid."""
-    return _check_file(Path(path))[1]
+    return _check_file(Path(path), connectors)[1]
 
 
-def load_routing_text(text: str, filename: str = "<string>") -> RoutingConfig:
+def load_routing_text(
+    text: str, filename: str = "<string>", *, connectors: KnownConnectors | None = None
+) -> RoutingConfig:
     """Validate routing YAML given as text; `filename` only labels the problems."""
-    config, problems = _check_text(text, filename)
+    config, problems = _check_text(text, filename, connectors)
     if config is None:
         raise RoutingConfigError(problems)
     return config
 
 
-def _check_file(path: Path) -> tuple[RoutingConfig | None, list[Problem]]:
+def _check_file(
+    path: Path, connectors: KnownConnectors | None
+) -> tuple[RoutingConfig | None, list[Problem]]:
     filename = str(path)
     try:
         raw = path.read_bytes()
@@ -314,10 +270,12 @@ def _check_file(path: Path) -> tuple[RoutingConfig | None, list[Problem]]:
     except UnicodeDecodeError as exc:
         line = raw.count(b"\n", 0, exc.start) + 1
         return None, [Problem(filename, line, "<yaml>", "the file is not valid UTF-8")]
-    return _check_text(text, filename)
+    return _check_text(text, filename, connectors)
 
 
-def _check_text(text: str, filename: str) -> tuple[RoutingConfig | None, list[Problem]]:
+def _check_text(
+    text: str, filename: str, connectors: KnownConnectors | None
+) -> tuple[RoutingConfig | None, list[Problem]]:
     """Parse and validate: the config when valid, else None and the problems."""
     try:
         document = parse_yaml(text)
@@ -331,12 +289,13 @@ def _check_text(text: str, filename: str) -> tuple[RoutingConfig | None, list[Pr
     ]
     config: RoutingConfig | None = None
     try:
-        config = RoutingConfig.model_validate(document.data)
+        context = {CONNECTORS_CONTEXT: connectors} if connectors is not None else None
+        config = RoutingConfig.model_validate(document.data, context=context)
     except ValidationError as exc:
         errors = exc.errors()
         found = [pair for error in errors for pair in _describe(error)]
         if not any("conflicts" in (error.get("ctx") or {}) for error in errors):
-            found.extend(_partial_conflicts(document.data))
+            found.extend(partial_conflicts(document.data))
         problems.extend(
             Problem(filename, document.line_of(loc), format_loc(loc), message)
             for loc, message in found

@@ -4,9 +4,10 @@ from __future__ import annotations
 
 import re
 import string
+from collections.abc import Mapping
 from datetime import timedelta
 from enum import StrEnum
-from typing import Annotated, Any, Literal
+from typing import Annotated, Any
 
 from pydantic import (
     AfterValidator,
@@ -15,6 +16,7 @@ from pydantic import (
     ConfigDict,
     Field,
     StringConstraints,
+    ValidationInfo,
     field_validator,
 )
 from pydantic_core import PydanticCustomError
@@ -22,6 +24,7 @@ from pydantic_core import PydanticCustomError
 from config.schedule import Duration
 
 _KEY_RE = re.compile(r"[a-z0-9_-]{1,20}")
+_SLUG_RE = re.compile(r"[a-z0-9][a-z0-9_-]{0,39}")
 _TICKET_URL_FIELDS = frozenset({"id", "number"})
 ERROR_TYPE = "modest_routing"
 EXAMPLE_FILE = "config/routing.example.yaml"
@@ -53,7 +56,28 @@ def _helpdesk_ref(value: object) -> object:
     return value
 
 
+def _check_slug(value: str) -> str:
+    if not _SLUG_RE.fullmatch(value):
+        raise invalid(f"invalid connector {value!r}: use a-z, 0-9, _ and -")
+    return value
+
+
+#: Validation context key: the known connector slugs by kind, when a registry is at hand.
+CONNECTORS_CONTEXT = "connectors"
+
+
+def _check_known(kind: str, slug: str | None, info: ValidationInfo) -> str | None:
+    """A connector the caller's registry does not know is an error here, with its line."""
+    known = ((info.context or {}).get(CONNECTORS_CONTEXT) or {}).get(kind)
+    if slug is not None and known is not None and slug not in known:
+        names = ", ".join(sorted(known)) or "none"
+        raise invalid(f"unknown {kind} {slug!r}; known: {names}")
+    return slug
+
+
 Key = Annotated[str, AfterValidator(_check_key)]
+#: A connector's name (``helpdesk.kind``); which ones exist is the connectors' registry's to say.
+ConnectorSlug = Annotated[str, AfterValidator(_check_slug)]
 Name = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1)]
 HelpdeskRef = Annotated[
     str, BeforeValidator(_helpdesk_ref), StringConstraints(strip_whitespace=True, min_length=1)
@@ -75,6 +99,20 @@ class Section(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True)
 
 
+#: The keys that name a person in an outside system; which key a connector reads is
+#: the connector's to declare (its ``References``), so the values are kept by key.
+PERSON_REFERENCES = ("helpdesk_id", "rt_user", "bitrix24_id", "redmine_id")
+#: The keys that name a department in an outside system.
+DEPARTMENT_REFERENCES = ("helpdesk_id", "rt_queue")
+#: Keys a helpdesk looks people and departments up by: a value may name one entry only.
+UNIQUE_REFERENCES = frozenset({"helpdesk_id", "rt_user", "rt_queue"})
+
+
+def _references(entry: BaseModel, keys: tuple[str, ...]) -> dict[str, str]:
+    values = ((key, getattr(entry, key)) for key in keys)
+    return {key: value for key, value in values if value is not None}
+
+
 class Person(Section):
     """Someone who can be assigned tickets or can dispatch them."""
 
@@ -86,10 +124,21 @@ class Person(Section):
     bitrix24_id: HelpdeskRef | None = None
     redmine_id: HelpdeskRef | None = None
     roles: Annotated[frozenset[Role], null_as(())] = frozenset()
+    #: How clients reach this person (e-mail, phone), shown in the client cabinet.
+    contact: str | None = None
 
     def has_role(self, role: Role) -> bool:
         """Whether the person holds `role`."""
         return role in self.roles
+
+    @property
+    def refs(self) -> Mapping[str, str]:
+        """The person's ids in outside systems, by routing-file key (``redmine_id``...)."""
+        return _references(self, PERSON_REFERENCES)
+
+    def ref(self, key: str | None) -> str | None:
+        """The person's id under ``key`` (a connector's ``References``), if any."""
+        return self.refs.get(key) if key is not None else None
 
 
 class Department(Section):
@@ -104,6 +153,15 @@ class Department(Section):
     members: Annotated[tuple[Key, ...], null_as(())] = ()
     #: The support line: 1 classification and simple questions, 2 experts, 3 development.
     line: int = Field(1, ge=1, le=3)
+
+    @property
+    def refs(self) -> Mapping[str, str]:
+        """The department's ids in outside systems, by routing-file key (``rt_queue``...)."""
+        return _references(self, DEPARTMENT_REFERENCES)
+
+    def ref(self, key: str | None) -> str | None:
+        """The department's id under ``key`` (a connector's ``References``), if any."""
+        return self.refs.get(key) if key is not None else None
 
 
 class DispatchSection(Section):
@@ -127,10 +185,16 @@ class HelpDeskEddySection(Section):
 class HelpdeskSection(Section):
     """Which helpdesk feeds tickets and how to link to a ticket in its web UI."""
 
-    kind: Literal["helpdeskeddy", "rt", "generic"] | None = None
+    #: A helpdesk connector (``helpdeskeddy``, ``rt``, ``generic``...); checked at start.
+    kind: ConnectorSlug | None = None
     ticket_url: str | None = None
     poll_interval: Duration = timedelta(seconds=30)
     reconcile_interval: Duration = timedelta(minutes=10)
+
+    @field_validator("kind")
+    @classmethod
+    def _known_kind(cls, value: str | None, info: ValidationInfo) -> str | None:
+        return _check_known("helpdesk", value, info)
 
     @field_validator("ticket_url")
     @classmethod
@@ -154,7 +218,8 @@ class HelpdeskSection(Section):
 class TrackerSection(Section):
     """Where developer tasks go; no ``kind`` means no developer-task button."""
 
-    kind: Literal["bitrix24", "redmine"] | None = None
+    #: A tracker connector (``bitrix24``, ``redmine``...); checked at start.
+    kind: ConnectorSlug | None = None
     #: Redmine project identifier, or the Bitrix24 workgroup id.
     project: str | None = None
     redmine_tracker_id: int | None = Field(None, gt=0)
@@ -164,3 +229,8 @@ class TrackerSection(Section):
     done_status: str | None = None
     #: How often linked open tasks are read again (trackers without reliable events).
     poll_interval: Duration = timedelta(minutes=2)
+
+    @field_validator("kind")
+    @classmethod
+    def _known_kind(cls, value: str | None, info: ValidationInfo) -> str | None:
+        return _check_known("tracker", value, info)

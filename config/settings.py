@@ -1,5 +1,7 @@
 """Environment settings: secrets, endpoints and limits, read from the env and `.env`.
 
+The connectors' variables (``HELPDESKEDDY_*``, ``RT_*``, ...) are declared by the
+connectors themselves (``connectors.environment``) and read here with the rest.
 Nothing here runs at import time; call :func:`load_settings` from the entry point.
 """
 
@@ -14,13 +16,12 @@ from pydantic_core import ErrorDetails, PydanticCustomError
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from config.errors import ConfigError
+from connectors.environment import ConnectorEnvironment
 
 __all__ = ["Settings", "load_settings"]
 
 DATABASE_SCHEMES = ("sqlite+aiosqlite://", "postgresql+asyncpg://")
 LOG_LEVELS = frozenset({"DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL"})
-HELPDESKEDDY_VARS = ("helpdeskeddy_url", "helpdeskeddy_email", "helpdeskeddy_api_key")
-RT_CREDENTIAL_VARS = ("rt_token", "rt_user", "rt_password")
 
 # Telegram's own rule for the X-Telegram-Bot-Api-Secret-Token header.
 _WEBHOOK_SECRET_RE = re.compile(r"[A-Za-z0-9_-]{1,256}")
@@ -41,7 +42,7 @@ def _http_url(value: str) -> str:
     return value.rstrip("/")
 
 
-class Settings(BaseSettings):
+class Settings(BaseSettings, ConnectorEnvironment):
     """Process settings; every field is read from the upper-cased environment variable."""
 
     model_config = SettingsConfigDict(
@@ -58,34 +59,22 @@ class Settings(BaseSettings):
     telegram_api_base: str = "https://api.telegram.org"
     telegram_webhook_url: str | None = None
     telegram_webhook_secret: SecretStr | None = None
+    # The holder renews it every third of this and a standby tries as often, so another
+    # instance polls at most 4/3 of this after the holder died (about 27 s by default).
+    telegram_polling_lease_seconds: int = Field(20, ge=3, le=300)
     # Hidden from repr because a PostgreSQL URL usually carries a password.
     database_url: str = Field("sqlite+aiosqlite:///./modest.db", repr=False)
     modest_config: Path = Path("config/routing.yaml")
     http_host: str = "127.0.0.1"
     http_port: int = Field(8080, ge=1, le=65535)
-    helpdesk_webhook_secret: SecretStr | None = None
-    helpdeskeddy_url: str | None = None
-    helpdeskeddy_email: str | None = None
-    helpdeskeddy_api_key: SecretStr | None = None
-    # Capped at 250 to stay below HelpDeskEddy's own API rate limit with room to spare.
-    helpdeskeddy_max_requests_per_minute: int = Field(120, ge=1, le=250)
-    rt_url: str | None = None
-    rt_token: SecretStr | None = None
-    rt_user: str | None = None
-    rt_password: SecretStr | None = None
-    bitrix24_webhook_url: SecretStr | None = None
-    bitrix24_app_token: SecretStr | None = None
-    redmine_url: str | None = None
-    redmine_api_key: SecretStr | None = None
-    redmine_webhook_secret: SecretStr | None = None
-    redmine_max_requests_per_minute: int = Field(120, ge=1, le=6000)
     log_level: str = "INFO"
     log_format: Literal["json", "console"] = "json"
     webhook_max_body_bytes: int = Field(1_048_576, ge=1)
+    #: The client cabinet: None means on when PORTAL_BASE_URL is set.
+    portal_enabled: bool | None = None
+    portal_base_url: str | None = None
 
-    @field_validator(
-        "telegram_api_base", "telegram_webhook_url", "helpdeskeddy_url", "rt_url", "redmine_url"
-    )
+    @field_validator("telegram_api_base", "telegram_webhook_url", "portal_base_url")
     @classmethod
     def _check_url(cls, value: str | None) -> str | None:
         return None if value is None else _http_url(value)
@@ -123,45 +112,20 @@ class Settings(BaseSettings):
         problems: list[str] = []
         if self.telegram_webhook_url is not None and self.telegram_webhook_secret is None:
             problems.append("TELEGRAM_WEBHOOK_SECRET: required when TELEGRAM_WEBHOOK_URL is set")
-        present = [name for name in HELPDESKEDDY_VARS if getattr(self, name) is not None]
-        if present and len(present) < len(HELPDESKEDDY_VARS):
-            missing = [name.upper() for name in HELPDESKEDDY_VARS if name not in present]
-            verb = "is" if len(present) == 1 else "are"
-            problems.append(
-                f"{', '.join(missing)}: required when {', '.join(n.upper() for n in present)}"
-                f" {verb} set (set all three HELPDESKEDDY_* variables or none)"
-            )
-        problems.extend(self._rt_problems())
+        problems.extend(self.connector_problems())
+        if self.portal_enabled and self.portal_base_url is None:
+            problems.append("PORTAL_BASE_URL: required when PORTAL_ENABLED is on")
         if problems:
             # `problems` in the context lets load_settings report one line each.
             raise _invalid("; ".join(problems), problems=tuple(problems))
         return self
 
-    def _rt_problems(self) -> list[str]:
-        """RT_USER and RT_PASSWORD go together, and any RT credential needs RT_URL."""
-        problems: list[str] = []
-        if self.rt_user is not None and self.rt_password is None:
-            problems.append("RT_PASSWORD: required when RT_USER is set")
-        if self.rt_password is not None and self.rt_user is None:
-            problems.append("RT_USER: required when RT_PASSWORD is set")
-        credentials = [name for name in RT_CREDENTIAL_VARS if getattr(self, name) is not None]
-        if credentials and self.rt_url is None:
-            names = ", ".join(name.upper() for name in credentials)
-            problems.append(
-                f"RT_URL: required when {names} {'is' if len(credentials) == 1 else 'are'} set"
-            )
-        return problems
-
     @property
-    def rt_enabled(self) -> bool:
-        """Whether Request Tracker is configured (URL, and a token or a user and password)."""
-        has_password = self.rt_user is not None and self.rt_password is not None
-        return self.rt_url is not None and (self.rt_token is not None or has_password)
-
-    @property
-    def helpdeskeddy_enabled(self) -> bool:
-        """Whether the HelpDeskEddy API client is configured (URL, email and key)."""
-        return all(getattr(self, name) is not None for name in HELPDESKEDDY_VARS)
+    def portal_on(self) -> bool:
+        """Whether the client cabinet is served (PORTAL_ENABLED, default: a base URL is set)."""
+        if self.portal_enabled is None:
+            return self.portal_base_url is not None
+        return self.portal_enabled
 
 
 def load_settings(*, env_file: str | Path | None = ".env", **overrides: Any) -> Settings:
@@ -197,6 +161,9 @@ def _describe(error: ErrorDetails) -> list[str]:
         message = "must be a whole number"
     elif kind == _ERROR_TYPE:
         message = error["msg"]
+    elif kind == "value_error":
+        # A connector's own check (connectors.environment) says what is wrong, verbatim.
+        message = str(ctx["error"])
     else:
         message = error["msg"][:1].lower() + error["msg"][1:]
     return [f"{variable}: {message}"]

@@ -67,7 +67,7 @@ DEFAULT_STATUSES: Mapping[str, Mapping[str, Stage]] = {
     "helpdeskeddy": {"open": Stage.CLASSIFICATION, "process": Stage.IN_WORK},
     "rt": {"new": Stage.CLASSIFICATION, "open": Stage.IN_WORK, "stalled": Stage.WAITING_CLIENT},
 }
-#: Generic helpdesks most often speak RT's words.
+#: Other helpdesks (generic webhooks, plugins) most often speak RT's words.
 DEFAULT_STATUSES_GENERIC = DEFAULT_STATUSES["rt"]
 
 
@@ -125,10 +125,11 @@ class StatusesSection(Section):
 
     def stages(self, helpdesk_kind: str | None) -> dict[str, Stage]:
         """Status → stage: the helpdesk's defaults, then this section on top."""
-        if helpdesk_kind == "generic":
-            mapping = dict(DEFAULT_STATUSES_GENERIC)
-        else:
-            mapping = dict(DEFAULT_STATUSES[helpdesk_kind or "helpdeskeddy"])
+        # Without a kind the helpdesk is HelpDeskEddy when its settings are there; other
+        # helpdesks (generic webhooks, plugins) most often speak RT's words.
+        mapping = dict(
+            DEFAULT_STATUSES.get(helpdesk_kind or "helpdeskeddy", DEFAULT_STATUSES_GENERIC)
+        )
         for stage in Stage:
             mapping.update(dict.fromkeys(getattr(self, stage.value), stage))
         return mapping

@@ -18,7 +18,8 @@ from collections.abc import AsyncIterator
 from datetime import datetime
 from typing import ClassVar
 
-from connectors.types import TicketData
+from connectors.plugin import Capabilities, ConnectorKind
+from connectors.types import NewTicket, TicketData
 
 
 class ConnectorError(Exception):
@@ -45,10 +46,10 @@ class HelpdeskConnector(ABC):
     """A helpdesk Modest reads tickets from and writes assignments back to."""
 
     slug: ClassVar[str]
-    #: Whether ``fetch_ticket`` can read a ticket (False for webhook-only helpdesks).
-    can_fetch: ClassVar[bool] = True
-    #: Whether tickets come with their replies (else an assignment is the first response).
-    tells_replies: ClassVar[bool] = False
+    #: What Modest may ask of it: write back, list changes, poll, fetch one ticket.
+    capabilities: ClassVar[Capabilities] = Capabilities(
+        writes_back=True, accepts_events=True, fetches_tickets=True
+    )
 
     @abstractmethod
     async def fetch_ticket(self, external_id: str) -> TicketData:
@@ -64,12 +65,14 @@ class HelpdeskConnector(ABC):
     async def add_internal_note(self, external_id: str, text: str) -> None:
         """Add a note that staff see and the client does not."""
 
-    #: Whether ``list_updated_since`` works (polling, reconciliation).
-    can_list: ClassVar[bool] = False
-
     def list_updated_since(self, since: datetime) -> AsyncIterator[TicketData]:
-        """Tickets changed at or after ``since``, oldest change first."""
+        """Tickets changed at or after ``since``, oldest change first (``lists_changes``)."""
         raise PermanentError(f"{self.slug} cannot list tickets")
+
+    async def create_ticket(self, ticket: NewTicket) -> TicketData:
+        """Open a ticket as its requester and return it as the helpdesk now has it
+        (``creates_tickets``; the client cabinet's new requests)."""
+        raise PermanentError(f"{self.slug} cannot create tickets")
 
     async def set_status(self, external_id: str, status: str) -> None:  # noqa: B027
         """Set the ticket's status (helpdesk-specific value); default: not supported, ignored."""
@@ -79,3 +82,7 @@ class HelpdeskConnector(ABC):
 
     async def aclose(self) -> None:  # noqa: B027 - optional hook, no-op by default
         """Release network resources."""
+
+
+#: The kind of every helpdesk: ``helpdesk.kind`` in the routing file picks one.
+HELPDESK: ConnectorKind[HelpdeskConnector] = ConnectorKind("helpdesk")

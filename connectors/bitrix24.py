@@ -39,6 +39,7 @@ from connectors.bitrix24_parse import (
     task_from_bitrix,
 )
 from connectors.http import transient_retries, with_retries
+from connectors.plugin import Capabilities
 from connectors.trackers import TaskDraft, TrackerComment, TrackerConnector, TrackerTask
 
 __all__ = ["Bitrix24Connector", "Bitrix24Event", "PortalRateLimiter", "parse_event"]
@@ -144,6 +145,7 @@ class Bitrix24Connector(TrackerConnector):
     """
 
     slug: ClassVar[str] = "bitrix24"
+    capabilities: ClassVar[Capabilities] = Capabilities(accepts_events=True)
 
     def __init__(
         self,

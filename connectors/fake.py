@@ -8,7 +8,8 @@ from datetime import datetime
 from typing import ClassVar
 
 from connectors.base import ConnectorError, HelpdeskConnector, PermanentError
-from connectors.types import TicketData
+from connectors.plugin import Capabilities
+from connectors.types import Client, NewTicket, TicketData
 
 
 class FakeHelpdesk(HelpdeskConnector):
@@ -19,7 +20,13 @@ class FakeHelpdesk(HelpdeskConnector):
     """
 
     slug: ClassVar[str] = "fake"
-    can_list: ClassVar[bool] = True
+    capabilities: ClassVar[Capabilities] = Capabilities(
+        writes_back=True,
+        lists_changes=True,
+        accepts_events=True,
+        fetches_tickets=True,
+        creates_tickets=True,
+    )
 
     def __init__(self, tickets: list[TicketData] | None = None) -> None:
         self.tickets: dict[str, TicketData] = {}
@@ -29,6 +36,7 @@ class FakeHelpdesk(HelpdeskConnector):
         self.listings: list[datetime] = []
         self.statuses: list[tuple[str, str]] = []
         self.times: list[tuple[str, int]] = []
+        self.created: list[NewTicket] = []
         self.closed = False
         self._assign_failures: list[ConnectorError] = []
         for ticket in tickets or []:
@@ -79,6 +87,22 @@ class FakeHelpdesk(HelpdeskConnector):
         changed = [t for t in self.tickets.values() if t.updated_at and t.updated_at >= since]
         for ticket in sorted(changed, key=lambda t: t.updated_at or since):
             yield ticket
+
+    async def create_ticket(self, ticket: NewTicket) -> TicketData:
+        """Store a new ticket numbered ``F-<id>`` (ids go on from 9001)."""
+        self.created.append(ticket)
+        external_id = str(9000 + len(self.created))
+        data = TicketData(
+            external_id=external_id,
+            number=f"F-{external_id}",
+            subject=ticket.subject,
+            body=ticket.description,
+            priority=ticket.priority,
+            client=Client(name=ticket.requester_name, email=ticket.requester_email),
+            channel="web",
+        )
+        self.put(data)
+        return data
 
     async def set_status(self, external_id: str, status: str) -> None:
         """Record the status change."""

@@ -8,6 +8,7 @@ from datetime import UTC, datetime
 from typing import ClassVar, Literal
 
 from connectors.base import ConnectorError, PermanentError
+from connectors.plugin import Capabilities
 from connectors.trackers import TaskDraft, TrackerComment, TrackerConnector, TrackerTask
 
 Operation = Literal["create_task", "get_task", "list_comments", "add_comment"]
@@ -26,6 +27,7 @@ class FakeTracker(TrackerConnector):
     """
 
     slug: ClassVar[str] = "fake-tracker"
+    capabilities: ClassVar[Capabilities] = Capabilities(accepts_events=True)
 
     def __init__(self, *, now: Callable[[], datetime] = lambda: datetime.now(UTC)) -> None:
         self.tasks: dict[str, TrackerTask] = {}

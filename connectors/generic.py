@@ -26,6 +26,7 @@ from pydantic_core import ErrorDetails
 
 from connectors.base import HelpdeskConnector, PermanentError
 from connectors.payload import PayloadError, known_event_names, parse_event_kind
+from connectors.plugin import Capabilities
 from connectors.types import Client, Reply, ReplyAuthor, TicketData, TicketEventKind
 
 __all__ = ["GenericHelpdeskConnector", "parse_generic_webhook"]
@@ -233,9 +234,8 @@ class GenericHelpdeskConnector(HelpdeskConnector):
     """A webhook-only helpdesk: tickets come in whole, nothing is written back."""
 
     slug: ClassVar[str] = "generic"
-    can_fetch: ClassVar[bool] = False
     #: ``ticket.replied`` carries each reply (see docs/webhooks.md).
-    tells_replies: ClassVar[bool] = True
+    capabilities: ClassVar[Capabilities] = Capabilities(accepts_events=True, tells_replies=True)
 
     async def fetch_ticket(self, external_id: str) -> TicketData:
         """Always fails: the generic helpdesk has no API to read from."""

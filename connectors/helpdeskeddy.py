@@ -12,7 +12,7 @@ from __future__ import annotations
 import html
 import time
 from collections import OrderedDict
-from collections.abc import AsyncIterator, Callable, Mapping
+from collections.abc import AsyncIterator, Callable, Mapping, Sequence
 from datetime import datetime, tzinfo
 from typing import ClassVar
 
@@ -36,14 +36,16 @@ from connectors.helpdeskeddy_parse import (
     normalise_base_url,
     parse_webhook,
     positive_id,
+    replies_from_posts,
     require_ticket_id,
     single_item,
     ticket_from_hde,
     total_pages,
 )
 from connectors.http import retry_after, transient_retries, with_retries
+from connectors.plugin import Capabilities
 from connectors.ratelimit import RequestBudget
-from connectors.types import TicketData
+from connectors.types import NewTicket, Reply, TicketData
 
 __all__ = [
     "MAX_REQUESTS_PER_MINUTE",
@@ -62,6 +64,8 @@ _USER_CACHE_TTL = 3600.0
 _NOT_JSON = object()
 
 JsonObject = dict[str, object]
+#: Multipart files as httpx takes them: (field, (filename, bytes, content type)).
+Files = Sequence[tuple[str, tuple[str, bytes, str]]]
 
 
 class _CompanyCache:
@@ -125,7 +129,14 @@ class HelpDeskEddyConnector(HelpdeskConnector):
     """
 
     slug: ClassVar[str] = "helpdeskeddy"
-    can_list: ClassVar[bool] = True
+    capabilities: ClassVar[Capabilities] = Capabilities(
+        writes_back=True,
+        lists_changes=True,
+        accepts_events=True,
+        fetches_tickets=True,
+        creates_tickets=True,
+        tells_replies=True,
+    )
 
     def __init__(
         self,
@@ -185,10 +196,15 @@ class HelpDeskEddyConnector(HelpdeskConnector):
         raw = single_item(answer.get("data"))
         if raw is None:
             raise PermanentError(f"HelpDeskEddy ticket {ticket_id}: answer holds no ticket")
-        body = await self._first_post_text(ticket_id)
+        body, replies = await self._conversation(ticket_id, raw.get("user_id"))
         company = await self._company(raw.get("user_id"))
         return ticket_from_hde(
-            raw, self._context, body=body, company=company, fallback_id=str(ticket_id)
+            raw,
+            self._context,
+            body=body,
+            company=company,
+            fallback_id=str(ticket_id),
+            replies=replies,
         )
 
     async def assign(
@@ -228,6 +244,32 @@ class HelpDeskEddyConnector(HelpdeskConnector):
         note = html.escape(text).replace("\n", "<br>")
         await self._call("POST", f"tickets/{ticket_id}/comments/", payload={"text": note})
 
+    async def create_ticket(self, ticket: NewTicket) -> TicketData:
+        """``POST /tickets/`` as the requester (by e-mail), files as ``files[N]``.
+
+        Tried once: a timeout may hide a ticket that was created, and a retry would
+        open it twice; the caller tells the client to try again instead.
+        """
+        description = html.escape(ticket.description).replace("\n", "<br>")
+        if ticket.priority:
+            # Priority ids differ between portals: the choice travels in the text.
+            description = f"Priority: {html.escape(ticket.priority)}<br><br>{description}"
+        fields: dict[str, object] = {
+            "title": ticket.subject,
+            "description": description,
+            "user_email": ticket.requester_email,
+            "create_from_user": 1,
+        }
+        files = [
+            (f"files[{index}]", (item.filename, item.data, item.content_type))
+            for index, item in enumerate(ticket.attachments)
+        ]
+        answer = await self._call("POST", "tickets/", payload=fields, files=files, retry=False)
+        raw = single_item(answer.get("data"))
+        if raw is None:
+            raise PermanentError("HelpDeskEddy POST tickets/: answer holds no ticket")
+        return ticket_from_hde(raw, self._context, body=ticket.description)
+
     async def list_updated_since(self, since: datetime) -> AsyncIterator[TicketData]:
         """Tickets updated at or after ``since``, oldest update first, metadata only.
 
@@ -254,11 +296,15 @@ class HelpDeskEddyConnector(HelpdeskConnector):
                     log.warning("helpdeskeddy.list_item_skipped", page=page)
             page += 1
 
-    async def _first_post_text(self, ticket_id: int) -> str:
-        """Plain text of the earliest post; "" if there is none or it is not readable."""
+    async def _conversation(
+        self, ticket_id: int, client_id: object
+    ) -> tuple[str, tuple[Reply, ...]]:
+        """The earliest post's plain text (the body), and the newest page's other posts
+        as replies; ("", ()) if the posts are not readable."""
         path = f"tickets/{ticket_id}/posts/"
         try:
             first = await self._call("GET", path)
+            newest = data_items(first.get("data"))
             pages = total_pages(first)
             post = None
             if pages > 1:
@@ -266,13 +312,19 @@ class HelpDeskEddyConnector(HelpdeskConnector):
                 last = await self._call("GET", path, params={"page": pages})
                 post = earliest_post(data_items(last.get("data")))
             if post is None:
-                post = earliest_post(data_items(first.get("data")))
+                post = earliest_post(newest)
         except PermanentError:
             # A ticket without its body is still worth dispatching.
             log.warning("helpdeskeddy.posts_unreadable", ticket_id=ticket_id)
-            return ""
+            return "", ()
         text = post.get("text") if post is not None else None
-        return html_to_text(text) if isinstance(text, str) else ""
+        replies = replies_from_posts(
+            newest,
+            client_id=client_id,
+            first_post_id=positive_id(post.get("id")) if post is not None else None,
+            portal_tz=self._context.portal_tz,
+        )
+        return (html_to_text(text) if isinstance(text, str) else ""), replies
 
     async def _company(self, user_id: object) -> str:
         """The client's organisation, cached per user id; "" when unknown."""
@@ -300,11 +352,13 @@ class HelpDeskEddyConnector(HelpdeskConnector):
         *,
         params: Mapping[str, str | int] | None = None,
         payload: Mapping[str, object] | None = None,
+        files: Files = (),
+        retry: bool = True,
     ) -> JsonObject:
         """One API call with bounded retries of transient failures (never of 429)."""
-        retrying = transient_retries(self._retry_attempts, self._retry_wait)
+        retrying = transient_retries(self._retry_attempts if retry else 1, self._retry_wait)
         return await with_retries(
-            retrying, lambda number: self._send(method, path, params, payload, number)
+            retrying, lambda number: self._send(method, path, params, payload, number, files)
         )
 
     async def _send(
@@ -314,6 +368,7 @@ class HelpDeskEddyConnector(HelpdeskConnector):
         params: Mapping[str, str | int] | None,
         payload: Mapping[str, object] | None,
         attempt: int,
+        files: Files = (),
     ) -> JsonObject:
         """One HTTP request through the budget, mapped to a JSON object or an error."""
         wait = self._locked_until - self._clock()
@@ -322,7 +377,14 @@ class HelpDeskEddyConnector(HelpdeskConnector):
             raise RateLimitedError(f"HelpDeskEddy rate-limited, {wait:.0f}s left", wait)
         await self._budget.acquire()
         try:
-            response = await self._client.request(method, path, params=params, json=payload)
+            if files:
+                # With files the fields travel as form parts beside them.
+                form = {name: str(value) for name, value in (payload or {}).items()}
+                response = await self._client.request(
+                    method, path, params=params, data=form, files=list(files)
+                )
+            else:
+                response = await self._client.request(method, path, params=params, json=payload)
         except (httpx.TimeoutException, httpx.NetworkError, httpx.RemoteProtocolError) as exc:
             reason = type(exc).__name__
             self._log_failure(method, path, None, attempt, reason)

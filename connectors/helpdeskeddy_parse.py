@@ -16,7 +16,7 @@ from urllib.parse import quote
 
 from connectors.base import PermanentError
 from connectors.payload import PayloadError, known_event_names, parse_event_kind
-from connectors.types import Client, TicketData, TicketEventKind
+from connectors.types import Client, Reply, ReplyAuthor, TicketData, TicketEventKind
 
 _DATE_FORMATS = (
     "%Y-%m-%d %H:%M:%S",
@@ -109,6 +109,39 @@ def earliest_post(posts: list[dict[str, object]]) -> dict[str, object] | None:
     if all(number is not None for number in ids):
         return min(zip(ids, posts, strict=True), key=lambda pair: pair[0] or 0)[1]
     return posts[-1]
+
+
+def replies_from_posts(
+    posts: list[dict[str, object]],
+    *,
+    client_id: object,
+    first_post_id: int | None,
+    portal_tz: tzinfo | None,
+) -> tuple[Reply, ...]:
+    """The conversation after the client's first message, oldest first.
+
+    A post by the ticket's client (``user_id``) is the client's reply; any other
+    author is staff. The earliest post is the ticket's body, not a reply.
+    """
+    client = positive_id(client_id)
+    replies = []
+    for post in posts:
+        post_id = positive_id(post.get("id"))
+        if post_id is None or post_id == first_post_id:
+            continue
+        author_id = positive_id(post.get("user_id"))
+        by_client = author_id is not None and author_id == client
+        text = post.get("text")
+        replies.append(
+            Reply(
+                external_id=str(post_id),
+                author=ReplyAuthor.CLIENT if by_client else ReplyAuthor.STAFF,
+                at=parse_datetime(post.get("date_created"), portal_tz),
+                author_ref=None if by_client or author_id is None else str(author_id),
+                text=html_to_text(text)[:4000] if isinstance(text, str) else "",
+            )
+        )
+    return tuple(sorted(replies, key=lambda reply: int(reply.external_id)))
 
 
 def parse_datetime(value: object, portal_tz: tzinfo | None = None) -> datetime | None:
@@ -285,6 +318,7 @@ def ticket_from_hde(
     body: str = "",
     company: str = "",
     fallback_id: str | None = None,
+    replies: tuple[Reply, ...] = (),
 ) -> TicketData:
     """Map a HelpDeskEddy ticket object to :class:`TicketData`.
 
@@ -312,6 +346,8 @@ def ticket_from_hde(
         created_at=parse_datetime(raw.get("date_created"), context.portal_tz),
         updated_at=parse_datetime(raw.get("date_updated"), context.portal_tz),
         closed=status in context.closed_statuses,
+        channel=_text(raw.get("source")),
+        replies=replies,
     )
 
 

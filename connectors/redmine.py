@@ -25,6 +25,7 @@ import structlog
 
 from connectors.base import ConnectorError, PermanentError
 from connectors.http import classified_request, transient_retries, with_retries
+from connectors.plugin import Capabilities
 from connectors.ratelimit import RequestBudget
 from connectors.trackers import TaskDraft, TrackerComment, TrackerConnector, TrackerTask
 
@@ -119,6 +120,7 @@ class RedmineConnector(TrackerConnector):
     """
 
     slug: ClassVar[str] = "redmine"
+    capabilities: ClassVar[Capabilities] = Capabilities(accepts_events=True)
 
     def __init__(
         self,

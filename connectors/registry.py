@@ -1,121 +1,112 @@
-"""Which helpdesk connectors exist and how to build one from settings.
+"""One registry for every kind of connector (helpdesks, trackers, and the kinds to come).
 
-There is no global registry: :func:`default_registry` returns a fresh one, and
-tests or plugins add their own factories to the instance they hold.
+There is no global registry: :func:`default_registry` returns a fresh one with
+the built-in connectors, and tests or deployments register their own plugins on
+the instance they hold. Adding a connector means a plugin module in
+``connectors/`` and one ``register`` line below.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable
-from dataclasses import dataclass, field
-from datetime import tzinfo
+from collections.abc import Mapping
+from typing import Any, TypeVar
 
-from connectors.base import HelpdeskConnector
-from connectors.generic import GenericHelpdeskConnector
-from connectors.helpdeskeddy import HelpDeskEddyConnector
-from connectors.rt import RequestTrackerConnector
+from connectors.bitrix24_plugin import bitrix24_plugin
+from connectors.generic_plugin import generic_plugin
+from connectors.helpdeskeddy_plugin import helpdeskeddy_plugin
+from connectors.plugin import (
+    ConnectorKind,
+    ConnectorPlugin,
+    ConnectorSettings,
+    Selection,
+    SettingsMissing,
+)
+from connectors.redmine_plugin import redmine_plugin
+from connectors.rt_plugin import rt_plugin
 
+C = TypeVar("C")
 
-@dataclass(frozen=True, slots=True)
-class HelpdeskOptions:
-    """Everything a connector factory may need; unused fields are ignored."""
-
-    helpdeskeddy_url: str | None = None
-    helpdeskeddy_email: str | None = None
-    # Kept out of repr so an options object can be logged or shown in a traceback.
-    helpdeskeddy_api_key: str | None = field(default=None, repr=False)
-    max_requests_per_minute: int = 120
-    ticket_url_template: str | None = None
-    portal_tz: tzinfo | None = None
-    closed_statuses: frozenset[str] = frozenset({"closed"})
-    time_field_id: int | None = None
-    rt_url: str | None = None
-    rt_token: str | None = field(default=None, repr=False)
-    rt_user: str | None = None
-    rt_password: str | None = field(default=None, repr=False)
+AnyPlugin = ConnectorPlugin[Any, Any]
 
 
-HelpdeskFactory = Callable[[HelpdeskOptions], HelpdeskConnector]
-
-
-def build_helpdeskeddy(options: HelpdeskOptions) -> HelpdeskConnector:
-    """A HelpDeskEddy connector; ValueError names the first missing setting."""
-    url = options.helpdeskeddy_url
-    email = options.helpdeskeddy_email
-    api_key = options.helpdeskeddy_api_key
-    missing = [
-        name
-        for name, value in (
-            ("helpdeskeddy_url", url),
-            ("helpdeskeddy_email", email),
-            ("helpdeskeddy_api_key", api_key),
-        )
-        if not value
-    ]
-    if missing or url is None or email is None or api_key is None:
-        raise ValueError(f"HelpDeskEddy needs {', '.join(missing)}")
-    return HelpDeskEddyConnector(
-        base_url=url,
-        email=email,
-        api_key=api_key,
-        ticket_url_template=options.ticket_url_template,
-        max_requests_per_minute=options.max_requests_per_minute,
-        closed_statuses=options.closed_statuses,
-        portal_tz=options.portal_tz,
-        time_field_id=options.time_field_id,
-    )
-
-
-def build_rt(options: HelpdeskOptions) -> HelpdeskConnector:
-    """A Request Tracker connector; ValueError says which setting is missing."""
-    if not options.rt_url:
-        raise ValueError("Request Tracker needs rt_url")
-    if not options.rt_token and not (options.rt_user and options.rt_password):
-        raise ValueError("Request Tracker needs rt_token, or rt_user and rt_password")
-    return RequestTrackerConnector(
-        base_url=options.rt_url,
-        token=options.rt_token,
-        user=options.rt_user,
-        password=options.rt_password,
-        ticket_url_template=options.ticket_url_template,
-    )
-
-
-def build_generic(options: HelpdeskOptions) -> HelpdeskConnector:
-    """The webhook-only generic connector (needs no settings)."""
-    return GenericHelpdeskConnector()
-
-
-class HelpdeskRegistry:
-    """Connector factories by slug."""
+class ConnectorRegistry:
+    """Connector plugins by kind and slug, in the order they were registered."""
 
     def __init__(self) -> None:
-        self._factories: dict[str, HelpdeskFactory] = {}
+        self._plugins: dict[tuple[str, str], AnyPlugin] = {}
 
-    def register(self, slug: str, factory: HelpdeskFactory, *, replace: bool = False) -> None:
-        """Add a factory; registering a taken slug needs ``replace=True``."""
-        if slug in self._factories and not replace:
-            raise ValueError(f"helpdesk {slug!r} is already registered")
-        self._factories[slug] = factory
+    def register(self, plugin: AnyPlugin, *, replace: bool = False) -> None:
+        """Add a plugin; registering a taken slug of the same kind needs ``replace=True``."""
+        key = (plugin.kind.name, plugin.slug)
+        if key in self._plugins and not replace:
+            raise ValueError(f"{plugin.kind.name} {plugin.slug!r} is already registered")
+        self._plugins[key] = plugin
 
-    def create(self, slug: str, options: HelpdeskOptions) -> HelpdeskConnector:
-        """Build the connector for ``slug``; ValueError lists the known slugs."""
+    def plugin(self, kind: ConnectorKind[C], slug: str) -> ConnectorPlugin[Any, C]:
+        """The plugin of ``kind`` named ``slug``; ValueError lists the known slugs."""
         try:
-            factory = self._factories[slug]
+            return self._plugins[(kind.name, slug)]
         except KeyError:
-            known = ", ".join(self.slugs()) or "none"
-            raise ValueError(f"unknown helpdesk {slug!r}; known: {known}") from None
-        return factory(options)
+            known = ", ".join(self.slugs(kind)) or "none"
+            raise ValueError(f"unknown {kind.name} {slug!r}; known: {known}") from None
 
-    def slugs(self) -> list[str]:
-        """Registered slugs, sorted."""
-        return sorted(self._factories)
+    def slugs(self, kind: ConnectorKind[Any]) -> list[str]:
+        """The registered slugs of ``kind``, sorted."""
+        return sorted(slug for name, slug in self._plugins if name == kind.name)
+
+    def known_slugs(self) -> dict[str, list[str]]:
+        """The registered slugs by kind name (for checking a routing file)."""
+        known: dict[str, list[str]] = {}
+        for name, slug in sorted(self._plugins):
+            known.setdefault(name, []).append(slug)
+        return known
+
+    def plugins(self) -> list[AnyPlugin]:
+        """Every plugin of every kind, in registration order."""
+        return list(self._plugins.values())
+
+    def create(self, kind: ConnectorKind[C], slug: str, source: Mapping[str, Any]) -> C:
+        """Build ``slug`` from ``source``; ValueError (SettingsMissing) says what is wrong."""
+        plugin = self.plugin(kind, slug)
+        return plugin.create(plugin.load_settings(source))
+
+    def choose(
+        self, kind: ConnectorKind[Any], named: str | None, source: Mapping[str, Any]
+    ) -> str | None:
+        """The slug to use: ``named`` (its settings complete), else by each plugin's selection.
+
+        None when nothing is named and no plugin of the kind offers itself (no tracker).
+        Raises ValueError for an unknown name and SettingsMissing for incomplete settings.
+        """
+        if named is not None:
+            missing = self._settings(self.plugin(kind, named), source).missing()
+            if missing is not None:
+                raise SettingsMissing(f"{kind.name}.kind is {named} but {missing}")
+            return named
+        candidates = [p for p in self._plugins.values() if p.kind.name == kind.name]
+        for plugin in candidates:
+            offered = plugin.selection is Selection.WHEN_CONFIGURED
+            if offered and self._settings(plugin, source).missing() is None:
+                return plugin.slug
+        fallback = [p.slug for p in candidates if p.selection is Selection.FALLBACK]
+        return fallback[0] if fallback else None
+
+    @staticmethod
+    def _settings(plugin: AnyPlugin, source: Mapping[str, Any]) -> ConnectorSettings:
+        settings: ConnectorSettings = plugin.load_settings(source)
+        return settings
 
 
-def default_registry() -> HelpdeskRegistry:
-    """A new registry with the built-in helpdesks: ``helpdeskeddy``, ``rt`` and ``generic``."""
-    registry = HelpdeskRegistry()
-    registry.register(HelpDeskEddyConnector.slug, build_helpdeskeddy)
-    registry.register(RequestTrackerConnector.slug, build_rt)
-    registry.register(GenericHelpdeskConnector.slug, build_generic)
+def default_registry() -> ConnectorRegistry:
+    """A new registry with the built-in connectors.
+
+    Helpdesks: ``helpdeskeddy``, ``rt`` and ``generic``; trackers: ``bitrix24`` and
+    ``redmine``.
+    """
+    registry = ConnectorRegistry()
+    registry.register(helpdeskeddy_plugin())
+    registry.register(rt_plugin())
+    registry.register(generic_plugin())
+    registry.register(bitrix24_plugin())
+    registry.register(redmine_plugin())
     return registry

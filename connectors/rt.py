@@ -31,6 +31,7 @@ from connectors.base import (
 )
 from connectors.helpdeskeddy_parse import html_to_text
 from connectors.http import classified_request, transient_retries, with_retries
+from connectors.plugin import Capabilities
 from connectors.types import Client, TicketData
 
 __all__ = ["CLOSED_STATUSES", "RequestTrackerConnector", "parse_rt_datetime", "ticket_from_rt"]
@@ -156,8 +157,14 @@ class RequestTrackerConnector(HelpdeskConnector):
     """
 
     slug: ClassVar[str] = "rt"
-    can_fetch: ClassVar[bool] = True
-    can_list: ClassVar[bool] = True
+    # RT sends no events of its own (a scrip may): polling is how tickets come in.
+    capabilities: ClassVar[Capabilities] = Capabilities(
+        writes_back=True,
+        lists_changes=True,
+        polls_for_intake=True,
+        accepts_events=True,
+        fetches_tickets=True,
+    )
 
     def __init__(
         self,

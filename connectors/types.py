@@ -99,3 +99,24 @@ class HelpdeskEvent:
     kind: TicketEventKind
     delivery_key: str
     ticket: TicketData
+
+
+@dataclass(frozen=True, slots=True)
+class Attachment:
+    """A file sent along with a new ticket."""
+
+    filename: str
+    content_type: str
+    data: bytes
+
+
+@dataclass(frozen=True, slots=True)
+class NewTicket:
+    """A ticket to open in the helpdesk on a client's behalf (the client cabinet)."""
+
+    subject: str
+    description: str
+    requester_email: str
+    requester_name: str = ""
+    priority: str = ""
+    attachments: tuple[Attachment, ...] = ()

@@ -14,9 +14,9 @@ from enum import StrEnum
 
 import structlog
 
-from config.routing import Role, RoutingConfig
+from config.routing import Person, Role, RoutingConfig
 from connectors.base import HelpdeskConnector, TransientError
-from connectors.trackers import TaskDraft, TrackerConnector
+from connectors.trackers import TRACKER, TaskDraft, TrackerConnector
 from dispatch.actors import People
 from dispatch.events import Actor, EventKind, Source, TicketLog
 from dispatch.helpdesk_notes import HelpdeskNotes
@@ -220,7 +220,11 @@ class DevTaskService:
         )
 
     def _draft(
-        self, ticket: TicketRow, statement: str, developer: object, specialist: object
+        self,
+        ticket: TicketRow,
+        statement: str,
+        developer: Person | None,
+        specialist: Person | None,
     ) -> TaskDraft:
         dev_ref = self._tracker_ref(developer)
         spec_ref = self._tracker_ref(specialist)
@@ -251,10 +255,9 @@ class DevTaskService:
             project=project,
         )
 
-    def _tracker_ref(self, person: object) -> str | None:
-        kind = self._routing.tracker.kind
-        ref = getattr(person, "bitrix24_id" if kind == "bitrix24" else "redmine_id", None)
-        return str(ref) if ref else None
+    def _tracker_ref(self, person: Person | None) -> str | None:
+        """The person's user id in the configured tracker (by the key it declares)."""
+        return self._routing.person_ref(person, TRACKER.name) if person else None
 
     async def _announce(self, uow: UnitOfWork, row: DevTaskRow, ticket: TicketRow) -> None:
         view = self.view(row, ticket)

@@ -26,7 +26,7 @@ from aiogram.types import Update
 from aiogram.webhook.aiohttp_server import SimpleRequestHandler
 from aiohttp import web
 from apscheduler.schedulers.asyncio import AsyncIOScheduler
-from pydantic import SecretStr
+from argon2 import PasswordHasher
 
 from bot.delivery.limits import TelegramRateLimiter
 from bot.delivery.sender import OutboxSender
@@ -34,26 +34,32 @@ from bot.factory import create_dispatcher
 from bot.i18n import Texts
 from bot.renderers import TelegramRenderer
 from bot.transport import AiogramTransport
-from config.errors import ConfigError
 from config.routing import RoutingConfig
 from config.settings import Settings
 from connectors.base import HelpdeskConnector
-from connectors.registry import HelpdeskOptions, HelpdeskRegistry, default_registry
-from connectors.trackers import TrackerConnector, TrackerOptions, default_tracker_registry
+from connectors.registry import ConnectorRegistry, default_registry
+from connectors.trackers import TrackerConnector
 from dispatch.actors import People
 from dispatch.chats import ChatAccess
 from dispatch.history import HistoryCommand
 from modest.domain import Domain, build_domain, periodic_jobs
 from modest.lazy_aiogram import warm_up
 from modest.polling import PollingLease, instance_id, poll_while_leased
-from modest.tracker_hooks import TrackerHooks
-from modest.web import WebhookConfig, WebhookHandlers, build_web_app
+from modest.portal import build_portal
+from modest.wiring import bind_references, build_helpdesk, build_http, build_tracker
+from modest.wiring import helpdesk_kind as helpdesk_kind  # the CLI's and the tests' entry
 from scheduler.housekeeping import build_scheduler
 from storage.db import Database
 
 log = structlog.get_logger(__name__)
 
 ALLOWED_UPDATES = ["message", "callback_query", "my_chat_member"]
+#: The longest one Bot API call may take (aiogram's own default is 60 s).
+TELEGRAM_CALL_TIMEOUT = 15.0
+#: How long the outbox holds a message it is sending. It outlasts the call, so no other
+#: sender takes a message whose call may still succeed; and a process killed mid-send
+#: holds that chat no longer than this before the message goes again.
+OUTBOX_CLAIM_SECONDS = TELEGRAM_CALL_TIMEOUT + 5.0
 
 
 @dataclass
@@ -75,7 +81,7 @@ class ModestService:
     _runner: web.AppRunner | None = None
     http_port: int | None = None
     pinned_types: list[type] = field(default_factory=lambda: pin_response_types())
-    polling_lease_ttl: float = 30.0
+    polling_lease_ttl: float = 20.0
     _polling: bool = False
     _stopped: asyncio.Event = field(default_factory=asyncio.Event)
 
@@ -161,46 +167,6 @@ def _bound_port(runner: web.AppRunner) -> int | None:
     return None
 
 
-def helpdesk_kind(settings: Settings, routing: RoutingConfig) -> str:
-    """Which helpdesk connector this deployment uses."""
-    kind = routing.helpdesk.kind
-    if kind is None:
-        return "helpdeskeddy" if settings.helpdeskeddy_enabled else "generic"
-    if kind == "helpdeskeddy" and not settings.helpdeskeddy_enabled:
-        raise ConfigError(
-            "helpdesk.kind is helpdeskeddy but HELPDESKEDDY_URL, HELPDESKEDDY_EMAIL and "
-            "HELPDESKEDDY_API_KEY are not all set"
-        )
-    if kind == "rt" and not settings.rt_enabled:
-        raise ConfigError(
-            "helpdesk.kind is rt but RT_URL and RT_TOKEN (or RT_USER and RT_PASSWORD) are not set"
-        )
-    return kind
-
-
-def build_helpdesk(
-    settings: Settings, routing: RoutingConfig, registry: HelpdeskRegistry | None = None
-) -> HelpdeskConnector:
-    """The helpdesk connector named by the configuration."""
-    key = settings.helpdeskeddy_api_key
-    rt_token, rt_password = settings.rt_token, settings.rt_password
-    options = HelpdeskOptions(
-        helpdeskeddy_url=settings.helpdeskeddy_url,
-        helpdeskeddy_email=settings.helpdeskeddy_email,
-        helpdeskeddy_api_key=key.get_secret_value() if key else None,
-        max_requests_per_minute=routing.helpdeskeddy.max_requests_per_minute
-        or settings.helpdeskeddy_max_requests_per_minute,
-        ticket_url_template=routing.helpdesk.ticket_url,
-        portal_tz=routing.tz,
-        time_field_id=routing.helpdeskeddy.time_field_id,
-        rt_url=settings.rt_url,
-        rt_token=rt_token.get_secret_value() if rt_token else None,
-        rt_user=settings.rt_user,
-        rt_password=rt_password.get_secret_value() if rt_password else None,
-    )
-    return (registry or default_registry()).create(helpdesk_kind(settings, routing), options)
-
-
 #: The types the bot itself builds (messages, keyboards), made ready before traffic.
 _BUILT_TYPES = (
     types.InlineKeyboardMarkup,
@@ -235,64 +201,17 @@ def pin_response_types() -> list[type]:
     return [Response[method.__returning__] for method in _PINNED_RESPONSES]  # type: ignore[name-defined]
 
 
-def build_tracker(settings: Settings, routing: RoutingConfig) -> TrackerConnector | None:
-    """The task tracker for developer tasks, or None when ``tracker.kind`` is not set."""
-    kind = routing.tracker.kind
-    if kind is None:
-        return None
-    hook, key = settings.bitrix24_webhook_url, settings.redmine_api_key
-    options = TrackerOptions(
-        bitrix24_webhook_url=hook.get_secret_value() if hook else None,
-        bitrix24_done_statuses=routing.tracker.bitrix24_done_statuses,
-        redmine_url=settings.redmine_url,
-        redmine_api_key=key.get_secret_value() if key else None,
-        redmine_project=routing.tracker.project,
-        redmine_tracker_id=routing.tracker.redmine_tracker_id,
-        redmine_max_requests_per_minute=settings.redmine_max_requests_per_minute,
-    )
-    try:
-        return default_tracker_registry().create(kind, options)
-    except ValueError as exc:
-        raise ConfigError(
-            f"tracker.kind is {kind}: {exc} (set the environment variables)"
-        ) from exc
-
-
 def build_bot(settings: Settings) -> Bot:
     """The aiogram Bot, pointed at Telegram or a self-hosted Bot API server."""
-    session = AiohttpSession(api=TelegramAPIServer.from_base(settings.telegram_api_base))
+    session = AiohttpSession(
+        api=TelegramAPIServer.from_base(settings.telegram_api_base),
+        timeout=TELEGRAM_CALL_TIMEOUT,
+    )
     return Bot(
         settings.telegram_bot_token.get_secret_value(),
         session=session,
         default=DefaultBotProperties(parse_mode=ParseMode.HTML),
     )
-
-
-def _secret(value: SecretStr | None) -> str | None:
-    return value.get_secret_value() if value else None
-
-
-def build_http(
-    settings: Settings, helpdesk: HelpdeskConnector, domain: Domain, database: Database
-) -> web.Application:
-    """The aiohttp app: helpdesk webhooks, tracker events, ``/healthz``."""
-    handlers = WebhookHandlers(
-        WebhookConfig(
-            secret=_secret(settings.helpdesk_webhook_secret),
-            max_body_bytes=settings.webhook_max_body_bytes,
-            generic_source=helpdesk.slug,
-            fetch_source=helpdesk.slug if helpdesk.can_fetch else None,
-        ),
-        domain.intake,
-    )
-    web_app = build_web_app(handlers, database, settings.webhook_max_body_bytes)
-    TrackerHooks(
-        domain.dev_sync,
-        bitrix24_token=_secret(settings.bitrix24_app_token),
-        redmine_secret=_secret(settings.redmine_webhook_secret),
-        max_body_bytes=settings.webhook_max_body_bytes,
-    ).register(web_app)
-    return web_app
 
 
 def build_service(
@@ -303,15 +222,26 @@ def build_service(
     limiter: TelegramRateLimiter | None = None,
     job_retry_delay: float = 5.0,
     tracker: TrackerConnector | None = None,
+    connectors: ConnectorRegistry | None = None,
+    portal_hasher: PasswordHasher | None = None,
 ) -> ModestService:
     """Wire every part; start nothing.
 
     ``helpdesk`` and ``limiter`` replace the configured ones (tests, benchmarks);
-    ``job_retry_delay`` is the first back-off of a failed helpdesk call.
+    ``job_retry_delay`` is the first back-off of a failed helpdesk call;
+    ``connectors`` replaces the built-in connector registry.
+    ``portal_hasher`` replaces the cabinet's password hasher (cheaper ones in tests).
     """
+    connectors = connectors or default_registry()
     database = Database(settings.database_url)
-    helpdesk = helpdesk or build_helpdesk(settings, routing)
-    tracker = tracker if tracker is not None else build_tracker(settings, routing)
+    helpdesk = helpdesk or build_helpdesk(settings, routing, connectors)
+    tracker = tracker if tracker is not None else build_tracker(settings, routing, connectors)
+    routing = bind_references(
+        routing,
+        connectors,
+        helpdesk=routing.helpdesk.kind or helpdesk.slug,
+        tracker=routing.tracker.kind or (tracker.slug if tracker else None),
+    )
     texts = Texts(routing.language)
     renderer = TelegramRenderer(texts, routing.tz)
     domain = build_domain(
@@ -323,8 +253,18 @@ def build_service(
         job_retry_delay=job_retry_delay,
         tracker=tracker,
     )
+    portal = None
+    if settings.portal_on and settings.portal_base_url:
+        portal = build_portal(
+            settings.portal_base_url, routing, database, helpdesk, domain, hasher=portal_hasher
+        )
     bot = build_bot(settings)
-    sender = OutboxSender(database, AiogramTransport(bot), limiter or TelegramRateLimiter())
+    sender = OutboxSender(
+        database,
+        AiogramTransport(bot),
+        limiter or TelegramRateLimiter(),
+        lease_seconds=OUTBOX_CLAIM_SECONDS,
+    )
     dispatcher = create_dispatcher(
         assignment=domain.assignment,
         reminders=domain.reminders,
@@ -340,8 +280,13 @@ def build_service(
         history=HistoryCommand(database, routing, renderer),
         sla=domain.sla,
         lines=domain.lines,
+        portal_accounts=portal.services.accounts if portal else None,
     )
-    web_app = build_http(settings, helpdesk, domain, database)
+    web_app = build_http(
+        settings, routing, helpdesk, domain, database, tracker=tracker, registry=connectors
+    )
+    if portal is not None:
+        web_app.add_subapp("/portal", portal.app)
     return ModestService(
         settings=settings,
         routing=routing,
@@ -352,6 +297,9 @@ def build_service(
         domain=domain,
         tracker=tracker,
         outbox_sender=sender,
-        scheduler=build_scheduler(database, periodic_jobs(routing, helpdesk, domain)),
+        scheduler=build_scheduler(
+            database, [*periodic_jobs(routing, helpdesk, domain), *(portal.jobs if portal else [])]
+        ),
         web_app=web_app,
+        polling_lease_ttl=float(settings.telegram_polling_lease_seconds),
     )

@@ -1,4 +1,4 @@
-"""The ``modest`` command: run, check-config, migrate, report, history."""
+"""The ``modest`` command: run, check-config, migrate, report, history, portal."""
 
 from __future__ import annotations
 
@@ -17,11 +17,13 @@ from bot.i18n import Texts
 from config.errors import ConfigError
 from config.routing import RoutingConfig, check_routing, load_routing
 from config.settings import Settings, load_settings
+from connectors.registry import default_registry
 from dispatch.history import TicketHistory, format_line
 from dispatch.report_files import report_csv, report_pdf
 from dispatch.reports import ClientReport, ReportService
 from modest.app import build_service, helpdesk_kind
 from modest.logs import configure_logging
+from modest.portal import add_portal_commands, run_portal_command
 from storage.db import Database
 from storage.migrate import upgrade
 
@@ -37,6 +39,8 @@ def main(argv: Sequence[str] | None = None) -> int:
             return write_reports(args)
         if args.command == "history":
             return print_history(args.ticket)
+        if args.command == "portal":
+            return run_portal_command(args)
         settings = load_settings()
         configure_logging(settings.log_level, settings.log_format)
         if args.command == "migrate":
@@ -71,13 +75,14 @@ def _parser() -> argparse.ArgumentParser:
         "history", help="print a ticket's history, one event per line, in the routing time zone"
     )
     history.add_argument("ticket", help="the ticket's helpdesk id or number (#4101 or 4101)")
+    add_portal_commands(sub)
     return parser
 
 
 def check_config(file: str | None) -> int:
     """Print every problem as ``file:line: field: message``; 1 if there are any."""
     path = Path(file) if file else _config_path()
-    problems = check_routing(path)
+    problems = check_routing(path, connectors=default_registry().known_slugs())
     for problem in problems:
         print(problem)
     if problems:
@@ -171,7 +176,7 @@ async def _migrate(settings: Settings) -> None:
 
 
 async def _run(settings: Settings) -> int:
-    routing = load_routing(settings.modest_config)
+    routing = load_routing(settings.modest_config, connectors=default_registry().known_slugs())
     helpdesk_kind(settings, routing)  # fail fast on a helpdesk that cannot be built
     await _migrate(settings)
     service = build_service(settings, routing)

@@ -82,7 +82,7 @@ def build_domain(
     """
     events = TicketLog()
     cards = CardPublisher(routing, renderer, dev_tasks=tracker is not None)
-    writes_back = helpdesk.slug != "generic"
+    writes_back = helpdesk.capabilities.writes_back
     notes = HelpdeskNotes(translate)
     time_tracker = TimeTracker(
         database, routing, renderer, events, notes=notes if writes_back else None
@@ -93,7 +93,7 @@ def build_domain(
         cards,
         time_tracker=time_tracker,
         writes_back=writes_back,
-        tells_replies=helpdesk.tells_replies,
+        tells_replies=helpdesk.capabilities.tells_replies,
     )
     intake = IntakeService(database, routing, events)
     assignment = AssignmentService(database, routing, cards, events, writes_back=writes_back)
@@ -101,7 +101,7 @@ def build_domain(
     reports = ReportService(database, routing)
     dev_tasks = DevTaskService(database, routing, renderer, tracker, helpdesk, events, notes=notes)
     dev_sync = DevTaskSync(database, routing, renderer, tracker, dev_tasks, events, notes=notes)
-    via = Source.POLL if helpdesk.slug == "rt" else Source.RECONCILE
+    via = Source.POLL if helpdesk.capabilities.polls_for_intake else Source.RECONCILE
     kinds = _job_kinds(sync, dev_tasks, dev_sync, delay=job_retry_delay)
     return Domain(
         dev_tasks=dev_tasks,
@@ -162,11 +162,12 @@ def periodic_jobs(
         jobs.append(
             PeriodicJob("tracker.sync", domain.dev_sync.sync_open, routing.tracker.poll_interval)
         )
-    if helpdesk.can_list:
-        # RT has no webhooks, so polling is its intake; elsewhere it catches lost webhooks.
+    capabilities = helpdesk.capabilities
+    if capabilities.lists_changes:
+        # Where polling is the intake (RT) it runs often; elsewhere it catches lost webhooks.
         poll = (
             routing.helpdesk.poll_interval
-            if helpdesk.slug == "rt"
+            if capabilities.polls_for_intake
             else routing.helpdesk.reconcile_interval
         )
         jobs.append(PeriodicJob("helpdesk.poll", domain.poller.run_once, poll))

@@ -2,7 +2,9 @@
 
 Telegram allows one ``getUpdates`` consumer per bot; a second would make both
 fail with 409. The lease moves to another instance when its holder stops
-renewing it (crash, network split); webhook mode needs no lease.
+renewing it (crash, network split); webhook mode needs no lease. The holder renews
+it every third of its ``ttl`` and a standby tries to take it as often, so after the
+holder dies another instance polls within 4/3 of the ``ttl``.
 """
 
 from __future__ import annotations
@@ -39,7 +41,7 @@ class PollingLease:
         database: Database,
         *,
         holder: str,
-        ttl: float = 30.0,
+        ttl: float = 20.0,
         clock: Callable[[], datetime] = utcnow,
     ) -> None:
         self._db = database

@@ -1,93 +1,166 @@
-"""HTTP intake: helpdesk webhooks and the health check.
+"""HTTP intake: the webhooks the connectors declare, and the health check.
 
-Every webhook is untrusted: the shared secret is checked (constant time)
-before the body is read, the body is size-limited and validated, and a
-delivery seen before answers 200 without doing anything again. The answer
-comes as soon as the event is committed; Telegram and helpdesk calls happen
-after it, in the outbox sender and the job runner.
+Every webhook is untrusted: it proves itself (the connector's ``admit``, before
+the body is read), the body is size-limited, the connector's parser validates
+it, and a delivery seen before answers 200 without doing anything again. The
+answer comes as soon as the event is committed; Telegram, helpdesk and tracker
+calls happen after it, in the outbox sender and the job runner. Which routes
+exist is the connectors' business (``connectors.webhooks``); this module only
+serves them, generically.
 """
 
 from __future__ import annotations
 
 import hashlib
-import hmac
-import json
 import time
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, TypeVar
 
 import structlog
 from aiohttp import web
 
-from connectors.generic import parse_generic_webhook
-from connectors.helpdeskeddy import parse_webhook as parse_id_webhook
+from connectors.base import HelpdeskConnector
 from connectors.payload import PayloadError
-from dispatch.intake import Intake, IntakeService
+from connectors.plugin import ConnectorPlugin
+from connectors.webhooks import (
+    FORM,
+    RequestHead,
+    TaskNamed,
+    TicketDelivered,
+    TicketNamed,
+    Webhook,
+    WebhookRejected,
+    WebhookRequest,
+    WebhookResult,
+)
+from dispatch.dev_sync import DevTaskSync
+from dispatch.intake import IntakeService
 from dispatch.models import HelpdeskEvent
 from storage.db import Database
 
 log = structlog.get_logger(__name__)
 
-_JSON = "application/json"
-_FORM = "application/x-www-form-urlencoded"
+_MULTIPART = "multipart/form-data"
+R = TypeVar("R", bound=WebhookResult)
 
 
 @dataclass(frozen=True, slots=True)
-class WebhookConfig:
-    """What the webhook endpoints need to know."""
+class WebhookEndpoint:
+    """One declared webhook with its connector's settings, ready to be served."""
 
-    secret: str | None
-    max_body_bytes: int
-    generic_source: str
-    #: The helpdesk whose webhooks only name a ticket, fetched through its API.
-    fetch_source: str | None
+    source: str
+    kind: str
+    webhook: Webhook[Any]
+    settings: object
+    #: Whether the webhook's connector is the configured one of its kind.
+    configured: bool
+
+    @classmethod
+    def of(
+        cls, plugin: ConnectorPlugin[Any, Any], settings: object, *, configured: bool
+    ) -> list[WebhookEndpoint]:
+        """The endpoints of every webhook ``plugin`` declares."""
+        return [
+            cls(plugin.slug, plugin.kind.name, hook, settings, configured)
+            for hook in plugin.webhooks
+        ]
 
 
-class WebhookError(Exception):
-    """Turns into a JSON error answer; nothing has been stored."""
+@dataclass(frozen=True, slots=True)
+class Delivery:
+    """What a service made of a webhook: the answer's ``status`` and the id it was about."""
 
-    def __init__(self, status: int, error: str, field: str | None = None) -> None:
-        super().__init__(error)
-        self.status = status
-        self.error = error
-        self.field = field
+    status: str
+    external_id: str
 
 
-class WebhookHandlers:
-    """The aiohttp handlers of the helpdesk webhooks."""
+Deliver = Callable[[R, bytes], Awaitable[Delivery]]
 
-    def __init__(self, config: WebhookConfig, intake: IntakeService) -> None:
-        self._config = config
-        self._intake = intake
 
-    async def generic(self, request: web.Request) -> web.Response:
-        """``POST /webhooks/generic``: the ticket travels in the body."""
-        return await self._handle(request, "generic", self._accept_generic)
+class Deliveries:
+    """Which service takes each kind of webhook result."""
 
-    async def helpdeskeddy(self, request: web.Request) -> web.Response:
-        """``POST /webhooks/helpdeskeddy``: the body names a ticket; a job fetches it."""
-        return await self._handle(request, "helpdeskeddy", self._accept_fetch("helpdeskeddy"))
+    def __init__(self) -> None:
+        self._by_type: dict[type[WebhookResult], Deliver[Any]] = {}
 
-    async def rt(self, request: web.Request) -> web.Response:
-        """``POST /webhooks/rt``: an RT scrip names a ticket; a job fetches it."""
-        return await self._handle(request, "rt", self._accept_fetch("rt"))
+    def add(self, result_type: type[R], deliver: Deliver[R]) -> None:
+        """Send every ``result_type`` to ``deliver`` (it gets the raw body too)."""
+        self._by_type[result_type] = deliver
 
-    async def _handle(
-        self,
-        request: web.Request,
-        source: str,
-        accept: Callable[[web.Request, bytes], Awaitable[tuple[Intake, str]]],
-    ) -> web.Response:
+    async def deliver(self, result: WebhookResult, body: bytes) -> Delivery:
+        """Hand ``result`` to its service; 503 when nothing here takes that kind."""
+        deliver = self._by_type.get(type(result))
+        if deliver is None:
+            raise WebhookRejected(503, f"nothing here takes {type(result).__name__}")
+        return await deliver(result, body)
+
+
+def ticket_deliveries(
+    deliveries: Deliveries, intake: IntakeService, helpdesk: HelpdeskConnector
+) -> None:
+    """Tickets from helpdesk webhooks go to intake, in the configured helpdesk's name."""
+
+    async def whole(result: TicketDelivered, body: bytes) -> Delivery:
+        event = HelpdeskEvent(
+            source=helpdesk.slug,
+            kind=result.kind,
+            ticket=result.ticket,
+            delivery_key=delivery_key(result.delivery_id, body),
+        )
+        outcome = await intake.accept_event(event)
+        return Delivery(outcome.value, result.ticket.external_id)
+
+    async def named(result: TicketNamed, body: bytes) -> Delivery:
+        if not helpdesk.capabilities.fetches_tickets:
+            raise WebhookRejected(503, f"the {helpdesk.slug} helpdesk cannot fetch tickets")
+        outcome = await intake.accept_fetch_request(
+            source=helpdesk.slug,
+            kind=result.kind,
+            external_id=result.external_id,
+            delivery_key=delivery_key(result.delivery_id, body, fetch_at=time.time()),
+        )
+        return Delivery(outcome.value, result.external_id)
+
+    deliveries.add(TicketDelivered, whole)
+    deliveries.add(TicketNamed, named)
+
+
+def task_deliveries(deliveries: Deliveries, dev_sync: DevTaskSync) -> None:
+    """Tracker events queue a read of the task they name, if it is one of ours."""
+
+    async def named(result: TaskNamed, body: bytes) -> Delivery:
+        queued = await dev_sync.queue_sync(external_id=result.external_id)
+        return Delivery("accepted" if queued else "ignored", result.external_id)
+
+    deliveries.add(TaskNamed, named)
+
+
+class WebhookServer:
+    """Serves declared webhooks: admit, read the body, parse, deliver, answer JSON."""
+
+    def __init__(self, deliveries: Deliveries, max_body_bytes: int) -> None:
+        self._deliveries = deliveries
+        self._max = max_body_bytes
+
+    def handler(
+        self, endpoint: WebhookEndpoint
+    ) -> Callable[[web.Request], Awaitable[web.Response]]:
+        """The aiohttp handler of one endpoint."""
+
+        async def handle(request: web.Request) -> web.Response:
+            return await self._serve(endpoint, request)
+
+        return handle
+
+    async def _serve(self, endpoint: WebhookEndpoint, request: web.Request) -> web.Response:
         started = time.perf_counter()
         try:
-            self._check_secret(request)
-            body = await self._read_body(request)
-            outcome, external_id = await accept(request, body)
-        except WebhookError as exc:
+            delivery = await self._accept(endpoint, request)
+        except WebhookRejected as exc:
             log.info(
                 "webhook",
-                source=source,
+                source=endpoint.source,
                 status=exc.status,
                 error=exc.error,
                 field=exc.field,
@@ -99,91 +172,49 @@ class WebhookHandlers:
             return web.json_response(payload, status=exc.status)
         log.info(
             "webhook",
-            source=source,
+            source=endpoint.source,
             status=200,
-            outcome=outcome.value,
-            external_id=external_id,
+            outcome=delivery.status,
+            external_id=delivery.external_id,
             ms=_ms(started),
         )
-        return web.json_response({"status": outcome.value})
+        return web.json_response({"status": delivery.status})
 
-    def _check_secret(self, request: web.Request) -> None:
-        expected = self._config.secret
-        if not expected:
-            raise WebhookError(401, "webhooks are disabled: HELPDESK_WEBHOOK_SECRET is not set")
-        given = request.headers.get("X-Webhook-Secret") or request.query.get("secret") or ""
-        if not hmac.compare_digest(given.encode(), expected.encode()):
-            raise WebhookError(401, "missing or wrong webhook secret")
+    async def _accept(self, endpoint: WebhookEndpoint, request: web.Request) -> Delivery:
+        hook = endpoint.webhook
+        head = RequestHead(headers=request.headers, query=request.query)
+        if hook.admit is not None:
+            hook.admit(head, endpoint.settings)
+        body = await self._read_body(request)
+        if hook.only_when_configured and not endpoint.configured:
+            raise WebhookRejected(503, f"the {endpoint.source} {endpoint.kind} is not configured")
+        parsed = WebhookRequest(head, request.content_type, body, await _form(request))
+        try:
+            result = hook.parse(parsed, endpoint.settings)
+        except PayloadError as exc:
+            raise WebhookRejected(400, exc.message, exc.field) from exc
+        return await self._deliveries.deliver(result, body)
 
     async def _read_body(self, request: web.Request) -> bytes:
-        limit = self._config.max_body_bytes
+        limit = self._max
         if request.content_length is not None and request.content_length > limit:
-            raise WebhookError(413, f"body larger than {limit} bytes")
+            raise WebhookRejected(413, f"body larger than {limit} bytes")
         try:
             # read() keeps the bytes, so request.post() can still parse a form later;
             # the app's client_max_size (limit + 1) stops a chunked body that lies.
             body = await request.read()
         except web.HTTPRequestEntityTooLarge as exc:
-            raise WebhookError(413, f"body larger than {limit} bytes") from exc
+            raise WebhookRejected(413, f"body larger than {limit} bytes") from exc
         if len(body) > limit:
-            raise WebhookError(413, f"body larger than {limit} bytes")
+            raise WebhookRejected(413, f"body larger than {limit} bytes")
         return body
 
-    async def _accept_generic(self, request: web.Request, body: bytes) -> tuple[Intake, str]:
-        data = _json_body(request, body)
-        try:
-            kind, ticket, delivery_id = parse_generic_webhook(data)
-        except PayloadError as exc:
-            raise WebhookError(400, exc.message, exc.field) from exc
-        event = HelpdeskEvent(
-            source=self._config.generic_source,
-            kind=kind,
-            ticket=ticket,
-            delivery_key=delivery_key(delivery_id, body),
-        )
-        return await self._intake.accept_event(event), ticket.external_id
 
-    def _accept_fetch(
-        self, source: str
-    ) -> Callable[[web.Request, bytes], Awaitable[tuple[Intake, str]]]:
-        async def accept(request: web.Request, body: bytes) -> tuple[Intake, str]:
-            if self._config.fetch_source != source:
-                raise WebhookError(503, f"the {source} helpdesk is not configured")
-            fields = await _fields(request, body)
-            try:
-                kind, ticket_id, delivery_id = parse_id_webhook(fields)
-            except PayloadError as exc:
-                raise WebhookError(400, exc.message, exc.field) from exc
-            outcome = await self._intake.accept_fetch_request(
-                source=source,
-                kind=kind,
-                external_id=ticket_id,
-                delivery_key=delivery_key(delivery_id, body, fetch_at=time.time()),
-            )
-            return outcome, ticket_id
-
-        return accept
-
-
-def _json_body(request: web.Request, body: bytes) -> object:
-    if request.content_type != _JSON:
-        raise WebhookError(415, f"expected {_JSON}, got {request.content_type or 'nothing'}")
-    try:
-        return json.loads(body)
-    except (UnicodeDecodeError, json.JSONDecodeError) as exc:
-        raise WebhookError(400, f"malformed JSON: {exc}", "$") from exc
-
-
-async def _fields(request: web.Request, body: bytes) -> dict[str, str]:
-    if request.content_type == _JSON:
-        data = _json_body(request, body)
-        if not isinstance(data, dict):
-            raise WebhookError(400, "expected a JSON object", "$")
-        return {str(k): "" if v is None else str(v) for k, v in data.items()}
-    if request.content_type == _FORM:
-        form = await request.post()
-        return {k: v for k, v in form.items() if isinstance(v, str)}
-    raise WebhookError(415, "expected JSON or form-encoded data")
+async def _form(request: web.Request) -> dict[str, str]:
+    """The text fields of a form body (none for other bodies)."""
+    if request.content_type not in {FORM, _MULTIPART}:
+        return {}
+    return {k: v for k, v in (await request.post()).items() if isinstance(v, str)}
 
 
 #: How long an identical id-less body that only names a ticket counts as the same delivery.
@@ -228,12 +259,13 @@ async def healthz(request: web.Request) -> web.Response:
 DATABASE_KEY = web.AppKey("database", Database)
 
 
-def build_web_app(handlers: WebhookHandlers, database: Database, max_body: int) -> web.Application:
-    """The aiohttp application with the intake routes."""
+def build_web_app(
+    endpoints: list[WebhookEndpoint], server: WebhookServer, database: Database, max_body: int
+) -> web.Application:
+    """The aiohttp application: a POST route per endpoint, and ``GET /healthz``."""
     app = web.Application(client_max_size=max_body + 1)
     app[DATABASE_KEY] = database
-    app.router.add_post("/webhooks/generic", handlers.generic)
-    app.router.add_post("/webhooks/helpdeskeddy", handlers.helpdeskeddy)
-    app.router.add_post("/webhooks/rt", handlers.rt)
+    for endpoint in endpoints:
+        app.router.add_post(endpoint.webhook.path, server.handler(endpoint))
     app.router.add_get("/healthz", healthz)
     return app

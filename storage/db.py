@@ -32,6 +32,7 @@ from storage.job_repository import JobRepository
 from storage.line_repository import LineRepository
 from storage.nag_repository import NagRepository
 from storage.outbox_repository import OutboxRepository
+from storage.portal_repository import PortalRepository
 from storage.repositories import (
     DeliveryRepository,
     LeaseRepository,
@@ -90,6 +91,7 @@ class UnitOfWork:
         self.events = EventRepository(session)
         self.dev_tasks = DevTaskRepository(session)
         self.housekeeping = HousekeepingRepository(session)
+        self.portal = PortalRepository(session)
         self.sla = SlaRepository(session)
         self.lines = LineRepository(session)
 

@@ -20,7 +20,10 @@ if TYPE_CHECKING:
 MIGRATIONS_DIR = Path(__file__).parent / "migrations"
 
 #: The newest revision in ``storage/migrations/versions`` (a test checks that it is).
-HEAD_REVISION = "0007"
+HEAD_REVISION = "0008"
+
+#: The PostgreSQL advisory lock that lets one instance at a time migrate ("modest" in ASCII).
+_MIGRATION_LOCK = 0x6D6F64657374
 
 
 def alembic_config(url: str) -> Config:
@@ -59,4 +62,11 @@ async def upgrade(database: Database, revision: str = "head") -> None:
         command.upgrade(config, revision)
 
     async with database.engine.begin() as conn:
+        if not database.is_sqlite:
+            # Instances started together would each create the tables and all but one
+            # fail; behind the lock the others find the schema current. (SQLite's
+            # BEGIN IMMEDIATE already lets one writer in at a time.)
+            await conn.execute(
+                text("SELECT pg_advisory_xact_lock(:key)"), {"key": _MIGRATION_LOCK}
+            )
         await conn.run_sync(_run)

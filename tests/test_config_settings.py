@@ -53,6 +53,16 @@ def test_defaults(monkeypatch: pytest.MonkeyPatch) -> None:
     assert not settings.helpdeskeddy_enabled
 
 
+def test_default_polling_lease_hands_polling_over_within_30_s(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.setenv("TELEGRAM_BOT_TOKEN", TOKEN)
+    lease = load_settings().telegram_polling_lease_seconds
+    # The holder renews every third of the lease and a standby tries as often: after a
+    # crash the lease runs out within one lease, the standby notices within a third more.
+    assert lease + lease / 3 <= 30
+
+
 def test_values_from_environment(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("TELEGRAM_BOT_TOKEN", TOKEN)
     monkeypatch.setenv("TELEGRAM_API_BASE", "http://bot-api:8081/")
@@ -179,6 +189,11 @@ def test_cross_field_problems_are_reported_together() -> None:
             "helpdeskeddy_max_requests_per_minute",
             0,
             "HELPDESKEDDY_MAX_REQUESTS_PER_MINUTE: must be at least 1",
+        ),
+        (
+            "telegram_polling_lease_seconds",
+            2,
+            "TELEGRAM_POLLING_LEASE_SECONDS: must be at least 3",
         ),
         ("log_format", "xml", "LOG_FORMAT: must be 'json' or 'console'"),
         ("log_level", "loud", "LOG_LEVEL: must be one of DEBUG, INFO, WARNING, ERROR, CRITICAL"),

@@ -20,8 +20,10 @@ import respx
 
 from connectors.base import PermanentError, RateLimitedError, TransientError
 from connectors.bitrix24 import Bitrix24Connector, Bitrix24Event, PortalRateLimiter, parse_event
+from connectors.bitrix24_plugin import Bitrix24Settings
 from connectors.payload import PayloadError
-from connectors.trackers import TaskDraft, TrackerOptions, default_tracker_registry
+from connectors.registry import default_registry
+from connectors.trackers import TRACKER, TaskDraft
 from tests.support.connectors import failures_and_logs
 
 CODE = "s3cr3t-webhook-code"
@@ -368,20 +370,24 @@ async def test_secrets_never_logged_nor_in_errors(api: respx.MockRouter, fake: F
     with pytest.raises(ValueError, match="must look like") as bad:
         Bitrix24Connector(webhook_url=f"http://acme.bitrix24.test/rest/7/{CODE}/")
     assert CODE not in str(bad.value)
-    assert CODE not in repr(TrackerOptions(bitrix24_webhook_url=ROOT))
+    assert CODE not in repr(Bitrix24Settings(bitrix24_webhook_url=ROOT))
 
 
 async def test_registry_builds_bitrix24_and_names_missing_settings() -> None:
-    registry = default_tracker_registry()
-    assert registry.slugs() == ["bitrix24", "redmine"]
-    options = TrackerOptions(bitrix24_webhook_url=ROOT, bitrix24_done_statuses=frozenset({4, 5}))
-    connector = registry.create("bitrix24", options)
+    registry = default_registry()
+    assert registry.slugs(TRACKER) == ["bitrix24", "redmine"]
+    options = {
+        "bitrix24_webhook_url": ROOT,
+        "routing": {"tracker": {"bitrix24_done_statuses": frozenset({4, 5})}},
+    }
+    connector = registry.create(TRACKER, "bitrix24", options)
     await connector.aclose()
     assert isinstance(connector, Bitrix24Connector)
     assert connector._done == frozenset({4, 5})
-    with pytest.raises(ValueError, match="bitrix24_webhook_url"):
-        registry.create("bitrix24", TrackerOptions())
+    with pytest.raises(ValueError, match="BITRIX24_WEBHOOK_URL"):
+        registry.create(TRACKER, "bitrix24", {})
+    nine = {"tracker": {"bitrix24_done_statuses": frozenset({9})}}
     with pytest.raises(ValueError, match="done_statuses"):
-        registry.create("bitrix24", TrackerOptions(ROOT, bitrix24_done_statuses=frozenset({9})))
+        registry.create(TRACKER, "bitrix24", {"bitrix24_webhook_url": ROOT, "routing": nine})
     with pytest.raises(ValueError, match="unknown tracker 'jira'"):
-        registry.create("jira", options)
+        registry.create(TRACKER, "jira", options)

@@ -3,16 +3,18 @@
 from __future__ import annotations
 
 import copy
-from datetime import UTC, datetime, timedelta, timezone
+from datetime import UTC, datetime
 
 import pytest
 
-from connectors.base import PermanentError, TransientError
+from connectors.base import HELPDESK, PermanentError, TransientError
 from connectors.fake import FakeHelpdesk
 from connectors.generic import MAX_BODY, GenericHelpdeskConnector, parse_generic_webhook
 from connectors.helpdeskeddy import HelpDeskEddyConnector
+from connectors.helpdeskeddy_plugin import HelpDeskEddySettings
 from connectors.payload import PayloadError
-from connectors.registry import HelpdeskOptions, HelpdeskRegistry, default_registry
+from connectors.plugin import ConnectorPlugin, ConnectorSettings
+from connectors.registry import ConnectorRegistry, default_registry
 from dispatch.models import Client, TicketData, TicketEventKind
 
 FULL_BODY: dict[str, object] = {
@@ -165,7 +167,7 @@ def test_bad_bodies_name_the_field(body: object, field: str) -> None:
 async def test_generic_connector_cannot_fetch_and_writes_nothing() -> None:
     connector = GenericHelpdeskConnector()
     assert connector.slug == "generic"
-    assert connector.can_fetch is False
+    assert connector.capabilities.fetches_tickets is False
     with pytest.raises(PermanentError):
         await connector.fetch_ticket("1")
     await connector.assign("1", department_ref="2", assignee_ref="3")
@@ -194,16 +196,16 @@ async def test_fake_helpdesk_records_and_fails_on_demand() -> None:
 
 async def test_default_registry_builds_known_helpdesks() -> None:
     registry = default_registry()
-    assert registry.slugs() == ["generic", "helpdeskeddy", "rt"]
-    assert isinstance(registry.create("generic", HelpdeskOptions()), GenericHelpdeskConnector)
-    options = HelpdeskOptions(
+    assert registry.slugs(HELPDESK) == ["generic", "helpdeskeddy", "rt"]
+    assert isinstance(registry.create(HELPDESK, "generic", {}), GenericHelpdeskConnector)
+    options = HelpDeskEddySettings(
         helpdeskeddy_url="https://acme.helpdeskeddy.com",
         helpdeskeddy_email="bot@acme.test",
         helpdeskeddy_api_key="secret-key",
-        portal_tz=timezone(timedelta(hours=3)),
+        timezone="Europe/Moscow",
     )
     assert "secret-key" not in repr(options)
-    connector = registry.create("helpdeskeddy", options)
+    connector = registry.plugin(HELPDESK, "helpdeskeddy").create(options)
     assert isinstance(connector, HelpDeskEddyConnector)
     await connector.aclose()
     # Each call gives an independent registry: no shared mutable state.
@@ -213,11 +215,15 @@ async def test_default_registry_builds_known_helpdesks() -> None:
 def test_registry_errors() -> None:
     registry = default_registry()
     with pytest.raises(ValueError, match="known: generic, helpdeskeddy"):
-        registry.create("zendesk", HelpdeskOptions())
-    with pytest.raises(ValueError, match="helpdeskeddy_email, helpdeskeddy_api_key"):
-        registry.create("helpdeskeddy", HelpdeskOptions(helpdeskeddy_url="https://x.test"))
+        registry.create(HELPDESK, "zendesk", {})
+    with pytest.raises(ValueError, match="HELPDESKEDDY_EMAIL and HELPDESKEDDY_API_KEY"):
+        registry.create(HELPDESK, "helpdeskeddy", {"helpdeskeddy_url": "https://x.test"})
     with pytest.raises(ValueError, match="already registered"):
-        registry.register("generic", lambda options: GenericHelpdeskConnector())
-    registry.register("fake", lambda options: FakeHelpdesk())
-    assert isinstance(HelpdeskRegistry().slugs(), list)
-    assert isinstance(registry.create("fake", HelpdeskOptions()), FakeHelpdesk)
+        registry.register(
+            ConnectorPlugin(HELPDESK, "generic", ConnectorSettings, lambda s: FakeHelpdesk())
+        )
+    registry.register(
+        ConnectorPlugin(HELPDESK, "fake", ConnectorSettings, lambda s: FakeHelpdesk())
+    )
+    assert isinstance(ConnectorRegistry().slugs(HELPDESK), list)
+    assert isinstance(registry.create(HELPDESK, "fake", {}), FakeHelpdesk)

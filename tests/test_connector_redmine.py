@@ -20,9 +20,12 @@ import respx
 
 from connectors.base import PermanentError, RateLimitedError, TransientError
 from connectors.fake_tracker import FakeTracker
+from connectors.plugin import ConnectorPlugin, ConnectorSettings
 from connectors.ratelimit import RequestBudget
 from connectors.redmine import RedmineConnector, verify_webhook
-from connectors.trackers import TaskDraft, TrackerOptions, default_tracker_registry
+from connectors.redmine_plugin import RedmineSettings
+from connectors.registry import default_registry
+from connectors.trackers import TRACKER, TaskDraft
 from tests.support.connectors import failures_and_logs
 
 BASE = "http://redmine.test"
@@ -330,7 +333,7 @@ async def test_api_key_never_logged_nor_in_errors(api: respx.MockRouter) -> None
     assert logs
     assert all(entry["event"] == "redmine.request_failed" for entry in logs)
     dumped = repr(logs) + " ".join(errors) + repr(connector._client.headers)
-    dumped += repr(connector._client.auth) + repr(TrackerOptions(redmine_api_key=KEY))
+    dumped += repr(connector._client.auth) + repr(RedmineSettings(redmine_api_key=KEY))
     assert KEY not in dumped
 
 
@@ -353,21 +356,29 @@ def test_verify_webhook() -> None:
 
 
 async def test_registry_builds_redmine_and_names_missing_settings() -> None:
-    registry = default_tracker_registry()
-    options = TrackerOptions(redmine_url=BASE, redmine_api_key=KEY, redmine_project="dev")
-    connector = registry.create("redmine", options)
+    registry = default_registry()
+    options = {
+        "redmine_url": BASE,
+        "redmine_api_key": KEY,
+        "routing": {"tracker": {"project": "dev"}},
+    }
+    connector = registry.create(TRACKER, "redmine", options)
     await connector.aclose()
     assert isinstance(connector, RedmineConnector)
     assert (connector._root, connector._project) == (BASE, "dev")
-    with pytest.raises(ValueError, match="redmine_url and redmine_api_key"):
-        registry.create("redmine", TrackerOptions(redmine_url=BASE))
+    with pytest.raises(ValueError, match="REDMINE_URL and REDMINE_API_KEY"):
+        registry.create(TRACKER, "redmine", {})
+    with pytest.raises(ValueError, match="REDMINE_API_KEY"):
+        registry.create(TRACKER, "redmine", {"redmine_url": BASE})
 
 
 async def test_fake_tracker_through_a_registry() -> None:
-    registry = default_tracker_registry()
+    registry = default_registry()
     fake = FakeTracker()
-    registry.register(FakeTracker.slug, lambda options: fake)
-    tracker = registry.create("fake-tracker", TrackerOptions())
+    registry.register(
+        ConnectorPlugin(TRACKER, FakeTracker.slug, ConnectorSettings, lambda s: fake)
+    )
+    tracker = registry.create(TRACKER, "fake-tracker", {})
     task = await tracker.create_task(TaskDraft("T", "D", assignee_ref="dev-1", creator_ref=None))
     mine = await tracker.add_comment(task.external_id, "from Modest")
     theirs = fake.add_developer_comment(task.external_id, "fixed", author_ref="dev-1")

@@ -21,9 +21,10 @@ import respx
 from config.errors import ConfigError
 from config.routing import load_routing_text
 from config.settings import Settings, load_settings
-from connectors.base import PermanentError, RateLimitedError, TransientError
-from connectors.registry import HelpdeskOptions, build_rt, default_registry
+from connectors.base import HELPDESK, PermanentError, RateLimitedError, TransientError
+from connectors.registry import default_registry
 from connectors.rt import RequestTrackerConnector, parse_rt_datetime
+from connectors.rt_plugin import RequestTrackerSettings, rt_plugin
 from modest.app import build_helpdesk
 from tests.conftest import ROUTING_YAML
 from tests.support.connectors import failures_and_logs
@@ -379,11 +380,11 @@ async def test_kind_rt_needs_rt_settings_and_the_registry_builds_it() -> None:
     connector = build_helpdesk(settings(rt_url=WEB, rt_user="u", rt_password="p"), routing)
     assert isinstance(connector, RequestTrackerConnector)
     await connector.aclose()
-    assert "rt" in default_registry().slugs()
-    with pytest.raises(ValueError, match="rt_url"):
-        build_rt(HelpdeskOptions(rt_token=TOKEN))
-    with pytest.raises(ValueError, match="rt_token, or rt_user and rt_password"):
-        build_rt(HelpdeskOptions(rt_url=WEB, rt_user="root"))
-    options = repr(HelpdeskOptions(rt_url=WEB, rt_token=TOKEN, rt_password="pw-secret"))
+    assert "rt" in default_registry().slugs(HELPDESK)
+    with pytest.raises(ValueError, match="RT_URL"):
+        rt_plugin().create(RequestTrackerSettings(rt_token=TOKEN))
+    with pytest.raises(ValueError, match=r"RT_TOKEN \(or RT_USER and RT_PASSWORD\)"):
+        rt_plugin().create(RequestTrackerSettings(rt_url=WEB, rt_user="root"))
+    options = repr(RequestTrackerSettings(rt_url=WEB, rt_token=TOKEN, rt_password="pw-secret"))
     assert TOKEN not in options
     assert "pw-secret" not in options

@@ -8,7 +8,16 @@ from sqlmodel import select
 
 from scheduler.housekeeping import prune
 from storage.db import Database
-from storage.models import JobRow, JobStatus, OutboxOp, OutboxRow, OutboxStatus, WebhookDeliveryRow
+from storage.models import (
+    JobRow,
+    JobStatus,
+    OutboxOp,
+    OutboxRow,
+    OutboxStatus,
+    TicketEventRow,
+    TicketRow,
+    WebhookDeliveryRow,
+)
 from storage.types import utcnow
 
 
@@ -55,3 +64,24 @@ async def test_prune_deletes_old_finished_rows_and_keeps_the_rest(database: Data
         (JobStatus.PENDING, False),
     ]
     assert await prune(database) == {"deliveries": 0, "outbox": 0, "jobs": 0}
+
+
+async def test_prune_never_deletes_ticket_events(database: Database) -> None:
+    ages_ago = utcnow() - timedelta(days=3650)
+    async with database.unit_of_work() as uow:
+        ticket = TicketRow(source="fake", external_id="1", number="1", subject="s")
+        await uow.tickets.create(ticket)
+        assert ticket.id is not None
+        uow.events.append(
+            TicketEventRow(
+                ticket_id=ticket.id,
+                at=ages_ago,
+                kind="created",
+                actor_kind="system",
+                source="webhook",
+            )
+        )
+        await uow.commit()
+    await prune(database)
+    async with database.unit_of_work() as uow:
+        assert len(await uow.events.for_ticket(ticket_id=1)) == 1

@@ -12,9 +12,10 @@ from bot.i18n import Texts
 from bot.renderers import TelegramRenderer
 from config.routing import RoutingConfig
 from dispatch.cards import CardPublisher
+from dispatch.events import TicketLog
 from dispatch.intake import Intake, IntakeService
 from dispatch.models import HelpdeskEvent, TicketData, TicketEventKind
-from dispatch.reminders import NagTracker
+from dispatch.subscriptions import subscribe_features
 from storage.db import Database
 from storage.errors import ConflictError, StorageError, UnavailableError
 from storage.models import TicketRow
@@ -69,15 +70,10 @@ async def test_deliveries_racing_to_create_one_ticket_make_one(
     """Two instances create the same new ticket at once: the loser retries as an update."""
     others = [Database(database.url) for _ in range(2)]
     try:
-        services = [
-            IntakeService(
-                db,
-                routing,
-                CardPublisher(routing, TelegramRenderer(Texts("en"), routing.tz)),
-                NagTracker(routing),
-            )
-            for db in (database, *others)
-        ]
+        events = TicketLog()
+        cards = CardPublisher(routing, TelegramRenderer(Texts("en"), routing.tz))
+        subscribe_features(events, routing, cards, time_tracker=None, writes_back=False)
+        services = [IntakeService(db, routing, events) for db in (database, *others)]
         data = TicketData(external_id="5", number="5", subject="s")
         results = await asyncio.gather(
             *(

@@ -11,7 +11,9 @@ from alembic import context
 from sqlalchemy.ext.asyncio import create_async_engine
 from sqlmodel import SQLModel
 
-import storage.models  # noqa: F401 - registers the tables on SQLModel.metadata
+# Register the tables on SQLModel.metadata.
+import storage.models
+import storage.portal_models  # noqa: F401
 
 target_metadata = SQLModel.metadata
 

@@ -8,12 +8,14 @@ from dataclasses import dataclass
 from typing import Any
 
 import httpx
+from argon2 import PasswordHasher
 from sqlmodel import select
 
 from bot.delivery.limits import TelegramRateLimiter
 from config.routing import RoutingConfig
 from config.settings import load_settings
 from connectors.base import HelpdeskConnector
+from connectors.registry import ConnectorRegistry
 from connectors.trackers import TrackerConnector
 from modest.app import ModestService, build_service
 from storage.db import Database
@@ -86,6 +88,8 @@ async def running_modest(
     job_retry_delay: float = 0.2,
     polling_lease_ttl: float = 30.0,
     tracker: TrackerConnector | None = None,
+    connectors: ConnectorRegistry | None = None,
+    portal_hasher: PasswordHasher | None = None,
     **settings: Any,
 ) -> AsyncIterator[Harness]:
     """Start Modest like ``modest run`` does, on a free port; stop it on exit."""
@@ -109,6 +113,8 @@ async def running_modest(
         limiter=limiter,
         job_retry_delay=job_retry_delay,
         tracker=tracker,
+        connectors=connectors,
+        portal_hasher=portal_hasher,
     )
     service.polling_lease_ttl = polling_lease_ttl
     await service.start()

@@ -33,7 +33,9 @@ any content validation. ``allowed_rate_floor_seconds`` gives the fastest legal d
 
 Other behaviour worth knowing: an update is queued for getUpdates or, once setWebhook was called,
 POSTed to the webhook (in order, up to 3 attempts each; non-2xx counts as a failure).
-A newer getUpdates makes a still-waiting older one answer 409, like Telegram. ``set_down``
+A newer getUpdates makes a still-waiting older one answer 409, like Telegram. ``on_request``,
+when set, is awaited with each recorded call before it is answered (to act in the middle of
+a request, such as killing the client that made it). ``set_down``
 answers JSON ``{"ok": false, "error_code": 502, "description": "Bad Gateway"}`` by default (what
 api.telegram.org answers; aiogram raises TelegramServerError) or an HTML page with
 ``body="html"`` (an nginx error page; aiogram raises ClientDecodeError).
@@ -53,7 +55,7 @@ import contextlib
 import inspect
 import re
 import time
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from http import HTTPStatus
 from types import TracebackType
 from typing import Any, Literal, Self
@@ -126,6 +128,7 @@ class TelegramEmulator(BotApiCore):
         self._runner: web.AppRunner | None = None
         self._http: aiohttp.ClientSession | None = None
         self._worker: asyncio.Task[None] | None = None
+        self.on_request: Callable[[RecordedCall], Awaitable[None]] | None = None
 
     # ------------------------------------------------------------------ lifecycle
 
@@ -344,6 +347,8 @@ class TelegramEmulator(BotApiCore):
             return web.json_response(error.payload(), status=413)
         call = RecordedCall(_CANONICAL.get(name.lower(), name), params, self._clock())
         self.calls.append(call)
+        if self.on_request is not None:
+            await self.on_request(call)
         if self._down is not None:
             return self._down_response(call)
         try:

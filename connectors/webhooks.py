@@ -1,0 +1,131 @@
+"""Webhooks as data: a connector declares its route, how a request proves itself, and a
+pure parser from headers, body bytes and form fields to a typed result.
+
+No server code here: the HTTP adapter reads the request (size-limited), calls
+``admit`` before the body is read and ``parse`` after, and hands the result to
+the service that takes that kind of result. Both raise :class:`WebhookRejected`
+(or :class:`~connectors.payload.PayloadError`, a 400) and change nothing.
+"""
+
+from __future__ import annotations
+
+import hmac
+import json
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
+from typing import Generic, TypeVar
+
+from connectors.environment import HelpdeskWebhookEnvironment
+from connectors.types import TicketData, TicketEventKind
+
+S = TypeVar("S")
+
+JSON = "application/json"
+FORM = "application/x-www-form-urlencoded"
+
+
+@dataclass(frozen=True, slots=True)
+class RequestHead:
+    """What can be checked before the body is read: headers (case-insensitive) and query."""
+
+    headers: Mapping[str, str]
+    query: Mapping[str, str]
+
+
+@dataclass(frozen=True, slots=True)
+class WebhookRequest:
+    """A whole request as a parser sees it; ``form`` holds the fields of a form body."""
+
+    head: RequestHead
+    content_type: str
+    body: bytes
+    form: Mapping[str, str]
+
+
+class WebhookRejected(Exception):
+    """The request is refused with ``status``; the answer is ``{"error": ..., "field": ...}``."""
+
+    def __init__(self, status: int, error: str, field: str | None = None) -> None:
+        super().__init__(error)
+        self.status = status
+        self.error = error
+        self.field = field
+
+
+class WebhookResult:
+    """Base of what a webhook parses into; each subclass goes to one service."""
+
+    __slots__ = ()
+
+
+@dataclass(frozen=True, slots=True)
+class TicketDelivered(WebhookResult):
+    """The body carries the whole ticket."""
+
+    kind: TicketEventKind
+    ticket: TicketData
+    delivery_id: str | None
+
+
+@dataclass(frozen=True, slots=True)
+class TicketNamed(WebhookResult):
+    """The body only names a ticket; the configured helpdesk fetches it."""
+
+    kind: TicketEventKind
+    external_id: str
+    delivery_id: str | None
+
+
+@dataclass(frozen=True, slots=True)
+class TaskNamed(WebhookResult):
+    """A tracker says a task changed; ``event`` is its own name for what happened."""
+
+    external_id: str
+    event: str = ""
+
+
+@dataclass(frozen=True, slots=True)
+class Webhook(Generic[S]):
+    """One route a connector serves; ``S`` is the connector's settings model.
+
+    ``only_when_configured``: the route works only while its connector is the
+    configured one of its kind (else 503, after the request has proved itself).
+    """
+
+    path: str
+    parse: Callable[[WebhookRequest, S], WebhookResult]
+    admit: Callable[[RequestHead, S], None] | None = None
+    only_when_configured: bool = False
+
+
+def admit_shared_secret(head: RequestHead, settings: HelpdeskWebhookEnvironment) -> None:
+    """Check ``HELPDESK_WEBHOOK_SECRET`` (header ``X-Webhook-Secret`` or ``?secret=``)."""
+    secret = settings.helpdesk_webhook_secret
+    expected = secret.get_secret_value() if secret is not None else ""
+    if not expected:
+        raise WebhookRejected(401, "webhooks are disabled: HELPDESK_WEBHOOK_SECRET is not set")
+    given = head.headers.get("X-Webhook-Secret") or head.query.get("secret") or ""
+    if not hmac.compare_digest(given.encode(), expected.encode()):
+        raise WebhookRejected(401, "missing or wrong webhook secret")
+
+
+def json_body(request: WebhookRequest) -> object:
+    """The body as JSON; 415 unless it says it is JSON, 400 when it is not valid."""
+    if request.content_type != JSON:
+        raise WebhookRejected(415, f"expected {JSON}, got {request.content_type or 'nothing'}")
+    try:
+        return json.loads(request.body)
+    except (UnicodeDecodeError, json.JSONDecodeError) as exc:
+        raise WebhookRejected(400, f"malformed JSON: {exc}", "$") from exc
+
+
+def flat_fields(request: WebhookRequest) -> dict[str, str]:
+    """A JSON object or form body as text fields (a JSON null reads as empty)."""
+    if request.content_type == JSON:
+        data = json_body(request)
+        if not isinstance(data, dict):
+            raise WebhookRejected(400, "expected a JSON object", "$")
+        return {str(k): "" if v is None else str(v) for k, v in data.items()}
+    if request.content_type == FORM:
+        return dict(request.form)
+    raise WebhookRejected(415, "expected JSON or form-encoded data")
