@@ -17,45 +17,11 @@ import modest  # noqa: F401 - first, so aiogram is imported as the service impor
 from config.routing import RoutingConfig, load_routing_text
 from storage.db import Database
 from storage.migrate import upgrade
+from tests.support.redmine import redmine_api, redmine_server  # noqa: F401 - shared fixtures
+from tests.support.routing import ROUTING_YAML
 from tests.support.telegram_emulator import TelegramEmulator
 
 PG_DSN = os.environ.get("MODEST_TEST_PG", "postgresql://postgres@127.0.0.1:5432/test")
-
-ROUTING_YAML = """\
-timezone: Europe/Moscow
-language: en
-dispatch:
-  chat_id: -1001234567890
-departments:
-  - key: support
-    name: Support
-    helpdesk_id: 1
-    members: [ivan, olga]
-  - key: dev
-    name: Development
-    helpdesk_id: 2
-    members: [petr]
-people:
-  - key: ivan
-    name: Ivan Petrov
-    telegram_id: 1001
-    helpdesk_id: 11
-    roles: [dispatcher, specialist]
-  - key: olga
-    name: Olga Sidorova
-    telegram_id: 1002
-    helpdesk_id: 12
-    roles: [dispatcher, specialist]
-  - key: petr
-    name: Petr Ivanov
-    telegram_id: 1003
-    helpdesk_id: 13
-    roles: [developer]
-  - key: anna
-    name: Anna Smirnova
-    telegram_id: 1004
-    roles: [specialist]
-"""
 
 
 @pytest.fixture(autouse=True)

@@ -15,8 +15,8 @@ from connectors.base import HelpdeskConnector
 from dispatch.events import Actor, Source
 from dispatch.portal.models import Invitation
 from modest.portal import portal_accounts
-from tests.conftest import ROUTING_YAML
 from tests.support.harness import Harness, running_modest
+from tests.support.routing import ROUTING_YAML
 from tests.support.telegram_emulator import TelegramEmulator
 
 BASE_URL = "http://portal.test"

@@ -25,8 +25,8 @@ import httpx
 
 from config.routing import load_routing_text
 from config.settings import Settings
-from tests.conftest import ROUTING_YAML
 from tests.support.harness import SECRET
+from tests.support.routing import ROUTING_YAML
 from tests.support.telegram_emulator import TelegramEmulator
 
 #: How long a process may take from spawn to a healthy ``/healthz``.

@@ -22,7 +22,7 @@ from dispatch.time_followup import TimeFollowUp
 from dispatch.time_tracking import TimeTracker
 from storage.db import Database
 from storage.models import OutboxRow, OutboxStatus, TelegramMessageRow
-from tests.conftest import ROUTING_YAML
+from tests.support.routing import ROUTING_YAML
 
 
 @dataclass

@@ -1,0 +1,12 @@
+"""Where things are, for tests in any folder of ``tests/``."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+#: The repository's root.
+REPO = Path(__file__).resolve().parents[2]
+#: Recorded answers of outside systems.
+FIXTURES = REPO / "tests" / "fixtures"
+#: ``../shared/services`` beside the checkout: the real RT and Redmine.
+SERVICES = REPO.parent / "shared" / "services"
