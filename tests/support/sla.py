@@ -30,8 +30,8 @@ from dispatch.sla.scan import SlaService
 from dispatch.subscriptions import subscribe_features
 from storage.db import Database
 from storage.models import OutboxRow, SlaClockRow, TicketEventRow, TicketRow
-from tests.conftest import ROUTING_YAML
 from tests.support.reminders import Clock
+from tests.support.routing import ROUTING_YAML
 
 #: Monday 23 November 2026, 10:00 in Moscow.
 MONDAY_10 = datetime(2026, 11, 23, 7, 0, tzinfo=UTC)
@@ -79,6 +79,17 @@ clients:
     unlimited: true
 """
 ESCALATED_STATUS = "  classification: [escalated]\n"
+#: Two more departments, on lines 2 and 3.
+LINES = """\
+  - key: experts
+    name: Experts
+    line: 2
+    members: [anna]
+  - key: platform
+    name: Platform team
+    line: 3
+    members: [petr]
+"""
 LEADS = "  - key: lena\n    name: Lena Lead\n    telegram_id: 1009\n    roles: [lead]\n"
 
 

@@ -5,22 +5,12 @@ from __future__ import annotations
 from config.routing import RoutingConfig
 from connectors.fake import FakeHelpdesk
 from tests.support.buttons import find_message, press_labelled, wait_message
+from tests.support.dispatching import DISPATCH, IVAN, OLGA, assign_on_card
 from tests.support.harness import Harness, running_modest, ticket_body
-from tests.support.sla import sla_routing
+from tests.support.sla import LINES, sla_routing
 from tests.support.telegram_emulator import TelegramEmulator
-from tests.test_e2e_dispatch import DISPATCH, IVAN, OLGA, assign_on_card
 
 ANNA = 1004
-LINES = """\
-  - key: experts
-    name: Experts
-    line: 2
-    members: [anna]
-  - key: platform
-    name: Platform team
-    line: 3
-    members: [petr]
-"""
 
 
 def routing() -> RoutingConfig:

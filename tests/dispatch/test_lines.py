@@ -17,8 +17,7 @@ from storage.db import Database
 from storage.models import JobRow, TicketRow
 from tests.support.actors import telegram_actor
 from tests.support.reminders import Clock
-from tests.support.sla import MONDAY_10, SlaServices, sla_routing, sla_services
-from tests.test_e2e_lines import LINES
+from tests.support.sla import LINES, MONDAY_10, SlaServices, sla_routing, sla_services
 
 IVAN, OLGA, ANNA = 1001, 1002, 1004
 

@@ -11,7 +11,7 @@ from config.errors import RoutingConfigError
 from config.routing import check_routing, load_routing_text
 from config.sla import Calendar, Stage
 from modest.cli import main
-from tests.conftest import ROUTING_YAML
+from tests.support.routing import ROUTING_YAML
 
 SLA = """\
 statuses:

@@ -6,10 +6,10 @@ from datetime import timedelta
 
 from storage.types import utcnow
 from tests.support.buttons import press_labelled, wait_message
+from tests.support.dispatching import DISPATCH, IVAN, assign_on_card
 from tests.support.harness import running_modest, ticket_body
 from tests.support.sla import sla_routing
 from tests.support.telegram_emulator import TelegramEmulator
-from tests.test_e2e_dispatch import DISPATCH, IVAN, assign_on_card
 
 LENA = 1009
 

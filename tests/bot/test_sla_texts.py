@@ -5,7 +5,6 @@ from __future__ import annotations
 import dataclasses
 import re
 from datetime import UTC, datetime, timedelta
-from pathlib import Path
 from zoneinfo import ZoneInfo
 
 import pytest
@@ -16,8 +15,30 @@ from bot.renderers import TelegramRenderer
 from dispatch.lines.views import HandoverNote
 from dispatch.sla.policies import SlaTarget
 from dispatch.sla.views import AtRisk, SlaNote, SlaNotice
-from tests.test_bot_texts import BASE_VIEW, BOT_DIR
+from dispatch.views import TicketView
+from tests.support.paths import REPO
 
+BOT_DIR = REPO / "bot"
+BASE_VIEW = TicketView(
+    id=1,
+    number="A-1",
+    subject="Принтер",
+    body="Текст",
+    priority="high",
+    type="incident",
+    client_name="Мария",
+    client_email="",
+    client_company="ООО Ромашка",
+    url=None,
+    created_at=datetime(2026, 11, 22, 7, 30, tzinfo=UTC),
+    state="unassigned",
+    department_name=None,
+    assignee_name=None,
+    assigned_by_name=None,
+    assigned_at=None,
+    writeback="none",
+    writeback_error=None,
+)
 _PLURAL_CALL = re.compile(r'\.plural\(\s*"((?:[^"\\]|\\.)*)",\s*"((?:[^"\\]|\\.)*)"', re.S)
 MOSCOW = ZoneInfo("Europe/Moscow")
 
@@ -37,7 +58,7 @@ def test_every_plural_text_has_all_its_forms_in_both_catalogs() -> None:
     for singular, plural in calls:
         assert len(ru.forms[singular]) == 3, singular
         assert all("{count}" in form for form in ru.forms[singular]), singular
-        po = (Path(BOT_DIR) / "locales" / "en" / "LC_MESSAGES" / "modest.po").read_text()
+        po = (BOT_DIR / "locales" / "en" / "LC_MESSAGES" / "modest.po").read_text()
         assert f'msgid_plural "{plural}"' in po, plural
 
 
