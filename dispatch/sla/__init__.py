@@ -7,5 +7,7 @@
 - ``clock``: counting time, around the clock or in working hours, and a clock's
   pause, stop and resumption.
 - ``service``: the clocks follow the ticket's events (the subscriber).
-- ``scan``: the periodic pass that warns before and tells at a breach, ``/sla``.
+- ``scan``: the periodic pass that warns before and tells at a breach, and ``/sla``.
+- ``status``: a ticket's nearest target for cards and lists; ``outcomes``: targets met
+  or missed, for reports; ``views``: what the adapters render.
 """

@@ -17,6 +17,7 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from enum import StrEnum
+from typing import NamedTuple
 
 import structlog
 
@@ -52,9 +53,8 @@ class SlaPass:
     breached: int = 0
 
 
-@dataclass(frozen=True, slots=True)
-class _Found:
-    """A clock with news: a warning, or a breach."""
+class _Found(NamedTuple):
+    """A clock with news: a warning, or a breach (a tuple: a pass may find thousands)."""
 
     due: DueClock
     breach: bool
