@@ -10,6 +10,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from sqlmodel import col
 
 from storage.models import TicketEventRow, TicketRow
+from storage.types import id_in
 
 #: Ids per IN list: well under SQLite's and asyncpg's limits on bound parameters.
 _CHUNK = 5_000
@@ -57,7 +58,11 @@ class EventRepository:
         constants = [literal(value, _EVENTS.c[name].type) for name, value in values.items()]
         for start in range(0, len(ticket_ids), _CHUNK):
             chunk = list(ticket_ids[start : start + _CHUNK])
-            rows = select(tickets.id, *constants).where(tickets.id.in_(chunk)).order_by(tickets.id)
+            rows = (
+                select(tickets.id, *constants)
+                .where(id_in(self._session, tickets.id, chunk))
+                .order_by(tickets.id)
+            )
             await self._session.execute(insert(_EVENTS).from_select(["ticket_id", *values], rows))
 
     async def for_ticket(

@@ -13,6 +13,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from sqlmodel import col
 
 from storage.models import SlaClockRow, TicketRow
+from storage.types import id_in
 
 #: Ids per IN list: well under SQLite's and asyncpg's limits on bound parameters.
 _CHUNK = 5_000
@@ -134,7 +135,9 @@ class SlaRepository:
                     update(_CLOCKS)
                     .where(
                         _CLOCKS.c.target == target,
-                        _CLOCKS.c.ticket_id.in_(ticket_ids[start : start + _CHUNK]),
+                        id_in(
+                            self._session, _CLOCKS.c.ticket_id, ticket_ids[start : start + _CHUNK]
+                        ),
                     )
                     .values(**values)
                 )
@@ -165,7 +168,7 @@ class SlaRepository:
         connection = await self._session.connection()
         for start in range(0, len(ids), _CHUNK):
             stmt = select(t.id, t.number, t.subject, t.url).where(
-                t.id.in_(ids[start : start + _CHUNK])
+                id_in(self._session, t.id, ids[start : start + _CHUNK])
             )
             for ticket_id, number, subject, url in (await connection.execute(stmt)).all():
                 found[ticket_id] = Headline(number, subject, url)
