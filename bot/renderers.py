@@ -14,6 +14,7 @@ from datetime import datetime, tzinfo
 from aiogram.types import InlineKeyboardButton
 
 from bot.callbacks import DevAction, DevCb, DispatchAction, DispatchCb
+from bot.crm_renderers import CrmRenderer
 from bot.dev_renderers import DevTaskRenderer
 from bot.history_renderers import HistoryRenderer
 from bot.i18n import Texts
@@ -35,12 +36,19 @@ _BLANK_LINES = re.compile(r"\n{3,}")
 
 
 class TelegramRenderer(
-    ListRenderer, TimeRenderer, DevTaskRenderer, HistoryRenderer, SlaRenderer, LineRenderer
+    ListRenderer,
+    TimeRenderer,
+    DevTaskRenderer,
+    HistoryRenderer,
+    CrmRenderer,
+    SlaRenderer,
+    LineRenderer,
 ):
     """The bot's implementation of ``dispatch.views.Renderer``."""
 
     def __init__(self, texts: Texts, tz: tzinfo) -> None:
         ListRenderer.__init__(self, texts)
+        CrmRenderer.__init__(self, texts)
         TimeRenderer.__init__(self, texts, tz)
         DevTaskRenderer.__init__(self, texts)
         HistoryRenderer.__init__(self, texts, tz)
@@ -123,6 +131,7 @@ class TelegramRenderer(
         ]
         if any(details):
             lines.append(" · ".join(part for part in details if part))
+        lines += self.crm_lines(ticket.crm)
         if ticket.over_package:
             used, package = ticket.over_package
             lines.append(
@@ -210,7 +219,11 @@ class TelegramRenderer(
     def _when(self, moment: datetime | None) -> str:
         if moment is None:
             return ""
-        return f"🕒 {moment.astimezone(self._tz):%d.%m.%Y %H:%M}"
+        try:
+            local = moment.astimezone(self._tz)
+        except OverflowError:  # a helpdesk's date on the calendar's last day: shown in UTC
+            local = moment
+        return f"🕒 {local:%d.%m.%Y %H:%M}"
 
     def _time(self, moment: datetime | None) -> str:
         return f"{moment.astimezone(self._tz):%H:%M}" if moment else "?"

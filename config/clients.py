@@ -10,6 +10,7 @@ clients:
     overage_rate: 3500         # default: hour_rate
     currency: RUB
     contract: "№ 12/2026"
+    portal: https://acme.bitrix24.ru   # optional: the client's own portal
     start_date: 2026-01-01
     manager: dmitry            # a person key: gets alerts and the monthly report
     support_type: "Сопровождение сайта"   # shown in the client cabinet, like the rest
@@ -70,6 +71,8 @@ class Client(Section):
     overage_rate: Decimal | None = Field(None, ge=0)
     currency: str = "RUB"
     contract: str = ""
+    #: The client's own site or portal the support is for (optional).
+    portal: str = ""
     start_date: date | None = None
     manager: Key | None = None
     #: What the client cabinet shows on the contract page.

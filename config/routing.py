@@ -22,6 +22,7 @@ from pydantic_core import ErrorDetails
 
 from config.clients import Client, ReportsSection, TimePromptSection
 from config.conflicts import entry_conflicts, partial_conflicts
+from config.crm import CrmSection
 from config.errors import Problem, RoutingConfigError
 from config.schedule import WorkingHours
 from config.sections import (
@@ -91,6 +92,7 @@ class RoutingConfig(Section):
     )
     reports: Annotated[ReportsSection, null_as({})] = Field(default_factory=ReportsSection)
     tracker: Annotated[TrackerSection, null_as({})] = Field(default_factory=TrackerSection)
+    crm: Annotated[CrmSection, null_as({})] = Field(default_factory=CrmSection)
     statuses: Annotated[StatusesSection, null_as({})] = Field(default_factory=StatusesSection)
     sla: Annotated[SlaSection, null_as({})] = Field(default_factory=SlaSection)
 
@@ -181,6 +183,11 @@ class RoutingConfig(Section):
     def person_by_helpdesk_id(self, ref: str) -> Person | None:
         """The person the configured helpdesk names `ref`, if any."""
         key = self._keys(HELPDESK_KIND).person
+        return self._people_by_ref.get((key, ref)) if key is not None else None
+
+    def person_by_ref(self, ref: str, kind: str) -> Person | None:
+        """The person the configured connector of ``kind`` names ``ref``, if any."""
+        key = self._keys(kind).person
         return self._people_by_ref.get((key, ref)) if key is not None else None
 
     def department_by_helpdesk_id(self, ref: str) -> Department | None:

@@ -66,7 +66,7 @@ def _check_slug(value: str) -> str:
 CONNECTORS_CONTEXT = "connectors"
 
 
-def _check_known(kind: str, slug: str | None, info: ValidationInfo) -> str | None:
+def check_known(kind: str, slug: str | None, info: ValidationInfo) -> str | None:
     """A connector the caller's registry does not know is an error here, with its line."""
     known = ((info.context or {}).get(CONNECTORS_CONTEXT) or {}).get(kind)
     if slug is not None and known is not None and slug not in known:
@@ -194,7 +194,7 @@ class HelpdeskSection(Section):
     @field_validator("kind")
     @classmethod
     def _known_kind(cls, value: str | None, info: ValidationInfo) -> str | None:
-        return _check_known("helpdesk", value, info)
+        return check_known("helpdesk", value, info)
 
     @field_validator("ticket_url")
     @classmethod
@@ -233,4 +233,4 @@ class TrackerSection(Section):
     @field_validator("kind")
     @classmethod
     def _known_kind(cls, value: str | None, info: ValidationInfo) -> str | None:
-        return _check_known("tracker", value, info)
+        return check_known("tracker", value, info)

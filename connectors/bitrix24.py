@@ -1,32 +1,26 @@
 """Bitrix24 tasks through an incoming webhook: create, read, comment, read comments.
 
-Facts this relies on (``shared/reference/bitrix24-rest.md``): methods are POSTed
-to ``https://<portal>/rest/<user>/<code>/<method>`` with a JSON body (§1); answers
-are ``{"result": ..., "time": {..., "operating_reset_at"}}`` or ``{"error",
-"error_description"}`` (§1); the portal's bucket drains 2 requests/s and answers
-503 ``QUERY_LIMIT_EXCEEDED`` when it overflows, which is backed off and retried;
-429 ``OPERATION_TIME_LIMIT`` blocks one method for this webhook until
-``time.operating_reset_at`` (§2, §9.1); task input keys are UPPER_CASE, output
-camelCase (§4, §9.2); ``tasks.task.get`` answers ``result: []`` for a task that
-does not exist or is not visible; old-card comments come from
-``task.commentitem.getlist``, new-card ones live in the task chat, read with
-``im.dialog.messages.get`` and ``DIALOG_ID=chat<chatId>`` (§5, §9.6: the webhook
-needs the ``task`` and ``im`` scopes). The webhook code is the credential: it never
-reaches a log line or an error message.
+Calls, limits and errors are ``connectors.bitrix24_rest`` (shared with the CRM
+connector). Facts this relies on (``shared/reference/bitrix24-rest.md``): task
+input keys are UPPER_CASE, output camelCase (§4, §9.2); ``tasks.task.get``
+answers ``result: []`` for a task that does not exist or is not visible;
+old-card comments come from ``task.commentitem.getlist``, new-card ones live in
+the task chat, read with ``im.dialog.messages.get`` and ``DIALOG_ID=chat<chatId>``
+(§5, §9.6: the webhook needs the ``task`` and ``im`` scopes).
 """
 
 from __future__ import annotations
 
 import asyncio
 import time
-from collections.abc import Awaitable, Callable, Mapping
+from collections.abc import Callable, Mapping
 from datetime import UTC, datetime
 from typing import ClassVar
 
 import httpx
 import structlog
 
-from connectors.base import ConnectorError, PermanentError, RateLimitedError, TransientError
+from connectors.base import PermanentError
 from connectors.bitrix24_parse import (
     CHAT_PREFIX,
     STATUS_NAMES,
@@ -38,7 +32,7 @@ from connectors.bitrix24_parse import (
     positive_id,
     task_from_bitrix,
 )
-from connectors.http import transient_retries, with_retries
+from connectors.bitrix24_rest import Bitrix24Rest, PortalRateLimiter, Sleep
 from connectors.plugin import Capabilities
 from connectors.trackers import TaskDraft, TrackerComment, TrackerConnector, TrackerTask
 
@@ -46,52 +40,10 @@ __all__ = ["Bitrix24Connector", "Bitrix24Event", "PortalRateLimiter", "parse_eve
 
 log = structlog.get_logger(__name__)
 
-#: The portal's bucket drains this many requests per second (cloud, non-Enterprise).
-REQUESTS_PER_SECOND = 2.0
-#: The operating-time window is 10 minutes: the longest a method can stay blocked.
-OPERATING_WINDOW = 600.0
 #: ``task.commentitem.getlist`` and ``im.dialog.messages.get`` serve at most 50 a page.
 PAGE_SIZE = 50
 _MAX_PAGES = 200
-_MAX_ERROR_TEXT = 300
 _EPOCH = datetime.min.replace(tzinfo=UTC)
-
-Sleep = Callable[[float], Awaitable[None]]
-
-
-class PortalRateLimiter:
-    """Spaces requests at least ``1 / per_second`` apart, in arrival order.
-
-    Share one instance among every connector that calls the same portal from this
-    host: Bitrix24 counts all of them in one bucket. ``clock`` and ``sleep`` are
-    injectable so the limiter is deterministic under test.
-    """
-
-    def __init__(
-        self,
-        per_second: float = REQUESTS_PER_SECOND,
-        *,
-        clock: Callable[[], float] = time.monotonic,
-        sleep: Sleep = asyncio.sleep,
-    ) -> None:
-        if per_second <= 0:
-            raise ValueError(f"per_second must be positive, got {per_second}")
-        self._interval = 1.0 / per_second
-        self._clock = clock
-        self._sleep = sleep
-        self._next_at: float | None = None
-        self._lock: asyncio.Lock | None = None  # made on first use, inside the loop
-
-    async def acquire(self) -> None:
-        """Wait for this request's turn."""
-        if self._lock is None:
-            self._lock = asyncio.Lock()
-        async with self._lock:
-            now = self._clock()
-            if self._next_at is not None and now < self._next_at:
-                await self._sleep(self._next_at - now)
-                now = max(self._clock(), self._next_at)
-            self._next_at = now + self._interval
 
 
 def _task_id(value: str) -> int:
@@ -122,20 +74,6 @@ def _list(value: object) -> list[object]:
     return value if isinstance(value, list) else []
 
 
-def _decode(response: httpx.Response) -> dict[str, object] | None:
-    try:
-        body = response.json() if response.content.strip() else {}
-    except ValueError:
-        return None
-    return body if isinstance(body, dict) else None
-
-
-def _reset_at(body: Mapping[str, object] | None) -> float | None:
-    timing = body.get("time") if body is not None else None
-    value = timing.get("operating_reset_at") if isinstance(timing, dict) else None
-    return float(value) if isinstance(value, int | float) and not isinstance(value, bool) else None
-
-
 class Bitrix24Connector(TrackerConnector):
     """A Bitrix24 portal reached through an incoming webhook.
 
@@ -160,8 +98,6 @@ class Bitrix24Connector(TrackerConnector):
         sleep: Sleep = asyncio.sleep,
         wall_clock: Callable[[], float] = time.time,
     ) -> None:
-        if retry_attempts < 1:
-            raise ValueError("retry_attempts must be at least 1")
         if not done_statuses or not done_statuses <= STATUS_NAMES.keys():
             raise ValueError(f"done_statuses must be status codes 1..7, got {set(done_statuses)}")
         webhook = parse_webhook_url(webhook_url)
@@ -169,21 +105,20 @@ class Bitrix24Connector(TrackerConnector):
         self._url_template = (
             f"{webhook.origin}/company/personal/user/{webhook.user_id}/tasks/task/view/{{id}}/"
         )
-        self._limiter = limiter if limiter is not None else PortalRateLimiter(sleep=sleep)
-        self._retrying = transient_retries(retry_attempts, retry_wait, sleep=sleep)
-        self._wall_clock = wall_clock
-        self._blocked_until: dict[str, float] = {}
-        self._reset_hint: dict[str, float] = {}
-        self._client = httpx.AsyncClient(
-            base_url=webhook.root,
+        self._rest = Bitrix24Rest(
+            root=webhook.root,
+            limiter=limiter if limiter is not None else PortalRateLimiter(sleep=sleep),
             timeout=timeout,
             transport=transport,
-            headers={"Accept": "application/json"},
+            retry_attempts=retry_attempts,
+            retry_wait=retry_wait,
+            sleep=sleep,
+            wall_clock=wall_clock,
         )
 
     async def aclose(self) -> None:
         """Close the HTTP client."""
-        await self._client.aclose()
+        await self._rest.aclose()
 
     async def create_task(self, draft: TaskDraft) -> TrackerTask:
         """``tasks.task.add``; ``draft.project`` is the workgroup id (GROUP_ID)."""
@@ -281,53 +216,4 @@ class Bitrix24Connector(TrackerConnector):
         return list(seen.values())
 
     async def _call(self, method: str, params: Mapping[str, object]) -> object:
-        """One REST method, retrying transient failures (not a blocked method) with back-off."""
-
-        def failed(number: int, exc: ConnectorError) -> None:
-            # The method name and the outcome only: the URL holds the secret code.
-            log.warning("bitrix24.request_failed", method=method, attempt=number, reason=str(exc))
-
-        return await with_retries(
-            self._retrying, lambda _n: self._send(method, params), on_error=failed
-        )
-
-    async def _send(self, method: str, params: Mapping[str, object]) -> object:
-        """One HTTP request through the limiter, mapped to ``result`` or an error."""
-        wait = self._blocked_until.get(method, 0.0) - self._wall_clock()
-        if wait > 0:
-            raise RateLimitedError(f"Bitrix24 {method} is blocked for {wait:.0f}s more", wait)
-        await self._limiter.acquire()
-        failure: ConnectorError | None = None
-        try:
-            response = await self._client.post(method, json=params)
-        except (httpx.TimeoutException, httpx.NetworkError, httpx.RemoteProtocolError) as exc:
-            failure = TransientError(f"Bitrix24 {method}: {type(exc).__name__}")
-        except httpx.HTTPError as exc:
-            failure = PermanentError(f"Bitrix24 {method}: {type(exc).__name__}")
-        if failure is not None:
-            # Raised outside the handler: httpx errors can carry the request URL, and with
-            # it the webhook code, so they must not ride along as cause or context.
-            raise failure
-        return self._interpret(method, response)
-
-    def _interpret(self, method: str, response: httpx.Response) -> object:
-        body = _decode(response)
-        code = str(body.get("error", "")) if body is not None else ""
-        where = f"Bitrix24 {method}: HTTP {response.status_code}"
-        if response.status_code == 429 or code == "OPERATION_TIME_LIMIT":
-            now = self._wall_clock()
-            hint = _reset_at(body) or self._reset_hint.get(method) or 0.0
-            until = hint if hint > now else now + OPERATING_WINDOW
-            self._blocked_until[method] = until
-            raise RateLimitedError(f"{where} {code or 'too many requests'}", until - now)
-        if response.status_code >= 500 or code == "QUERY_LIMIT_EXCEEDED":
-            raise TransientError(f"{where} {code}".rstrip())
-        if body is None:
-            raise PermanentError(f"{where}: answer is not a JSON object")
-        if code or not response.is_success:
-            detail = str(body.get("error_description", ""))[:_MAX_ERROR_TEXT]
-            raise PermanentError(f"{where} {code}: {detail}".rstrip(": "))
-        reset_at = _reset_at(body)
-        if reset_at is not None:
-            self._reset_hint[method] = reset_at
-        return body.get("result")
+        return await self._rest.call(method, params)

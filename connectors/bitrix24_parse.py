@@ -116,9 +116,9 @@ def parse_bitrix_datetime(value: object) -> datetime | None:
         return None
     try:
         moment = datetime.fromisoformat(value.strip())
-    except ValueError:
+        return moment.replace(tzinfo=UTC) if moment.tzinfo is None else moment.astimezone(UTC)
+    except (ValueError, OverflowError):  # OverflowError: in UTC it falls off the calendar
         return None
-    return moment.replace(tzinfo=UTC) if moment.tzinfo is None else moment.astimezone(UTC)
 
 
 def _text(value: object) -> str:
@@ -203,7 +203,8 @@ def _check_token(form: Mapping[str, str], app_token: str) -> None:
         raise PayloadError(_TOKEN_KEY, "no application token is configured; events are refused")
     if not given:
         raise PayloadError(_TOKEN_KEY, "missing")
-    if not hmac.compare_digest(given.encode(), app_token.encode()):
+    # surrogatepass: a key that cannot be UTF-8 still compares (unequal) rather than raise.
+    if not hmac.compare_digest(given.encode(errors="surrogatepass"), app_token.encode()):
         raise PayloadError(_TOKEN_KEY, "does not match the outgoing webhook's token")
 
 

@@ -11,6 +11,7 @@ from pydantic import AliasPath, Field
 
 from connectors.bitrix24 import Bitrix24Connector
 from connectors.bitrix24_parse import parse_event
+from connectors.bitrix24_rest import portal_limiter
 from connectors.environment import Bitrix24Environment, unset
 from connectors.payload import PayloadError
 from connectors.plugin import ConnectorPlugin, ConnectorSettings, References
@@ -35,7 +36,9 @@ class Bitrix24Settings(Bitrix24Environment, ConnectorSettings):
 def admit_event(head: RequestHead, settings: Bitrix24Settings) -> None:
     """Refuse every event while no application token is configured."""
     if not settings.bitrix24_app_token:
-        raise WebhookRejected(401, "Bitrix24 events are disabled: BITRIX24_APP_TOKEN is not set")
+        raise WebhookRejected(
+            401, "Bitrix24 events are disabled: BITRIX24_APP_TOKEN is not set", _TOKEN_FIELD
+        )
 
 
 def parse_task_event(request: WebhookRequest, settings: Bitrix24Settings) -> TaskNamed:
@@ -52,9 +55,11 @@ def parse_task_event(request: WebhookRequest, settings: Bitrix24Settings) -> Tas
 
 def _build(settings: Bitrix24Settings) -> TrackerConnector:
     assert settings.bitrix24_webhook_url is not None  # checked by missing()
+    url = settings.bitrix24_webhook_url.get_secret_value()
     return Bitrix24Connector(
-        webhook_url=settings.bitrix24_webhook_url.get_secret_value(),
+        webhook_url=url,
         done_statuses=settings.done_statuses,
+        limiter=portal_limiter(settings.budgets, url),
     )
 
 

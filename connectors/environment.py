@@ -10,6 +10,7 @@ options it reads. Only pydantic here: loading settings pulls in no HTTP client.
 from __future__ import annotations
 
 from typing import Annotated
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from pydantic import AfterValidator, BaseModel, Field, SecretStr
 
@@ -24,6 +25,19 @@ def _http_url(value: str) -> str:
 
 
 HttpUrlText = Annotated[str, AfterValidator(_http_url)]
+
+
+def _time_zone(value: str) -> str:
+    """Check that ``value`` names an IANA time zone (``Europe/Moscow``)."""
+    value = value.strip()
+    try:
+        ZoneInfo(value)
+    except (ZoneInfoNotFoundError, ValueError, OSError):
+        raise ValueError(f"unknown time zone {value!r}, use a name like Europe/Moscow") from None
+    return value
+
+
+TimeZoneName = Annotated[str, AfterValidator(_time_zone)]
 
 
 def _are(names: list[str]) -> str:
@@ -84,6 +98,13 @@ class RequestTrackerEnvironment(BaseModel):
     rt_token: SecretStr | None = None
     rt_user: str | None = None
     rt_password: SecretStr | None = None
+    # The zone RT reads TicketSQL dates in for that user (its preference, else $Timezone).
+    rt_timezone: TimeZoneName = "UTC"
+
+    @property
+    def rt_tz(self) -> ZoneInfo:
+        """The zone RT reads TicketSQL dates in for Modest's RT user."""
+        return ZoneInfo(self.rt_timezone)
 
     @property
     def rt_enabled(self) -> bool:
@@ -111,6 +132,13 @@ class Bitrix24Environment(BaseModel):
     bitrix24_app_token: SecretStr | None = None
 
 
+class Bitrix24CrmEnvironment(BaseModel):
+    """``BITRIX24_CRM_WEBHOOK_URL``: a webhook with the ``crm`` scope, when the CRM is
+    another portal or needs another webhook than the tracker's ``BITRIX24_WEBHOOK_URL``."""
+
+    bitrix24_crm_webhook_url: SecretStr | None = None
+
+
 class RedmineEnvironment(BaseModel):
     """``REDMINE_*``: the server, the API key, the webhook secret and the request budget."""
 
@@ -125,6 +153,7 @@ class ConnectorEnvironment(
     HelpDeskEddyEnvironment,
     RequestTrackerEnvironment,
     Bitrix24Environment,
+    Bitrix24CrmEnvironment,
     RedmineEnvironment,
 ):
     """Every built-in connector's variables; a new connector adds its mixin here."""

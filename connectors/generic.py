@@ -33,8 +33,11 @@ __all__ = ["GenericHelpdeskConnector", "parse_generic_webhook"]
 
 log = structlog.get_logger(__name__)
 
-MAX_ID = 200
-MAX_SHORT = 200
+# Ids, refs and short texts are stored in columns of 64 characters.
+MAX_ID = 64
+MAX_SHORT = 64
+MAX_DELIVERY_ID = 200
+MAX_CHANNEL = 32  # the ticket's channel column
 MAX_SUBJECT = 1000
 MAX_BODY = 200_000
 MAX_CLIENT_FIELD = 500
@@ -70,6 +73,16 @@ def _created_at(value: object) -> object:
     return value or None
 
 
+def _in_utc(value: datetime | None) -> datetime | None:
+    # Naive means UTC; "0001-01-01T00:00+01:00" has no UTC moment (year 0) to store.
+    if value is None:
+        return None
+    try:
+        return value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
+    except OverflowError:
+        raise ValueError("must be a date-time between the years 1 and 9999 in UTC") from None
+
+
 def _http_url(value: str | None) -> str | None:
     if not value:
         return None
@@ -98,6 +111,8 @@ RefText = Annotated[StrictStr, _text(MAX_ID), BeforeValidator(_id_value)]
 ShortText = Annotated[StrictStr, _text(MAX_SHORT), BeforeValidator(_none_to_empty)]
 BodyText = Annotated[StrictStr, AfterValidator(_truncate_body), BeforeValidator(_none_to_empty)]
 ClientText = Annotated[StrictStr, _text(MAX_CLIENT_FIELD), BeforeValidator(_none_to_empty)]
+ChannelText = Annotated[StrictStr, _text(MAX_CHANNEL), BeforeValidator(_none_to_empty)]
+UtcDateTime = Annotated[datetime | None, BeforeValidator(_created_at), AfterValidator(_in_utc)]
 
 
 class _ClientBody(BaseModel):
@@ -125,8 +140,8 @@ class _TicketBody(BaseModel):
     closed: StrictBool | None = None
     client: _ClientBody | None = None
     url: Annotated[Annotated[StrictStr, _text(MAX_URL)] | None, AfterValidator(_http_url)] = None
-    created_at: Annotated[datetime | None, BeforeValidator(_created_at)] = None
-    channel: ShortText = ""
+    created_at: UtcDateTime = None
+    channel: ChannelText = ""
 
 
 class _ReplyBody(BaseModel):
@@ -134,7 +149,7 @@ class _ReplyBody(BaseModel):
 
     id: IdText
     author: ReplyAuthor
-    at: Annotated[datetime | None, BeforeValidator(_created_at)] = None
+    at: UtcDateTime = None
     author_id: RefText | None = None
     author_name: ClientText = ""
     text: BodyText = ""
@@ -144,7 +159,7 @@ class _GenericBody(BaseModel):
     model_config = ConfigDict(extra="ignore")
 
     event: Annotated[TicketEventKind, BeforeValidator(_event)]
-    delivery_id: Annotated[StrictStr, _text(MAX_SHORT)] | None = None
+    delivery_id: Annotated[StrictStr, _text(MAX_DELIVERY_ID)] | None = None
     ticket: _TicketBody
     reply: _ReplyBody | None = None
 
@@ -171,17 +186,11 @@ def _error_message(error: ErrorDetails) -> str:
     return str(error["msg"])
 
 
-def _utc(value: datetime | None) -> datetime | None:
-    if value is None:
-        return None
-    return (value if value.tzinfo else value.replace(tzinfo=UTC)).astimezone(UTC)
-
-
 def _to_reply(raw: _ReplyBody) -> Reply:
     return Reply(
         external_id=raw.id,
         author=raw.author,
-        at=_utc(raw.at),
+        at=raw.at,
         author_ref=raw.author_id or None,
         author_name=raw.author_name,
         text=raw.text,
@@ -189,7 +198,6 @@ def _to_reply(raw: _ReplyBody) -> Reply:
 
 
 def _to_ticket(event: TicketEventKind, raw: _TicketBody, reply: _ReplyBody | None) -> TicketData:
-    created_at = _utc(raw.created_at)
     client = raw.client or _ClientBody()
     return TicketData(
         external_id=raw.id,
@@ -203,7 +211,7 @@ def _to_ticket(event: TicketEventKind, raw: _TicketBody, reply: _ReplyBody | Non
         assignee_ref=raw.assignee or None,
         client=Client(name=client.name, email=client.email, company=client.company),
         url=raw.url,
-        created_at=created_at,
+        created_at=raw.created_at,
         closed=raw.closed if raw.closed is not None else event is TicketEventKind.CLOSED,
         channel=raw.channel,
         replies=(_to_reply(reply),) if reply is not None else (),

@@ -196,6 +196,8 @@ class HelpDeskEddyConnector(HelpdeskConnector):
         raw = single_item(answer.get("data"))
         if raw is None:
             raise PermanentError(f"HelpDeskEddy ticket {ticket_id}: answer holds no ticket")
+        if positive_id(raw.get("id")) not in (None, ticket_id):
+            raise PermanentError(f"HelpDeskEddy ticket {ticket_id}: answer is about another one")
         body, replies = await self._conversation(ticket_id, raw.get("user_id"))
         company = await self._company(raw.get("user_id"))
         return ticket_from_hde(

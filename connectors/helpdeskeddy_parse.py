@@ -153,7 +153,10 @@ def parse_datetime(value: object, portal_tz: tzinfo | None = None) -> datetime |
     if isinstance(value, bool) or value is None:
         return None
     if isinstance(value, int | float):
-        return datetime.fromtimestamp(value, UTC) if value > 0 else None
+        try:
+            return datetime.fromtimestamp(value, UTC) if value > 0 else None
+        except (ValueError, OverflowError, OSError):  # past year 9999, or past time_t
+            return None
     if not isinstance(value, str) or not value.strip():
         return None
     text = value.strip()
@@ -171,7 +174,10 @@ def parse_datetime(value: object, portal_tz: tzinfo | None = None) -> datetime |
             return None
     if parsed.tzinfo is None:
         parsed = parsed.replace(tzinfo=portal_tz or UTC)
-    return parsed.astimezone(UTC)
+    try:
+        return parsed.astimezone(UTC)
+    except OverflowError:  # year 1 east of UTC, or year 9999 west of it
+        return None
 
 
 def format_filter_datetime(moment: datetime, portal_tz: tzinfo | None) -> str:
@@ -193,6 +199,17 @@ class _TextExtractor(HTMLParser):
         self._skip = 0
         self._pre = 0
         self._has_text = False
+
+    def parse_marked_section(self, i: int, report: bool = True) -> int:
+        """``<![...]>``; one that is not CDATA or a condition is skipped like a comment.
+
+        CPython's parser asserts on such a section ("<![0", "<![A["), which mail
+        from outside can hold; a browser shows nothing of it either.
+        """
+        try:
+            return super().parse_marked_section(i, report)
+        except AssertionError:
+            return self.parse_bogus_comment(i, report)
 
     def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
         if tag in _SKIP_TAGS:

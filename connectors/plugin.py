@@ -15,8 +15,9 @@ from dataclasses import dataclass
 from enum import StrEnum
 from typing import Any, Generic, TypeVar
 
-from pydantic import BaseModel, ConfigDict, SecretStr
+from pydantic import BaseModel, ConfigDict, Field, SecretStr
 
+from connectors.budgets import SharedBudgets
 from connectors.webhooks import Webhook
 
 C = TypeVar("C")
@@ -73,7 +74,18 @@ class ConnectorSettings(BaseModel):
     """
 
     model_config = ConfigDict(
-        frozen=True, extra="ignore", validate_by_name=True, validate_by_alias=True
+        frozen=True,
+        extra="ignore",
+        validate_by_name=True,
+        validate_by_alias=True,
+        arbitrary_types_allowed=True,
+    )
+
+    #: Handed in by the composition root (``budgets`` in the source), neither an
+    #: environment variable nor a routing option: request budgets shared among the
+    #: connectors that call the same system.
+    budgets: SharedBudgets | None = Field(
+        None, validation_alias="budgets", exclude=True, repr=False
     )
 
     def missing(self) -> str | None:

@@ -53,7 +53,9 @@ def verify_webhook(body: bytes, signature: str | None, secret: str) -> bool:
     if given[: len(_SIGNATURE_PREFIX)].lower() != _SIGNATURE_PREFIX:
         return False
     expected = hmac.new(secret.encode(), body, hashlib.sha256).hexdigest()
-    return hmac.compare_digest(given[len(_SIGNATURE_PREFIX) :].lower().encode(), expected.encode())
+    # surrogatepass: aiohttp hands undecodable header bytes over as surrogates.
+    given_hex = given[len(_SIGNATURE_PREFIX) :].lower().encode(errors="surrogatepass")
+    return hmac.compare_digest(given_hex, expected.encode())
 
 
 def parse_redmine_datetime(value: object) -> datetime | None:

@@ -38,12 +38,15 @@ def parse_issue_event(request: WebhookRequest, settings: RedmineSettings) -> Tas
     secret = settings.redmine_webhook_secret
     signature = request.head.headers.get(SIGNATURE_HEADER)
     if secret is None or not verify_webhook(request.body, signature, secret.get_secret_value()):
-        raise WebhookRejected(401, f"missing or wrong {SIGNATURE_HEADER}")
+        raise WebhookRejected(401, f"missing or wrong {SIGNATURE_HEADER}", SIGNATURE_HEADER)
     try:
         data = json.loads(request.body)
         issue_id = str(int(data["data"]["issue"]["id"]))
-    except (ValueError, KeyError, TypeError) as exc:
-        raise WebhookRejected(400, f"expected data.issue.id: {exc!r}", "data.issue.id") from exc
+    # Overflow: an id of 1e400 is infinity; recursion: a body nested too deeply.
+    except (ValueError, KeyError, TypeError, OverflowError, RecursionError) as exc:
+        raise WebhookRejected(
+            400, f"expected data.issue.id: {type(exc).__name__}", "data.issue.id"
+        ) from exc
     event = data.get("type")
     return TaskNamed(external_id=issue_id, event=event if isinstance(event, str) else "")
 

@@ -11,6 +11,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any, TypeVar
 
+from connectors.bitrix24_crm_plugin import bitrix24_crm_plugin
 from connectors.bitrix24_plugin import bitrix24_plugin
 from connectors.generic_plugin import generic_plugin
 from connectors.helpdeskeddy_plugin import helpdeskeddy_plugin
@@ -101,7 +102,7 @@ def default_registry() -> ConnectorRegistry:
     """A new registry with the built-in connectors.
 
     Helpdesks: ``helpdeskeddy``, ``rt`` and ``generic``; trackers: ``bitrix24`` and
-    ``redmine``.
+    ``redmine``; CRMs: ``bitrix24``.
     """
     registry = ConnectorRegistry()
     registry.register(helpdeskeddy_plugin())
@@ -109,4 +110,5 @@ def default_registry() -> ConnectorRegistry:
     registry.register(generic_plugin())
     registry.register(bitrix24_plugin())
     registry.register(redmine_plugin())
+    registry.register(bitrix24_crm_plugin())
     return registry

@@ -6,19 +6,25 @@ auth is ``Authorization: token ...`` or HTTP basic auth; a search
 (``fields[Queue]=Name``), a single ticket does not, so reads are searches by id;
 searches never return deleted tickets, ``GET /ticket/{id}`` does; ``PUT /ticket/{id}``
 answers 200 with messages even when it changed nothing ("Queue X does not exist"),
-so an assignment is read back; an absolute TicketSQL date is read in the API user's
-RT time zone (an explicit offset is ignored), a relative one ("600 seconds ago") is
-not, so listing uses that; dates come back in UTC, unset ones as the epoch;
+so an assignment is read back; dates come back in UTC, unset ones as the epoch;
 ``/comment`` is staff-only while ``/correspond`` mails the requestors.
+
+Listing windows. TicketSQL dates go through Time::ParseDate, which reads the
+number of ``'N seconds ago'`` as a clock time or a year for many N (``1000`` is
+10:00, ``3600`` the year 3600), so such a window is wrong for most lengths. An
+absolute ``'YYYY-MM-DD HH:MM:SS'`` is read the same for every length: as a wall
+time in the API user's RT time zone (its Timezone preference, else RT's
+``$Timezone``), which REST2 does not show, hence ``timezone``. RT turns that wall
+time into UTC with the offset *at the wall time read as UTC*; :func:`rt_date_bound`
+undoes exactly that, so a window near a daylight-saving change may start up to an
+hour early (a deliberate overlap) but never late.
 """
 
 from __future__ import annotations
 
 import dataclasses
-import math
-import time
-from collections.abc import AsyncIterator, Callable, Mapping
-from datetime import UTC, datetime
+from collections.abc import AsyncIterator, Mapping
+from datetime import UTC, datetime, timedelta, tzinfo
 from typing import ClassVar
 
 import httpx
@@ -34,7 +40,13 @@ from connectors.http import classified_request, transient_retries, with_retries
 from connectors.plugin import Capabilities
 from connectors.types import Client, TicketData
 
-__all__ = ["CLOSED_STATUSES", "RequestTrackerConnector", "parse_rt_datetime", "ticket_from_rt"]
+__all__ = [
+    "CLOSED_STATUSES",
+    "RequestTrackerConnector",
+    "parse_rt_datetime",
+    "rt_date_bound",
+    "ticket_from_rt",
+]
 
 log = structlog.get_logger(__name__)
 
@@ -62,10 +74,34 @@ def parse_rt_datetime(value: object) -> datetime | None:
         return None
     try:
         moment = datetime.fromisoformat(value.strip().replace("Z", "+00:00"))
-    except ValueError:
+        moment = moment.replace(tzinfo=UTC) if moment.tzinfo is None else moment.astimezone(UTC)
+    except (ValueError, OverflowError):  # OverflowError: in UTC it falls off the calendar
         return None
-    moment = moment.replace(tzinfo=UTC) if moment.tzinfo is None else moment.astimezone(UTC)
     return None if moment <= _EPOCH else moment
+
+
+def _rt_reading(wall: datetime, zone: tzinfo) -> datetime:
+    """The UTC moment RT 5 makes of a TicketSQL wall time (``RT::Date``, format unknown)."""
+    as_utc = wall.replace(tzinfo=UTC)
+    offset = as_utc.astimezone(zone).utcoffset() or timedelta(0)
+    return as_utc - offset
+
+
+def rt_date_bound(moment: datetime, zone: tzinfo) -> str:
+    """A TicketSQL date RT reads as ``moment`` (whole seconds), or up to an hour earlier.
+
+    ``zone`` is the time zone RT reads dates in for the API user. Only around a
+    daylight-saving change does RT's reading differ from the plain wall time; then
+    the wall time is moved back until RT's reading is no later than ``moment``.
+    """
+    moment = (moment if moment.tzinfo else moment.replace(tzinfo=UTC)).replace(microsecond=0)
+    wall = moment.astimezone(zone).replace(tzinfo=None)
+    for _ in range(3):  # one step suffices; the others guard zones with odd rules
+        late = _rt_reading(wall, zone) - moment
+        if late <= timedelta(0):
+            break
+        wall -= late
+    return wall.strftime("%Y-%m-%d %H:%M:%S")
 
 
 def _text(value: object) -> str:
@@ -151,8 +187,9 @@ class RequestTrackerConnector(HelpdeskConnector):
     """A Request Tracker 5 instance reached through its REST2 API.
 
     ``base_url`` is RT's web root (``RT_URL``); ``token`` wins over ``user`` and
-    ``password``. Departments are queue names, people are user names. The ticket
-    link is ``{base_url}/Ticket/Display.html?id={id}`` unless ``ticket_url_template``
+    ``password``; ``timezone`` is the zone RT reads dates in for that user (``RT_TIMEZONE``).
+    Departments are queue names, people are user names. The ticket link is
+    ``{base_url}/Ticket/Display.html?id={id}`` unless ``ticket_url_template``
     (``{id}``, ``{number}``) says otherwise.
     """
 
@@ -174,6 +211,7 @@ class RequestTrackerConnector(HelpdeskConnector):
         user: str | None = None,
         password: str | None = None,
         ticket_url_template: str | None = None,
+        timezone: tzinfo = UTC,
         timeout: float = 10.0,
         transport: httpx.AsyncBaseTransport | None = None,
         retry_attempts: int = 4,
@@ -193,8 +231,7 @@ class RequestTrackerConnector(HelpdeskConnector):
         escaped = root.replace("{", "{{").replace("}", "}}")
         self._url_template = ticket_url_template or f"{escaped}/Ticket/Display.html?id={{id}}"
         self._retrying = transient_retries(retry_attempts, retry_wait)
-        self._clock: Callable[[], float] = time.monotonic
-        self._now: Callable[[], datetime] = lambda: datetime.now(UTC)
+        self._timezone = timezone
         self._bodies: dict[int, str] = {}  # insertion-ordered: the oldest goes first
         self._client = httpx.AsyncClient(
             base_url=f"{root}/REST/2.0/",
@@ -216,6 +253,8 @@ class RequestTrackerConnector(HelpdeskConnector):
             # Searches hide deleted tickets; this read shows them (and is a 404 for none).
             single = await self._call("GET", f"ticket/{ticket_id}")
             raw = single if isinstance(single, dict) else {}
+        if _text(raw.get("id")) != str(ticket_id):
+            raise PermanentError(f"RT ticket {ticket_id}: the answer is about another ticket")
         body = await self._body(ticket_id)
         return ticket_from_rt(raw, url_template=self._url_template, body=body)
 
@@ -276,13 +315,11 @@ class RequestTrackerConnector(HelpdeskConnector):
         """
         since = since if since.tzinfo else since.replace(tzinfo=UTC)
         since_second = since.replace(microsecond=0)  # RT dates have whole seconds
-        lookback = max(0, math.ceil((self._now() - since).total_seconds()))
-        started, page = self._clock(), 1
+        # An absolute bound: every page sees the same window, however long paging takes.
+        query = f"LastUpdated >= '{rt_date_bound(since_second, self._timezone)}'"
+        page = 1
         while True:
-            # A relative bound, pushed back by the time spent paging (and a second for the
-            # request's way to RT) so that every page sees the same window.
-            seconds = lookback + int(self._clock() - started) + 1
-            answer = await self._search(f"LastUpdated >= '{seconds} seconds ago'", page=page)
+            answer = await self._search(query, page=page)
             items = _items(answer)
             for raw in items:
                 try:
@@ -310,7 +347,8 @@ class RequestTrackerConnector(HelpdeskConnector):
     async def _find(self, ticket_id: int) -> JsonObject | None:
         """The ticket as a search returns it (names expanded); None when not found."""
         items = _items(await self._search(f"id = {ticket_id}"))
-        return items[0] if items else None
+        # Only an item with that id: an answer about another ticket must not stand for it.
+        return next((item for item in items if _text(item.get("id")) == str(ticket_id)), None)
 
     async def _body(self, ticket_id: int) -> str:
         """The ticket's first message as plain text (cached); "" when it cannot be read."""

@@ -20,7 +20,7 @@ from connectors.webhooks import Webhook, admit_shared_secret
 class RequestTrackerSettings(
     HelpdeskWebhookEnvironment, RequestTrackerEnvironment, ConnectorSettings
 ):
-    """``RT_*`` plus ``helpdesk.ticket_url``."""
+    """``RT_*`` (``RT_TIMEZONE`` among them) plus ``helpdesk.ticket_url``."""
 
     ticket_url_template: str | None = Field(
         None, validation_alias=AliasPath("routing", "helpdesk", "ticket_url")
@@ -47,6 +47,7 @@ def _build(settings: RequestTrackerSettings) -> HelpdeskConnector:
         user=settings.rt_user,
         password=secret_value(settings.rt_password),
         ticket_url_template=settings.ticket_url_template,
+        timezone=settings.rt_tz,
     )
 
 

@@ -22,6 +22,9 @@ S = TypeVar("S")
 
 JSON = "application/json"
 FORM = "application/x-www-form-urlencoded"
+#: What a refusal names when the fault is not in the body.
+SECRET_HEADER = "X-Webhook-Secret"  # noqa: S105 - a header name, not a secret
+TYPE_HEADER = "Content-Type"
 
 
 @dataclass(frozen=True, slots=True)
@@ -103,20 +106,57 @@ def admit_shared_secret(head: RequestHead, settings: HelpdeskWebhookEnvironment)
     secret = settings.helpdesk_webhook_secret
     expected = secret.get_secret_value() if secret is not None else ""
     if not expected:
-        raise WebhookRejected(401, "webhooks are disabled: HELPDESK_WEBHOOK_SECRET is not set")
-    given = head.headers.get("X-Webhook-Secret") or head.query.get("secret") or ""
-    if not hmac.compare_digest(given.encode(), expected.encode()):
-        raise WebhookRejected(401, "missing or wrong webhook secret")
+        raise WebhookRejected(
+            401, "webhooks are disabled: HELPDESK_WEBHOOK_SECRET is not set", SECRET_HEADER
+        )
+    given = head.headers.get(SECRET_HEADER) or head.query.get("secret") or ""
+    # surrogatepass: aiohttp hands undecodable header bytes over as surrogates.
+    if not hmac.compare_digest(given.encode(errors="surrogatepass"), expected.encode()):
+        raise WebhookRejected(401, "missing or wrong webhook secret", SECRET_HEADER)
 
 
 def json_body(request: WebhookRequest) -> object:
     """The body as JSON; 415 unless it says it is JSON, 400 when it is not valid."""
     if request.content_type != JSON:
-        raise WebhookRejected(415, f"expected {JSON}, got {request.content_type or 'nothing'}")
+        given = request.content_type or "nothing"
+        raise WebhookRejected(415, f"expected {JSON}, got {given}", TYPE_HEADER)
     try:
-        return json.loads(request.body)
+        data = json.loads(request.body)
     except (UnicodeDecodeError, json.JSONDecodeError) as exc:
         raise WebhookRejected(400, f"malformed JSON: {exc}", "$") from exc
+    except RecursionError:
+        raise WebhookRejected(400, "malformed JSON: nested too deeply", "$") from None
+    check_storable(data)
+    return data
+
+
+def check_storable(value: object, path: str = "") -> None:
+    """Refuse text no database can store: NUL characters, unpaired UTF-16 surrogates.
+
+    JSON can carry both (``\\u0000``, ``\\ud800``); PostgreSQL refuses the first,
+    UTF-8 the second, so either would fail the request after it was half done.
+    The refusal names the dotted path of the text (a bad key: its object's path).
+    """
+    if isinstance(value, str):
+        if "\x00" in value or (not value.isascii() and _has_surrogate(value)):
+            raise WebhookRejected(
+                400, "text holds a NUL character or an unpaired surrogate", path or "$"
+            )
+    elif isinstance(value, dict):
+        for key, item in value.items():
+            check_storable(key, path)
+            check_storable(item, f"{path}.{key}" if path else str(key))
+    elif isinstance(value, list):
+        for index, item in enumerate(value):
+            check_storable(item, f"{path}.{index}" if path else str(index))
+
+
+def _has_surrogate(text: str) -> bool:
+    try:
+        text.encode("utf-8")
+    except UnicodeEncodeError:
+        return True
+    return False
 
 
 def flat_fields(request: WebhookRequest) -> dict[str, str]:
@@ -127,5 +167,7 @@ def flat_fields(request: WebhookRequest) -> dict[str, str]:
             raise WebhookRejected(400, "expected a JSON object", "$")
         return {str(k): "" if v is None else str(v) for k, v in data.items()}
     if request.content_type == FORM:
-        return dict(request.form)
-    raise WebhookRejected(415, "expected JSON or form-encoded data")
+        fields = dict(request.form)
+        check_storable(fields)
+        return fields
+    raise WebhookRejected(415, "expected JSON or form-encoded data", TYPE_HEADER)

@@ -6,7 +6,10 @@ import dataclasses
 from collections.abc import Callable
 from datetime import datetime
 
+from config.clients import Client
 from config.routing import Department, RoutingConfig
+from dispatch.clients import ClientDirectory
+from dispatch.crm.cards import CrmCardBlocks
 from dispatch.events import EventKind, TicketEvent, TicketLog
 from dispatch.lines.views import HandoverNote, line_departments, next_line_departments
 from dispatch.models import TicketState
@@ -27,11 +30,16 @@ class CardPublisher:
         renderer: CardMessages,
         *,
         dev_tasks: bool = False,
+        clients: ClientDirectory | None = None,
+        crm: CrmCardBlocks | None = None,
         clock: Callable[[], datetime] = utcnow,
     ) -> None:
         self._routing = routing
         self._renderer = renderer
         self._dev_tasks = dev_tasks
+        self._clients = clients or ClientDirectory(routing)
+        #: The CRM block of the card (who wrote, the company, its contract), when a CRM is set.
+        self._crm = crm
         self._clock = clock
         self._sla = SlaReader(routing)
 
@@ -189,13 +197,16 @@ class CardPublisher:
     ) -> Payload:
         assert ticket.id is not None
         view = TicketView.of(ticket, self._routing)
+        client = await self._clients.for_ticket(uow, ticket)
         if ticket.state != "closed":
             view = dataclasses.replace(
                 view,
-                over_package=await self._over_package(uow, ticket),
+                over_package=await self._over_package(uow, client),
                 sla=await self._sla.note_for(uow, ticket.id, self._clock()),
                 handover=await self._handover(uow, ticket),
             )
+        if self._crm is not None:
+            view = dataclasses.replace(view, crm=await self._crm.block(uow, ticket, client))
         members = self._routing.members(browsing.key) if browsing else []
         return self._renderer.card(
             view,
@@ -222,8 +233,9 @@ class CardPublisher:
             comment=row.comment,
         )
 
-    async def _over_package(self, uow: UnitOfWork, ticket: TicketRow) -> tuple[int, int] | None:
-        client = self._routing.client_for(company=ticket.client_company, email=ticket.client_email)
+    async def _over_package(
+        self, uow: UnitOfWork, client: Client | None
+    ) -> tuple[int, int] | None:
         if client is None or client.hours_per_month is None:
             return None
         month = f"{self._clock().astimezone(self._routing.tz):%Y-%m}"

@@ -55,7 +55,8 @@ def _read(value: str) -> int | None:
 
 
 def _rounded(minutes: float) -> int:
-    return int(minutes + 0.5)
+    # A number of hundreds of digits is a float of inf, which int() refuses: cap it.
+    return int(minutes + 0.5) if minutes <= MAX_MINUTES else MAX_MINUTES + 1
 
 
 def format_minutes(minutes: int) -> str:

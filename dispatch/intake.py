@@ -191,8 +191,8 @@ class IntakeService:
         ticket = TicketRow(
             source=source,
             external_id=data.external_id,
-            number=data.number,
-            subject=data.subject,
+            number=_storable(data.number, _SHORT_COLUMN),
+            subject=_storable(data.subject),
             received_at=self._clock(),
         )
         _copy_fields(ticket, data)
@@ -328,23 +328,45 @@ def _shown(value: Any) -> Any:
     return value[:_SHOWN_CHARS] if isinstance(value, str) else value
 
 
+#: The length of the short columns (number, status, priority, type, helpdesk refs).
+_SHORT_COLUMN = 64
+#: The length of the channel column.
+_CHANNEL_COLUMN = 32
+
+
+def _storable(text: str, limit: int | None = None) -> str:
+    """Helpdesk text as a database can store it: no NUL, no lone surrogate, not too long.
+
+    A fetched ticket cannot be refused the way a webhook can (it would never get a
+    card), so text PostgreSQL or UTF-8 cannot hold is cleaned instead.
+    """
+    clean = text.replace("\x00", "")
+    if not clean.isascii():
+        clean = clean.encode("utf-8", "replace").decode("utf-8")
+    return clean[:limit]
+
+
+def _storable_ref(ref: str | None) -> str | None:
+    return None if ref is None else _storable(ref, _SHORT_COLUMN)
+
+
 def _copy_fields(ticket: TicketRow, data: TicketData) -> dict[str, Change]:
     """Copy the helpdesk's view onto the ticket; the tracked fields that changed."""
     before = {name: getattr(ticket, name) for name in _TRACKED}
-    ticket.number = data.number
-    ticket.subject = data.subject
+    ticket.number = _storable(data.number, _SHORT_COLUMN)
+    ticket.subject = _storable(data.subject)
     if data.body:
-        ticket.body = data.body
-    ticket.status = data.status
-    ticket.priority = data.priority
-    ticket.type = data.type
-    ticket.channel = data.channel or ticket.channel
-    ticket.client_name = data.client.name
-    ticket.client_email = data.client.email
-    ticket.client_company = data.client.company
-    ticket.url = data.url or ticket.url
-    ticket.helpdesk_department = data.department_ref
-    ticket.helpdesk_assignee = data.assignee_ref
+        ticket.body = _storable(data.body)
+    ticket.status = _storable(data.status, _SHORT_COLUMN)
+    ticket.priority = _storable(data.priority, _SHORT_COLUMN)
+    ticket.type = _storable(data.type, _SHORT_COLUMN)
+    ticket.channel = _storable(data.channel, _CHANNEL_COLUMN) if data.channel else ticket.channel
+    ticket.client_name = _storable(data.client.name)
+    ticket.client_email = _storable(data.client.email)
+    ticket.client_company = _storable(data.client.company)
+    ticket.url = _storable(data.url) if data.url else ticket.url
+    ticket.helpdesk_department = _storable_ref(data.department_ref)
+    ticket.helpdesk_assignee = _storable_ref(data.assignee_ref)
     if data.created_at is not None:
         ticket.created_at = data.created_at
     if data.updated_at is not None:

@@ -103,6 +103,27 @@ class SyncDevTask(JobPayload):
     task: str
 
 
+class CrmEnrich(_OnTicket):
+    """Look the ticket's requester up in the CRM and show who they are on the card."""
+
+    job_kind: ClassVar[str] = "crm.enrich"
+
+
+class CrmNote(_OnTicket):
+    """A note on the CRM timeline of the requester's company, for one close (``round``)."""
+
+    job_kind: ClassVar[str] = "crm.note"
+    round: int
+
+
+class CrmPackageCheck(JobPayload):
+    """A CRM client's package thresholds in a month, against its contract read afresh."""
+
+    job_kind: ClassVar[str] = "crm.package"
+    client_key: str
+    month: str
+
+
 def enqueue(uow: UnitOfWork, job: JobPayload) -> None:
     """Queue ``job`` in ``uow``'s transaction; it runs after the commit."""
     uow.jobs.enqueue(kind=job.job_kind, payload=job.stored(), ticket_id=job.ticket_ref())

@@ -158,6 +158,8 @@ def _terms(report: ClientReport, t: Translate) -> str:
         parts.append(t("Contract {number}", number=_x(client.contract)))
     if client.start_date:
         parts.append(t("since {date}", date=f"{client.start_date:%d.%m.%Y}"))
+    if client.portal:
+        parts.append(t("portal {url}", url=_x(client.portal)))
     if client.hours_per_month is not None:
         parts.append(t("{hours} h a month", hours=client.hours_per_month))
     parts.append(t("rate {rate}", rate=money(client.hour_rate, client.currency)))

@@ -16,6 +16,7 @@ import structlog
 
 from config.clients import Client
 from config.routing import RoutingConfig
+from dispatch.clients import ClientDirectory
 from dispatch.sla.outcomes import SlaOutcome, SlaShare, outcomes
 from storage.db import Database, UnitOfWork
 from storage.types import utcnow
@@ -75,18 +76,21 @@ class ReportService:
         database: Database,
         routing: RoutingConfig,
         *,
+        clients: ClientDirectory | None = None,
         clock: Callable[[], datetime] = utcnow,
     ) -> None:
         self._db = database
         self._routing = routing
+        self._clients = clients or ClientDirectory(routing)
         self._clock = clock
 
     async def build(self, *, client_key: str, month: str) -> ClientReport:
         """One client's report for a month (``YYYY-MM``)."""
-        client = self._routing.client(client_key)
-        if client is None:
-            raise KeyError(f"unknown client {client_key!r}")
+        await self._clients.refresh([client_key])
         async with self._db.unit_of_work() as uow:
+            client = await self._clients.by_key(uow, client_key)
+            if client is None:
+                raise KeyError(f"unknown client {client_key!r}")
             return await self._build(uow, client, month)
 
     async def _build(self, uow: UnitOfWork, client: Client, month: str) -> ClientReport:
@@ -128,10 +132,21 @@ class ReportService:
         )
 
     async def clients_to_report(self, *, month: str) -> list[Client]:
-        """Clients with activity in the month, or with an hour package."""
+        """Clients with activity in the month, or with an hour package.
+
+        Clients kept elsewhere (a CRM's) are listed when they have activity, their
+        contracts read again first where stale.
+        """
         async with self._db.unit_of_work() as uow:
             active = await uow.time.clients_with_entries(month=month)
-        return [c for c in self._routing.clients if c.key in active or not c.unlimited]
+        listed = [c for c in self._routing.clients if c.key in active or not c.unlimited]
+        others = sorted(active - {c.key for c in self._routing.clients})
+        if not others:
+            return listed
+        await self._clients.refresh(others)
+        async with self._db.unit_of_work() as uow:
+            found = [await self._clients.by_key(uow, key) for key in others]
+        return listed + [client for client in found if client is not None]
 
     async def issue(
         self,

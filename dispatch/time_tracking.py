@@ -16,7 +16,9 @@ from enum import StrEnum
 
 import structlog
 
+from config.clients import Client
 from config.routing import RoutingConfig
+from dispatch.clients import ClientDirectory
 from dispatch.durations import MAX_MINUTES, DurationError, parse_minutes
 from dispatch.events import Actor, EventKind, TicketEvent, TicketLog
 from dispatch.helpdesk_notes import HelpdeskNotes
@@ -60,6 +62,7 @@ class TimeTracker:
         events: TicketLog,
         *,
         notes: HelpdeskNotes | None,
+        clients: ClientDirectory | None = None,
         clock: Callable[[], datetime] = utcnow,
     ) -> None:
         self._db = database
@@ -67,6 +70,7 @@ class TimeTracker:
         self._renderer = renderer
         self._events = events
         self._notes = notes
+        self._clients = clients or ClientDirectory(routing)
         self._clock = clock
 
     def subscribe(self, events: TicketLog) -> None:
@@ -100,13 +104,15 @@ class TimeTracker:
         message = await uow.messages.create(
             ticket_id=ticket.id, kind=MessageKind.TIME_PROMPT, chat_id=prompt.chat_id
         )
-        payload = self._renderer.time_prompt(self._view(prompt, ticket))
+        payload = self._renderer.time_prompt(await self._view(uow, prompt, ticket))
         await uow.outbox.enqueue_send(message=message, payload=payload, ticket_id=ticket.id)
         prompt.message_id = message.id
 
-    def _view(self, prompt: TimePromptRow, ticket: TicketRow) -> TimePromptView:
+    async def _view(
+        self, uow: UnitOfWork, prompt: TimePromptRow, ticket: TicketRow
+    ) -> TimePromptView:
         assert prompt.id is not None
-        client = self._routing.client_for(company=ticket.client_company, email=ticket.client_email)
+        client = await self._clients.for_ticket(uow, ticket)
         return TimePromptView(
             prompt.id,
             TicketView.of(ticket, self._routing),
@@ -183,7 +189,7 @@ class TimeTracker:
             ticket = await uow.tickets.get(ticket_id=prompt.ticket_id)
             assert ticket is not None
             await self._edit_prompt(
-                uow, prompt, self._renderer.time_prompt(self._view(prompt, ticket))
+                uow, prompt, self._renderer.time_prompt(await self._view(uow, prompt, ticket))
             )
             return TimeResult(TimeOutcome.OK)
 
@@ -226,7 +232,7 @@ class TimeTracker:
         assert ticket is not None
         entry = await uow.time.entry(ticket_id=prompt.ticket_id, round=prompt.round)
         if entry is None:
-            entry = self._new_entry(prompt, ticket)
+            entry = await self._new_entry(uow, prompt, ticket)
             if await self._locked(uow, entry):
                 return TimeResult(TimeOutcome.LOCKED)
             entry.minutes, entry.billable = minutes, billable
@@ -241,7 +247,7 @@ class TimeTracker:
         detail = {"minutes": minutes, "billable": billable, "round": prompt.round}
         await self._events.record(uow, ticket, kind, actor, changes=changes, detail=detail)
         prompt.state = "answered"
-        view = self._view(prompt, ticket)
+        view = await self._view(uow, prompt, ticket)
         await self._edit_prompt(
             uow, prompt, self._renderer.time_recorded(view, minutes=minutes, billable=billable)
         )
@@ -259,8 +265,10 @@ class TimeTracker:
         )
         return TimeResult(TimeOutcome.OK, minutes)
 
-    def _new_entry(self, prompt: TimePromptRow, ticket: TicketRow) -> TimeEntryRow:
-        client = self._routing.client_for(company=ticket.client_company, email=ticket.client_email)
+    async def _new_entry(
+        self, uow: UnitOfWork, prompt: TimePromptRow, ticket: TicketRow
+    ) -> TimeEntryRow:
+        client = await self._clients.for_ticket(uow, ticket)
         closed_on = prompt.closed_at.astimezone(self._routing.tz).date()
         return TimeEntryRow(
             ticket_id=prompt.ticket_id,
@@ -299,18 +307,25 @@ class TimeTracker:
         enqueue(uow, HelpdeskTime(ticket_id=ticket_id, total_minutes=total))
 
     async def _check_package(self, uow: UnitOfWork, entry: TimeEntryRow) -> None:
+        # The routing file's clients only: a CRM contract is read afresh by its own job.
         client = self._routing.client(entry.client_key) if entry.client_key else None
-        if client is None or client.hours_per_month is None or not entry.billable:
+        if client is None or not entry.billable:
+            return
+        await self.check_package(uow, client, entry.month)
+
+    async def check_package(self, uow: UnitOfWork, client: Client, month: str) -> None:
+        """Tell the client's manager, once per threshold, when the month passes 80 and 100 %."""
+        if client.hours_per_month is None:
             return
         await uow.flush()
-        used = await uow.time.billable_minutes(client_key=client.key, month=entry.month)
+        used = await uow.time.billable_minutes(client_key=client.key, month=month)
         package = int(client.hours_per_month * 60)
         manager = self._routing.person(client.manager) if client.manager else None
         for threshold in THRESHOLDS:
             if used * 100 < package * threshold:
                 continue
             if not await uow.time.alert_once(
-                client_key=client.key, month=entry.month, threshold=threshold
+                client_key=client.key, month=month, threshold=threshold
             ):
                 continue
             log.info(
@@ -321,7 +336,7 @@ class TimeTracker:
                 package=package,
             )
             if manager is not None and manager.telegram_id is not None:
-                alert = PackageAlert(client.name, entry.month, threshold, used, package)
+                alert = PackageAlert(client.name, month, threshold, used, package)
                 uow.outbox.enqueue_plain(
                     chat_id=manager.telegram_id, payload=self._renderer.package_alert(alert)
                 )

@@ -8,6 +8,7 @@ from datetime import datetime, timedelta
 from typing import Any, Protocol
 
 from config.routing import Department, Person, RoutingConfig
+from dispatch.crm.views import CrmCard
 from dispatch.lines.views import HandoverNote, LineMessages, uses_lines
 from dispatch.sla.views import SlaMessages, SlaNote, SlaNotice
 from storage.models import TicketRow
@@ -42,6 +43,8 @@ class TicketView:
     helpdesk_department: str | None = None
     #: (used, package) minutes this month when the client is over its hour package.
     over_package: tuple[int, int] | None = None
+    #: Who wrote, from which company, under which contract (when a CRM is set and answered).
+    crm: CrmCard | None = None
     #: The stage of the status model (``config.sla.Stage``), "" when not known yet.
     stage: str = ""
     #: The support line, when the routing file uses lines (else None).

@@ -37,6 +37,8 @@ from bot.transport import AiogramTransport
 from config.routing import RoutingConfig
 from config.settings import Settings
 from connectors.base import HelpdeskConnector
+from connectors.budgets import SharedBudgets
+from connectors.crm import CrmConnector
 from connectors.registry import ConnectorRegistry, default_registry
 from connectors.trackers import TrackerConnector
 from dispatch.actors import People
@@ -46,7 +48,7 @@ from modest.domain import Domain, build_domain, periodic_jobs
 from modest.lazy_aiogram import warm_up
 from modest.polling import PollingLease, instance_id, poll_while_leased
 from modest.portal import build_portal
-from modest.wiring import bind_references, build_helpdesk, build_http, build_tracker
+from modest.wiring import bind_references, build_crm, build_helpdesk, build_http, build_tracker
 from modest.wiring import helpdesk_kind as helpdesk_kind  # the CLI's and the tests' entry
 from scheduler.housekeeping import build_scheduler
 from storage.db import Database
@@ -77,6 +79,7 @@ class ModestService:
     outbox_sender: OutboxSender
     scheduler: AsyncIOScheduler
     web_app: web.Application
+    crm: CrmConnector | None = None
     _tasks: list[asyncio.Task[None]] = field(default_factory=list)
     _runner: web.AppRunner | None = None
     http_port: int | None = None
@@ -156,6 +159,8 @@ class ModestService:
         await self.helpdesk.aclose()
         if self.tracker is not None:
             await self.tracker.aclose()
+        if self.crm is not None:
+            await self.crm.aclose()
         await self.database.dispose()
         log.info("modest.stopped")
 
@@ -224,23 +229,31 @@ def build_service(
     tracker: TrackerConnector | None = None,
     connectors: ConnectorRegistry | None = None,
     portal_hasher: PasswordHasher | None = None,
+    crm: CrmConnector | None = None,
 ) -> ModestService:
     """Wire every part; start nothing.
 
-    ``helpdesk`` and ``limiter`` replace the configured ones (tests, benchmarks);
-    ``job_retry_delay`` is the first back-off of a failed helpdesk call;
-    ``connectors`` replaces the built-in connector registry.
+    ``helpdesk``, ``tracker``, ``crm`` and ``limiter`` replace the configured ones
+    (tests, benchmarks); ``job_retry_delay`` is the first back-off of a failed
+    helpdesk call; ``connectors`` replaces the built-in connector registry.
     ``portal_hasher`` replaces the cabinet's password hasher (cheaper ones in tests).
     """
     connectors = connectors or default_registry()
+    # One request budget per outside system, shared by the connectors that call it
+    # (the tracker and the CRM on one Bitrix24 portal).
+    budgets = SharedBudgets()
     database = Database(settings.database_url)
     helpdesk = helpdesk or build_helpdesk(settings, routing, connectors)
-    tracker = tracker if tracker is not None else build_tracker(settings, routing, connectors)
+    if tracker is None:
+        tracker = build_tracker(settings, routing, connectors, budgets)
+    if crm is None:
+        crm = build_crm(settings, routing, connectors, budgets)
     routing = bind_references(
         routing,
         connectors,
         helpdesk=routing.helpdesk.kind or helpdesk.slug,
         tracker=routing.tracker.kind or (tracker.slug if tracker else None),
+        crm=routing.crm.kind or (crm.slug if crm else None),
     )
     texts = Texts(routing.language)
     renderer = TelegramRenderer(texts, routing.tz)
@@ -252,6 +265,7 @@ def build_service(
         translate=texts,
         job_retry_delay=job_retry_delay,
         tracker=tracker,
+        crm=crm,
     )
     portal = None
     if settings.portal_on and settings.portal_base_url:
@@ -302,4 +316,5 @@ def build_service(
         ),
         web_app=web_app,
         polling_lease_ttl=float(settings.telegram_polling_lease_seconds),
+        crm=crm,
     )

@@ -18,6 +18,7 @@ from config.errors import ConfigError
 from config.routing import RoutingConfig, check_routing, load_routing
 from config.settings import Settings, load_settings
 from connectors.registry import default_registry
+from dispatch.crm.clients import CrmClientDirectory
 from dispatch.history import TicketHistory, format_line
 from dispatch.report_files import report_csv, report_pdf
 from dispatch.reports import ClientReport, ReportService
@@ -127,7 +128,9 @@ async def _build_reports(
     url: str, routing: RoutingConfig, args: argparse.Namespace
 ) -> list[ClientReport]:
     database = Database(url)
-    service = ReportService(database, routing)
+    # CRM clients from the contracts last read (the command calls no outside system).
+    clients = CrmClientDirectory(routing, None) if routing.crm.clients_from_crm else None
+    service = ReportService(database, routing, clients=clients)
     try:
         if args.all:
             keys = [c.key for c in await service.clients_to_report(month=args.month)]

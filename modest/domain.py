@@ -7,9 +7,12 @@ from datetime import timedelta
 
 from config.routing import RoutingConfig
 from connectors.base import HelpdeskConnector
+from connectors.crm import CrmConnector
 from connectors.trackers import TrackerConnector
 from dispatch.assignment import AssignmentService
 from dispatch.cards import CardPublisher
+from dispatch.clients import ClientDirectory
+from dispatch.crm.feature import CrmFeature, CrmJobs
 from dispatch.dev_sync import DevTaskSync
 from dispatch.dev_tasks import DevTaskService
 from dispatch.events import Source, TicketLog
@@ -18,6 +21,9 @@ from dispatch.history import TicketHistory
 from dispatch.intake import IntakeService
 from dispatch.job_payloads import (
     CreateDevTask,
+    CrmEnrich,
+    CrmNote,
+    CrmPackageCheck,
     FetchTicket,
     HelpdeskNote,
     HelpdeskStatus,
@@ -63,6 +69,7 @@ class Domain:
     history: TicketHistory
     sla: SlaService
     lines: LineService
+    crm: CrmFeature | None = None
 
 
 def build_domain(
@@ -74,6 +81,7 @@ def build_domain(
     translate: Translate,
     job_retry_delay: float,
     tracker: TrackerConnector | None = None,
+    crm: CrmConnector | None = None,
 ) -> Domain:
     """Wire the dispatch services around one ticket event log.
 
@@ -81,11 +89,19 @@ def build_domain(
     (``dispatch.subscriptions``).
     """
     events = TicketLog()
-    cards = CardPublisher(routing, renderer, dev_tasks=tracker is not None)
+    crm_feature = CrmFeature(database, routing, crm, translate=translate) if crm else None
+    clients = crm_feature.clients if crm_feature else ClientDirectory(routing)
+    cards = CardPublisher(
+        routing,
+        renderer,
+        dev_tasks=tracker is not None,
+        clients=clients,
+        crm=crm_feature.cards if crm_feature else None,
+    )
     writes_back = helpdesk.capabilities.writes_back
     notes = HelpdeskNotes(translate)
     time_tracker = TimeTracker(
-        database, routing, renderer, events, notes=notes if writes_back else None
+        database, routing, renderer, events, notes=notes if writes_back else None, clients=clients
     )
     subscribe_features(
         events,
@@ -95,14 +111,18 @@ def build_domain(
         writes_back=writes_back,
         tells_replies=helpdesk.capabilities.tells_replies,
     )
+    crm_jobs = (
+        crm_feature.follow(events, cards=cards, time_tracker=time_tracker) if crm_feature else None
+    )
     intake = IntakeService(database, routing, events)
     assignment = AssignmentService(database, routing, cards, events, writes_back=writes_back)
     sync = HelpdeskSync(database, routing, helpdesk, intake, events)
-    reports = ReportService(database, routing)
+    reports = ReportService(database, routing, clients=clients)
     dev_tasks = DevTaskService(database, routing, renderer, tracker, helpdesk, events, notes=notes)
     dev_sync = DevTaskSync(database, routing, renderer, tracker, dev_tasks, events, notes=notes)
     via = Source.POLL if helpdesk.capabilities.polls_for_intake else Source.RECONCILE
     kinds = _job_kinds(sync, dev_tasks, dev_sync, delay=job_retry_delay)
+    kinds.update(_crm_job_kinds(crm_jobs, delay=job_retry_delay))
     return Domain(
         dev_tasks=dev_tasks,
         dev_sync=dev_sync,
@@ -122,6 +142,7 @@ def build_domain(
         lines=LineService(
             database, routing, renderer, events, notes=notes if writes_back else None
         ),
+        crm=crm_feature,
     )
 
 
@@ -141,6 +162,30 @@ def _job_kinds(
         CreateDevTask.job_kind: JobKind(dev_tasks.create, None, max_attempts=20, **lasting),
         SyncDevTask.job_kind: JobKind(dev_sync.sync_job, None, max_attempts=12, **lasting),
     }
+
+
+def _crm_job_kinds(jobs: CrmJobs | None, *, delay: float) -> dict[str, JobKind]:
+    """The CRM's jobs: a card's look-up is tried a few times only (it is not worth
+    an edit much later), a timeline note for longer."""
+    if jobs is None:
+        return {}
+    kinds = {
+        CrmEnrich.job_kind: JobKind(
+            jobs.enrichment.enrich,
+            jobs.enrichment.gave_up,
+            max_attempts=4,
+            base_delay=delay,
+            max_delay=120.0,
+        ),
+        CrmNote.job_kind: JobKind(
+            jobs.timeline.write, None, max_attempts=12, base_delay=delay, max_delay=900.0
+        ),
+    }
+    if jobs.packages is not None:
+        kinds[CrmPackageCheck.job_kind] = JobKind(
+            jobs.packages.check, None, max_attempts=3, base_delay=delay
+        )
+    return kinds
 
 
 def periodic_jobs(

@@ -25,6 +25,7 @@ from connectors.payload import PayloadError
 from connectors.plugin import ConnectorPlugin
 from connectors.webhooks import (
     FORM,
+    TYPE_HEADER,
     RequestHead,
     TaskNamed,
     TicketDelivered,
@@ -214,7 +215,13 @@ async def _form(request: web.Request) -> dict[str, str]:
     """The text fields of a form body (none for other bodies)."""
     if request.content_type not in {FORM, _MULTIPART}:
         return {}
-    return {k: v for k, v in (await request.post()).items() if isinstance(v, str)}
+    try:
+        posted = await request.post()
+    except UnicodeDecodeError as exc:
+        raise WebhookRejected(400, f"form data is not UTF-8: {exc.reason}", "$") from None
+    except ValueError as exc:  # a multipart type without a boundary
+        raise WebhookRejected(415, f"unreadable form: {exc}", TYPE_HEADER) from None
+    return {k: v for k, v in posted.items() if isinstance(v, str)}
 
 
 #: How long an identical id-less body that only names a ticket counts as the same delivery.

@@ -15,6 +15,8 @@ from config.errors import ConfigError
 from config.routing import RoutingConfig
 from config.settings import Settings
 from connectors.base import HELPDESK, HelpdeskConnector
+from connectors.budgets import SharedBudgets
+from connectors.crm import CRM, CrmConnector
 from connectors.plugin import ConnectorKind, SettingsMissing
 from connectors.registry import ConnectorRegistry, default_registry
 from connectors.trackers import TRACKER, TrackerConnector
@@ -32,10 +34,16 @@ from storage.db import Database
 C = TypeVar("C")
 
 
-def connector_source(settings: Settings, routing: RoutingConfig) -> dict[str, Any]:
+def connector_source(
+    settings: Settings, routing: RoutingConfig, budgets: SharedBudgets | None = None
+) -> dict[str, Any]:
     """What connectors read their settings from: the environment values by name, and
-    the routing file under ``routing`` (each connector picks the fields it declares)."""
-    return {**dict(settings), "routing": routing.model_dump()}
+    the routing file under ``routing`` (each connector picks the fields it declares);
+    ``budgets`` are the request budgets the connectors built together share."""
+    source = {**dict(settings), "routing": routing.model_dump()}
+    if budgets is not None:
+        source["budgets"] = budgets
+    return source
 
 
 def configured_kind(
@@ -61,6 +69,7 @@ def build_connector(
     settings: Settings,
     routing: RoutingConfig,
     registry: ConnectorRegistry | None = None,
+    budgets: SharedBudgets | None = None,
 ) -> C | None:
     """The configured connector of ``kind`` (None when there is none), built by the registry."""
     registry = registry or default_registry()
@@ -68,7 +77,7 @@ def build_connector(
     if slug is None:
         return None
     try:
-        return registry.create(kind, slug, connector_source(settings, routing))
+        return registry.create(kind, slug, connector_source(settings, routing, budgets))
     except ValueError as exc:
         raise ConfigError(f"{kind.name}.kind is {slug}: {exc}") from exc
 
@@ -94,14 +103,32 @@ def build_helpdesk(
 
 
 def build_tracker(
-    settings: Settings, routing: RoutingConfig, registry: ConnectorRegistry | None = None
+    settings: Settings,
+    routing: RoutingConfig,
+    registry: ConnectorRegistry | None = None,
+    budgets: SharedBudgets | None = None,
 ) -> TrackerConnector | None:
     """The task tracker for developer tasks, or None when ``tracker.kind`` is not set."""
-    return build_connector(TRACKER, routing.tracker.kind, settings, routing, registry)
+    return build_connector(TRACKER, routing.tracker.kind, settings, routing, registry, budgets)
+
+
+def build_crm(
+    settings: Settings,
+    routing: RoutingConfig,
+    registry: ConnectorRegistry | None = None,
+    budgets: SharedBudgets | None = None,
+) -> CrmConnector | None:
+    """The CRM requesters and contracts are looked up in, or None without ``crm.kind``."""
+    return build_connector(CRM, routing.crm.kind, settings, routing, registry, budgets)
 
 
 def bind_references(
-    routing: RoutingConfig, registry: ConnectorRegistry, *, helpdesk: str, tracker: str | None
+    routing: RoutingConfig,
+    registry: ConnectorRegistry,
+    *,
+    helpdesk: str,
+    tracker: str | None,
+    crm: str | None = None,
 ) -> RoutingConfig:
     """The routing with the routing-file keys the configured connectors name people by.
 
@@ -111,6 +138,7 @@ def bind_references(
     configured: list[tuple[ConnectorKind[Any], str | None]] = [
         (HELPDESK, helpdesk),
         (TRACKER, tracker),
+        (CRM, crm),
     ]
     for kind, slug in configured:
         if slug is not None and slug in registry.slugs(kind):

@@ -24,6 +24,7 @@ from sqlalchemy.ext.asyncio import (
     create_async_engine,
 )
 
+from storage.crm_repository import CrmRepository
 from storage.dev_task_repository import DevTaskRepository
 from storage.errors import translate
 from storage.event_repository import EventRepository
@@ -91,6 +92,7 @@ class UnitOfWork:
         self.events = EventRepository(session)
         self.dev_tasks = DevTaskRepository(session)
         self.housekeeping = HousekeepingRepository(session)
+        self.crm = CrmRepository(session)
         self.portal = PortalRepository(session)
         self.sla = SlaRepository(session)
         self.lines = LineRepository(session)

@@ -346,6 +346,46 @@ class TicketEventRow(SQLModel, table=True):
     detail: dict[str, Any] = Field(default_factory=dict, sa_type=JSON)
 
 
+class CrmCacheRow(SQLModel, table=True):
+    """A CRM look-up (a requester, a company with its contract), reused for ``cache_ttl``.
+
+    In the database rather than in memory: every instance reuses it, a restart keeps
+    it, and the code that bills time reads a contract here without calling the CRM.
+    """
+
+    __tablename__ = "crm_cache"
+
+    key: str = Field(primary_key=True, max_length=200)
+    value: dict[str, Any] = Field(default_factory=dict, sa_type=JSON)
+    fetched_at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime)
+
+
+class TicketCrmRow(SQLModel, table=True):
+    """Who a ticket's requester is in the CRM, as found once the ticket came in."""
+
+    __tablename__ = "ticket_crm"
+
+    ticket_id: int = Field(foreign_key="ticket.id", primary_key=True)
+    found: bool = False
+    contact_id: str | None = Field(default=None, max_length=64)
+    company_id: str | None = Field(default=None, max_length=64, index=True)
+    #: The requester as the CRM knew them (name, position): what the card shows.
+    requester: dict[str, Any] = Field(default_factory=dict, sa_type=JSON)
+    looked_up_at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime)
+
+
+class CrmNoteRow(SQLModel, table=True):
+    """A note written to a company's CRM timeline for one close of a ticket."""
+
+    __tablename__ = "crm_note"
+
+    ticket_id: int = Field(foreign_key="ticket.id", primary_key=True)
+    round: int = Field(primary_key=True)
+    company_id: str = Field(max_length=64)
+    note_id: str | None = Field(default=None, max_length=64)
+    written_at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime)
+
+
 class SlaClockRow(SQLModel, table=True):
     """One SLA clock of a ticket (``first_response`` or ``resolution``).
 

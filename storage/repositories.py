@@ -36,6 +36,15 @@ async def insert_ignoring_conflict(
     return rowcount(await session.execute(stmt)) == 1
 
 
+async def upsert(
+    session: AsyncSession, table: type[Any], values: dict[str, Any], keys: list[str]
+) -> None:
+    """Insert a row, or update the one with the same ``keys`` to ``values``."""
+    changes = {name: value for name, value in values.items() if name not in keys}
+    stmt = _insert(session, table).values(**values)
+    await session.execute(stmt.on_conflict_do_update(index_elements=keys, set_=changes))
+
+
 class TicketRepository:
     """Tickets and their assignment compare-and-set."""
 

@@ -12,6 +12,7 @@ from pathlib import Path
 import asyncpg
 import pytest
 import structlog
+from hypothesis import settings as hypothesis_settings
 
 import modest  # noqa: F401 - first, so aiogram is imported as the service imports it
 from config.routing import RoutingConfig, load_routing_text
@@ -19,9 +20,19 @@ from storage.db import Database
 from storage.migrate import upgrade
 from tests.support.redmine import redmine_api, redmine_server  # noqa: F401 - shared fixtures
 from tests.support.routing import ROUTING_YAML
+from tests.support.rt import rt_server  # noqa: F401 - a shared fixture
 from tests.support.telegram_emulator import TelegramEmulator
 
 PG_DSN = os.environ.get("MODEST_TEST_PG", "postgresql://postgres@127.0.0.1:5432/test")
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    """Property tests: bounded and repeatable; ``HYPOTHESIS_PROFILE=explore`` hunts longer."""
+    hypothesis_settings.register_profile(
+        "ci", max_examples=200, deadline=None, derandomize=True, database=None
+    )
+    hypothesis_settings.register_profile("explore", max_examples=2000, deadline=None)
+    hypothesis_settings.load_profile(os.environ.get("HYPOTHESIS_PROFILE", "ci"))
 
 
 @pytest.fixture(autouse=True)

@@ -33,6 +33,7 @@ def used_msgids() -> set[str]:
         BOT_DIR.parent / "dispatch" / "report_files.py",
         BOT_DIR.parent / "dispatch" / "report_delivery.py",
         BOT_DIR.parent / "dispatch" / "helpdesk_notes.py",
+        BOT_DIR.parent / "dispatch" / "crm" / "timeline.py",
     ]:
         for literal in _CALL.findall(path.read_text(encoding="utf-8")):
             ids.add("".join(_PIECE.findall(literal)))

@@ -57,6 +57,7 @@ def test_one_registry_for_every_kind_and_a_fresh_one_each_time() -> None:
     assert registry.known_slugs() == {
         "helpdesk": ["generic", "helpdeskeddy", "rt"],
         "tracker": ["bitrix24", "redmine"],
+        "crm": ["bitrix24"],
     }
     registry.register(default_registry().plugin(HELPDESK, "generic"), replace=True)
     with pytest.raises(ValueError, match="helpdesk 'generic' is already registered"):

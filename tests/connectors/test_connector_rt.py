@@ -138,11 +138,10 @@ async def test_bad_ticket_id_never_reaches_the_network(
     assert not api.calls
 
 
-async def test_list_uses_a_relative_bound_walks_pages_and_reads_new_bodies_once(
+async def test_list_uses_an_absolute_bound_walks_pages_and_reads_new_bodies_once(
     api: respx.MockRouter, rt: RequestTrackerConnector
 ) -> None:
     now = datetime(2026, 11, 22, 9, 40, 0, tzinfo=UTC)
-    rt._now = lambda: now  # type: ignore[method-assign]
     template = search_answer("3")["items"][0]  # created 09:32:22
     full = []
     for number in range(100):
@@ -170,8 +169,9 @@ async def test_list_uses_a_relative_bound_walks_pages_and_reads_new_bodies_once(
     assert (first[-1].department_ref, first[-1].priority) == ("Support", "30")
     assert history.call_count == parts.call_count == 1, "a body is read once per ticket"
     params = page1.calls[0].request.url.params
-    # RT would read an absolute date in the API user's time zone; a relative one it cannot.
-    assert params["query"] == "LastUpdated >= '601 seconds ago'"
+    # RT reads "N seconds ago" wrongly for most N; an absolute date, in the user's zone.
+    assert params["query"] == "LastUpdated >= '2026-11-22 09:30:00'"
+    assert page2.calls[0].request.url.params["query"] == params["query"], "one window"
     assert params.get_list("orderby") == ["LastUpdated", "id"]
     assert params.get_list("order") == ["ASC", "ASC"]
     assert params["per_page"] == "100"

@@ -7,25 +7,15 @@ import hashlib
 import hmac
 import json
 
-from config.routing import RoutingConfig, load_routing_text
 from connectors.base import TransientError
 from connectors.fake import FakeHelpdesk
 from connectors.fake_tracker import FakeTracker
 from tests.support.actors import telegram_actor
 from tests.support.harness import Harness, running_modest, ticket_body
-from tests.support.routing import ROUTING_YAML
+from tests.support.routing import dev_task_routing as routing
 from tests.support.telegram_emulator import EmulatedMessage, TelegramEmulator
 
 OLGA, PETR = 1002, 1003
-TRACKER = "tracker:\n  kind: redmine\n  project: dev\n  done_status: process\n"
-
-
-def routing() -> RoutingConfig:
-    text = ROUTING_YAML.replace(
-        "    helpdesk_id: 13\n    roles: [developer]",
-        "    helpdesk_id: 13\n    redmine_id: 5\n    roles: [developer]",
-    )
-    return load_routing_text(text + TRACKER, "routing.yaml")
 
 
 def find(tg: TelegramEmulator, chat: int, needle: str) -> EmulatedMessage | None:

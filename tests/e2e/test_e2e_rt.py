@@ -11,13 +11,10 @@ polls see them closed (a closed ticket gets no card).
 from __future__ import annotations
 
 import asyncio
-import os
-import subprocess
 import time
 import uuid
 from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import AbstractAsyncContextManager
-from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
@@ -32,10 +29,8 @@ from modest.app import build_helpdesk
 from storage.db import Database
 from tests.support.dispatching import DISPATCH, OLGA, assign_by_taps, labels
 from tests.support.harness import SECRET, Harness, migrate, running_modest
-from tests.support.paths import SERVICES
+from tests.support.rt import RtServer
 from tests.support.telegram_emulator import EmulatedMessage, TelegramEmulator
-
-RT_UP = SERVICES / "rt-up"
 
 RT_ROUTING = """\
 timezone: Europe/Moscow
@@ -66,33 +61,6 @@ people:
     rt_user: agent2
     roles: [dispatcher, specialist]
 """
-
-
-@dataclass(frozen=True)
-class RtServer:
-    """What ``rt-up`` prints."""
-
-    url: str
-    user: str
-    password: str
-    token: str
-
-
-@pytest.fixture(scope="session")
-def rt_server() -> RtServer:
-    """The real RT on loopback, started (or found running) once per session."""
-    if not RT_UP.exists():
-        pytest.skip(f"{RT_UP} not found: no real Request Tracker to test against")
-    result = subprocess.run(  # noqa: S603 - a fixed script of this checkout
-        [str(RT_UP)], capture_output=True, text=True, timeout=900, check=False
-    )
-    if result.returncode != 0:
-        reason = f"rt-up failed with exit code {result.returncode}: {result.stderr[-2000:]}"
-        if os.environ.get("CI"):
-            pytest.fail(f"{reason} (the RT tests must run in CI)")
-        pytest.skip(reason)
-    values = dict(line.split("=", 1) for line in result.stdout.splitlines() if "=" in line)
-    return RtServer(values["RT_URL"], values["RT_USER"], values["RT_PASSWORD"], values["RT_TOKEN"])
 
 
 class RtApi:

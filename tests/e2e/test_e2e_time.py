@@ -4,26 +4,13 @@ from __future__ import annotations
 
 from sqlmodel import select
 
-from config.routing import RoutingConfig, load_routing_text
 from connectors.fake import FakeHelpdesk
 from storage.models import TimeEntryRow
 from tests.support.harness import Harness, running_modest, ticket_body
-from tests.support.routing import ROUTING_YAML
+from tests.support.routing import time_routing as routing
 from tests.support.telegram_emulator import TelegramEmulator
 
 OLGA = 1002
-CLIENTS = """clients:
-  - key: acme
-    name: Acme LLC
-    match: {companies: [Acme]}
-    hours_per_month: 1
-    hour_rate: 2500
-    manager: ivan
-"""
-
-
-def routing() -> RoutingConfig:
-    return load_routing_text(ROUTING_YAML + CLIENTS, "routing.yaml")
 
 
 async def close_assigned(h: Harness, external_id: str) -> None:

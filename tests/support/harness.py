@@ -15,6 +15,7 @@ from bot.delivery.limits import TelegramRateLimiter
 from config.routing import RoutingConfig
 from config.settings import load_settings
 from connectors.base import HelpdeskConnector
+from connectors.crm import CrmConnector
 from connectors.registry import ConnectorRegistry
 from connectors.trackers import TrackerConnector
 from modest.app import ModestService, build_service
@@ -89,6 +90,7 @@ async def running_modest(
     polling_lease_ttl: float = 30.0,
     tracker: TrackerConnector | None = None,
     connectors: ConnectorRegistry | None = None,
+    crm: CrmConnector | None = None,
     portal_hasher: PasswordHasher | None = None,
     **settings: Any,
 ) -> AsyncIterator[Harness]:
@@ -114,6 +116,7 @@ async def running_modest(
         job_retry_delay=job_retry_delay,
         tracker=tracker,
         connectors=connectors,
+        crm=crm,
         portal_hasher=portal_hasher,
     )
     service.polling_lease_ttl = polling_lease_ttl

@@ -1,7 +1,7 @@
 """SLA clocks, the ticket's stage and support line, line hand-overs
 
-Revision ID: 0008
-Revises: 0007
+Revision ID: 0009
+Revises: 0008
 Create Date: 2026-12-03 10:00:00
 
 Tickets that exist before the upgrade get the stage "" (worked out at their next
@@ -15,8 +15,8 @@ from alembic import op
 
 import storage.types
 
-revision: str = "0008"
-down_revision: str | None = "0007"
+revision: str = "0009"
+down_revision: str | None = "0008"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
