@@ -10,6 +10,7 @@ from bot.handlers.common import common_router, fallback_router
 from bot.handlers.dev_tasks import dev_tasks_router
 from bot.handlers.dispatch import dispatch_router
 from bot.handlers.history import history_router
+from bot.handlers.intake import intake_router
 from bot.handlers.reminders import reminders_router
 from bot.handlers.time import time_router
 from bot.i18n import Texts
@@ -24,6 +25,7 @@ from dispatch.lists import TicketLists
 from dispatch.reminders import ReminderService
 from dispatch.time_followup import TimeFollowUp
 from dispatch.time_tracking import TimeTracker
+from dispatch.unreadable import UnreadableTickets
 
 
 def create_dispatcher(
@@ -40,6 +42,7 @@ def create_dispatcher(
     chat_access: ChatAccess,
     people: People,
     history: HistoryCommand,
+    unreadable: UnreadableTickets,
 ) -> Dispatcher:
     """A Dispatcher whose handlers get the services, and the ``actor``, as workflow data."""
     dispatcher = Dispatcher(
@@ -54,6 +57,7 @@ def create_dispatcher(
         tz=tz,
         chat_access=chat_access,
         history=history,
+        unreadable=unreadable,
     )
     actors = ActorMiddleware(people)
     dispatcher.message.outer_middleware(actors)
@@ -64,6 +68,7 @@ def create_dispatcher(
         time_router(),
         dev_tasks_router(),
         history_router(),
+        intake_router(),
         common_router(),
         fallback_router(),
     )

@@ -14,6 +14,7 @@ from datetime import datetime, tzinfo
 from aiogram.types import InlineKeyboardButton
 
 from bot.callbacks import DevAction, DevCb, DispatchAction, DispatchCb
+from bot.connector_renderers import ConnectorRenderer
 from bot.dev_renderers import DevTaskRenderer
 from bot.history_renderers import HistoryRenderer
 from bot.i18n import Texts
@@ -31,7 +32,9 @@ _SPACES = re.compile(r"[ \t\r\f\v]+")
 _BLANK_LINES = re.compile(r"\n{3,}")
 
 
-class TelegramRenderer(ListRenderer, TimeRenderer, DevTaskRenderer, HistoryRenderer):
+class TelegramRenderer(
+    ListRenderer, TimeRenderer, DevTaskRenderer, HistoryRenderer, ConnectorRenderer
+):
     """The bot's implementation of ``dispatch.views.Renderer``."""
 
     def __init__(self, texts: Texts, tz: tzinfo) -> None:
@@ -39,6 +42,7 @@ class TelegramRenderer(ListRenderer, TimeRenderer, DevTaskRenderer, HistoryRende
         TimeRenderer.__init__(self, texts, tz)
         DevTaskRenderer.__init__(self, texts)
         HistoryRenderer.__init__(self, texts, tz)
+        ConnectorRenderer.__init__(self, texts, tz)
 
     def card(
         self,

@@ -26,7 +26,14 @@ from typing import ClassVar
 import httpx
 import structlog
 
-from connectors.base import ConnectorError, PermanentError, RateLimitedError, TransientError
+from connectors.base import (
+    AccessDenied,
+    ConnectorError,
+    PermanentError,
+    RateLimitedError,
+    TransientError,
+    client_error,
+)
 from connectors.bitrix24_parse import (
     CHAT_PREFIX,
     STATUS_NAMES,
@@ -54,6 +61,8 @@ OPERATING_WINDOW = 600.0
 PAGE_SIZE = 50
 _MAX_PAGES = 200
 _MAX_ERROR_TEXT = 300
+#: Error codes of a webhook whose code is wrong or revoked, or that lacks a scope.
+_REFUSED_CODES = frozenset({"NO_AUTH_FOUND", "INVALID_CREDENTIALS", "ACCESS_DENIED"})
 _EPOCH = datetime.min.replace(tzinfo=UTC)
 
 Sleep = Callable[[float], Awaitable[None]]
@@ -145,6 +154,7 @@ class Bitrix24Connector(TrackerConnector):
     """
 
     slug: ClassVar[str] = "bitrix24"
+    title: ClassVar[str] = "Bitrix24"
     capabilities: ClassVar[Capabilities] = Capabilities(accepts_events=True)
 
     def __init__(
@@ -184,6 +194,10 @@ class Bitrix24Connector(TrackerConnector):
     async def aclose(self) -> None:
         """Close the HTTP client."""
         await self._client.aclose()
+
+    async def check_access(self) -> None:
+        """``profile``: the webhook's own user, allowed to every webhook."""
+        await self._call("profile", {})
 
     async def create_task(self, draft: TaskDraft) -> TrackerTask:
         """``tasks.task.add``; ``draft.project`` is the workgroup id (GROUP_ID)."""
@@ -326,7 +340,10 @@ class Bitrix24Connector(TrackerConnector):
             raise PermanentError(f"{where}: answer is not a JSON object")
         if code or not response.is_success:
             detail = str(body.get("error_description", ""))[:_MAX_ERROR_TEXT]
-            raise PermanentError(f"{where} {code}: {detail}".rstrip(": "))
+            message = f"{where} {code}: {detail}".rstrip(": ")
+            if code in _REFUSED_CODES:
+                raise AccessDenied(message, rejected=code != "ACCESS_DENIED")
+            raise client_error(response.status_code, message)
         reset_at = _reset_at(body)
         if reset_at is not None:
             self._reset_hint[method] = reset_at

@@ -24,6 +24,7 @@ from connectors.base import (
     PermanentError,
     RateLimitedError,
     TransientError,
+    client_error,
 )
 from connectors.helpdeskeddy_parse import (
     TicketContext,
@@ -126,6 +127,7 @@ class HelpDeskEddyConnector(HelpdeskConnector):
     """
 
     slug: ClassVar[str] = "helpdeskeddy"
+    title: ClassVar[str] = "HelpDeskEddy"
     capabilities: ClassVar[Capabilities] = Capabilities(
         writes_back=True, lists_changes=True, accepts_events=True, fetches_tickets=True
     )
@@ -180,6 +182,10 @@ class HelpDeskEddyConnector(HelpdeskConnector):
     async def aclose(self) -> None:
         """Close the HTTP client."""
         await self._client.aclose()
+
+    async def check_access(self) -> None:
+        """``GET /departments/``: a short list every staff key may read."""
+        await self._call("GET", "departments/")
 
     async def fetch_ticket(self, external_id: str) -> TicketData:
         """Read a ticket, its first post (the body) and the client's company."""
@@ -359,7 +365,7 @@ class HelpDeskEddyConnector(HelpdeskConnector):
         ok = success if messages else 200 <= status < 300
         if not ok:
             self._log_failure(method, path, status, attempt, detail)
-            raise PermanentError(f"{where}: {detail}" if detail else where)
+            raise client_error(status, f"{where}: {detail}" if detail else where)
         if not isinstance(body, dict):
             self._log_failure(method, path, status, attempt, "answer is not a JSON object")
             raise PermanentError(f"{where}: answer is not a JSON object")

@@ -255,6 +255,7 @@ def build_service(
         chat_access=ChatAccess(database),
         people=People(routing),
         history=HistoryCommand(database, routing, renderer),
+        unreadable=domain.unreadable,
     )
     web_app = build_http(
         settings, routing, helpdesk, domain, database, tracker=tracker, registry=connectors

@@ -13,6 +13,7 @@ from dispatch.cards import CardPublisher
 from dispatch.dev_sync import DevTaskSync
 from dispatch.dev_tasks import DevTaskService
 from dispatch.events import Source, TicketLog
+from dispatch.health import CHECK_EVERY, ConnectorWatch, Watched
 from dispatch.helpdesk_notes import HelpdeskNotes
 from dispatch.history import TicketHistory
 from dispatch.intake import IntakeService
@@ -34,6 +35,7 @@ from dispatch.reports import ReportService
 from dispatch.subscriptions import subscribe_features
 from dispatch.time_followup import TimeFollowUp
 from dispatch.time_tracking import TimeTracker
+from dispatch.unreadable import UnreadableTickets
 from dispatch.views import Renderer
 from dispatch.writeback import HelpdeskSync
 from scheduler.housekeeping import PeriodicJob
@@ -59,6 +61,8 @@ class Domain:
     job_runner: JobRunner
     events: TicketLog
     history: TicketHistory
+    health: ConnectorWatch
+    unreadable: UnreadableTickets
 
 
 def build_domain(
@@ -86,7 +90,11 @@ def build_domain(
     subscribe_features(events, routing, cards, time_tracker=time_tracker, writes_back=writes_back)
     intake = IntakeService(database, routing, events)
     assignment = AssignmentService(database, routing, cards, events, writes_back=writes_back)
-    sync = HelpdeskSync(database, routing, helpdesk, intake, events)
+    health = ConnectorWatch(database, routing, renderer, _watched(helpdesk, tracker))
+    unreadable = UnreadableTickets(database, routing, renderer, helpdesk=helpdesk.title)
+    sync = HelpdeskSync(
+        database, routing, helpdesk, intake, events, unreadable=unreadable, watch=health
+    )
     reports = ReportService(database, routing)
     dev_tasks = DevTaskService(database, routing, renderer, tracker, helpdesk, events, notes=notes)
     dev_sync = DevTaskSync(database, routing, renderer, tracker, dev_tasks, events, notes=notes)
@@ -107,7 +115,19 @@ def build_domain(
         job_runner=JobRunner(database, kinds),
         events=events,
         history=TicketHistory(database, routing),
+        health=health,
+        unreadable=unreadable,
     )
+
+
+def _watched(helpdesk: HelpdeskConnector, tracker: TrackerConnector | None) -> list[Watched]:
+    """The configured connectors; tickets stop coming in when a helpdesk read from fails."""
+    capabilities = helpdesk.capabilities
+    reads = capabilities.fetches_tickets or capabilities.polls_for_intake
+    watched = [Watched("helpdesk", helpdesk, blocks_intake=reads)]
+    if tracker is not None:
+        watched.append(Watched("tracker", tracker))
+    return watched
 
 
 def _job_kinds(
@@ -139,6 +159,7 @@ def periodic_jobs(
         PeriodicJob("reminders.pass", domain.reminders.run_pass, every),
         PeriodicJob("time.ask_again", domain.time_followup.ask_again, timedelta(minutes=1)),
         PeriodicJob("reports.monthly", domain.monthly_reports.run, timedelta(minutes=5)),
+        PeriodicJob("connectors.check", domain.health.check_all, CHECK_EVERY),
     ]
     if domain.dev_tasks.enabled:
         # Bitrix24 never retries an event and Redmine before 7 sends none: poll too.
