@@ -76,6 +76,8 @@ class ModestService:
     polling_lease_ttl: float = 30.0
     _polling: bool = False
     _stopped: asyncio.Event = field(default_factory=asyncio.Event)
+    #: The bot's username, once ``getMe`` answered (``modest.startup``).
+    bot_username: str | None = None
 
     async def start(self) -> None:
         """Start HTTP, Telegram updates, the outbox sender, the job runner, the scheduler."""

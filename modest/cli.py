@@ -21,10 +21,9 @@ from connectors.registry import default_registry
 from dispatch.history import TicketHistory, format_line
 from dispatch.report_files import report_csv, report_pdf
 from dispatch.reports import ClientReport, ReportService
-from modest.app import build_service, helpdesk_kind
 from modest.logs import configure_logging
+from modest.startup import StartupError, migrate, start_service
 from storage.db import Database
-from storage.migrate import upgrade
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -47,6 +46,9 @@ def main(argv: Sequence[str] | None = None) -> int:
         return asyncio.run(_run(settings))
     except ConfigError as exc:
         print(f"modest: configuration error:\n{exc}", file=sys.stderr)
+        return 1
+    except StartupError as exc:
+        print(f"modest: {exc}", file=sys.stderr)
         return 1
 
 
@@ -164,25 +166,18 @@ def _config_path() -> Path:
 
 
 async def _migrate(settings: Settings) -> None:
-    database = Database(settings.database_url)
-    try:
-        await upgrade(database)
-    finally:
-        await database.dispose()
+    await migrate(settings)
 
 
 async def _run(settings: Settings) -> int:
     routing = load_routing(settings.modest_config, connectors=default_registry().known_slugs())
-    helpdesk_kind(settings, routing)  # fail fast on a helpdesk that cannot be built
-    await _migrate(settings)
-    service = build_service(settings, routing)
+    service = await start_service(settings, routing)
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()
-    for sig in (signal.SIGINT, signal.SIGTERM):
-        with contextlib.suppress(NotImplementedError):
-            loop.add_signal_handler(sig, stop.set)
-    await service.start()
     try:
+        for sig in (signal.SIGINT, signal.SIGTERM):
+            with contextlib.suppress(NotImplementedError):
+                loop.add_signal_handler(sig, stop.set)
         await stop.wait()
     finally:
         await service.stop()
