@@ -1,4 +1,4 @@
-"""The ``modest`` command: run, check-config, migrate, report, history."""
+"""The ``modest`` command: run, doctor, check-config, migrate, report, history."""
 
 from __future__ import annotations
 
@@ -15,12 +15,15 @@ from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from bot.i18n import Texts
 from config.errors import ConfigError
-from config.routing import RoutingConfig, check_routing, load_routing
+from config.routing import RoutingConfig, load_routing
 from config.settings import Settings, load_settings
 from connectors.registry import default_registry
 from dispatch.history import TicketHistory, format_line
 from dispatch.report_files import report_csv, report_pdf
 from dispatch.reports import ClientReport, ReportService
+from modest.checks import first_failure
+from modest.config_check import config_problems
+from modest.doctor import checklist, render
 from modest.logs import configure_logging
 from modest.startup import StartupError, migrate, start_service
 from storage.db import Database
@@ -33,6 +36,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     try:
         if args.command == "check-config":
             return check_config(args.file)
+        if args.command == "doctor":
+            return doctor()
         if args.command == "report":
             return write_reports(args)
         if args.command == "history":
@@ -57,6 +62,10 @@ def _parser() -> argparse.ArgumentParser:
     sub = parser.add_subparsers(dest="command", required=True)
     sub.add_parser("run", help="run the service (applies migrations first)")
     sub.add_parser("migrate", help="apply database migrations")
+    sub.add_parser(
+        "doctor",
+        help="check settings, routing file, database, bot token, dispatch chat and connectors",
+    )
     check = sub.add_parser("check-config", help="validate the YAML routing file")
     check.add_argument("file", nargs="?", help="file to check (default: $MODEST_CONFIG)")
     report = sub.add_parser(
@@ -78,15 +87,29 @@ def _parser() -> argparse.ArgumentParser:
 
 
 def check_config(file: str | None) -> int:
-    """Print every problem as ``file:line: field: message``; 1 if there are any."""
+    """Print every problem as ``file:line: field: message``; 1 if there are any.
+
+    The settings the routing file depends on are checked too (a connector it names
+    must have its variables), so the verdict is the one ``modest run`` reaches.
+    """
     path = Path(file) if file else _config_path()
-    problems = check_routing(path, connectors=default_registry().known_slugs())
+    problems = config_problems(path, default_registry())
     for problem in problems:
         print(problem)
     if problems:
         return 1
     print(f"{path}: OK")
     return 0
+
+
+def doctor() -> int:
+    """``modest doctor``: the checklist; 1 when something must be fixed first."""
+    # The checklist is the output; what the connectors log on the way goes to stderr.
+    configure_logging("WARNING", "console", stream=sys.stderr)
+    checks = asyncio.run(checklist(_config_path()))
+    for line in render(checks):
+        print(line)
+    return 1 if first_failure(checks) is not None else 0
 
 
 class _RoutingPathOnly(BaseSettings):

@@ -5,7 +5,7 @@ from __future__ import annotations
 import logging
 import sys
 from collections.abc import MutableMapping
-from typing import Any
+from typing import Any, TextIO
 
 import structlog
 
@@ -20,8 +20,11 @@ def _drop_secrets(_logger: Any, _name: str, event: MutableMapping[str, Any]) -> 
     return event
 
 
-def configure_logging(level: str = "INFO", fmt: str = "json") -> None:
-    """Route structlog and stdlib logging to stdout in the chosen format."""
+def configure_logging(
+    level: str = "INFO", fmt: str = "json", stream: TextIO | None = None
+) -> None:
+    """Route structlog and stdlib logging to ``stream`` (stdout) in the chosen format."""
+    out = stream or sys.stdout
     renderer: Any = (
         structlog.processors.JSONRenderer()
         if fmt == "json"
@@ -39,16 +42,16 @@ def configure_logging(level: str = "INFO", fmt: str = "json") -> None:
         wrapper_class=structlog.make_filtering_bound_logger(
             logging.getLevelNamesMapping().get(level.upper(), logging.INFO)
         ),
-        logger_factory=structlog.PrintLoggerFactory(sys.stdout),
+        logger_factory=structlog.PrintLoggerFactory(out),
         cache_logger_on_first_use=True,
     )
-    _route_stdlib_logging(level, renderer)
+    _route_stdlib_logging(level, renderer, out)
 
 
-def _route_stdlib_logging(level: str, renderer: Any) -> None:
+def _route_stdlib_logging(level: str, renderer: Any, out: TextIO) -> None:
     # Libraries (aiogram, alembic, apscheduler) log through stdlib logging: render
     # their records the same way, so every line of the service is one JSON object.
-    handler = logging.StreamHandler(sys.stdout)
+    handler = logging.StreamHandler(out)
     handler.setFormatter(
         structlog.stdlib.ProcessorFormatter(
             processor=renderer,
