@@ -1,54 +1,37 @@
-"""The ``modest`` command: run, doctor, check-config, migrate, report, history."""
+"""The ``modest`` command: run, doctor, check-config, migrate, report, history.
+
+The parser and ``check-config`` import neither aiogram nor SQLAlchemy: ``modest --help``
+answers at once, and a routing file is checked without a database or a token. The
+other commands live in ``modest.commands``, imported when one of them runs.
+"""
 
 from __future__ import annotations
 
 import argparse
-import asyncio
-import contextlib
-import re
-import signal
 import sys
 from collections.abc import Sequence
 from pathlib import Path
 
-from pydantic_settings import BaseSettings, SettingsConfigDict
-
-from bot.i18n import Texts
 from config.errors import ConfigError
-from config.routing import RoutingConfig, load_routing
-from config.settings import Settings, load_settings
+from config.settings import load_settings
 from connectors.registry import default_registry
-from dispatch.history import TicketHistory, format_line
-from dispatch.report_files import report_csv, report_pdf
-from dispatch.reports import ClientReport, ReportService
-from modest.checks import first_failure
-from modest.config_check import config_problems
-from modest.doctor import checklist, render
+from modest.config_check import RoutingPathOnly, config_problems
+from modest.errors import StartupError
 from modest.logs import configure_logging
-from modest.startup import StartupError, migrate, start_service
-from storage.db import Database
+
+_SETTINGS = (
+    "Settings are read from the environment and from a .env file in the working"
+    " directory; .env.example documents every variable and its default"
+    " (TELEGRAM_BOT_TOKEN is required). The routing file is $MODEST_CONFIG"
+    " (default: config/routing.yaml)."
+)
 
 
 def main(argv: Sequence[str] | None = None) -> int:
     """Entry point of the console script."""
-    parser = _parser()
-    args = parser.parse_args(argv)
+    args = _parser().parse_args(argv)
     try:
-        if args.command == "check-config":
-            return check_config(args.file)
-        if args.command == "doctor":
-            return doctor()
-        if args.command == "report":
-            return write_reports(args)
-        if args.command == "history":
-            return print_history(args.ticket)
-        settings = load_settings()
-        configure_logging(settings.log_level, settings.log_format)
-        if args.command == "migrate":
-            asyncio.run(_migrate(settings))
-            print("migrations applied")
-            return 0
-        return asyncio.run(_run(settings))
+        return _dispatch(args)
     except ConfigError as exc:
         print(f"modest: configuration error:\n{exc}", file=sys.stderr)
         return 1
@@ -57,33 +40,97 @@ def main(argv: Sequence[str] | None = None) -> int:
         return 1
 
 
+def _dispatch(args: argparse.Namespace) -> int:
+    if args.command == "check-config":
+        return check_config(args.file)
+    from modest import commands  # the database, Telegram and the reports: only from here on
+
+    if args.command == "doctor":
+        return commands.doctor(_config_path())
+    if args.command == "report":
+        return commands.write_reports(args)
+    if args.command == "history":
+        return commands.print_history(args.ticket)
+    settings = load_settings()
+    configure_logging(settings.log_level, settings.log_format)
+    if args.command == "migrate":
+        return commands.migrate_only(settings)
+    return commands.run(settings)
+
+
 def _parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(prog="modest", description="Telegram dispatch bot")
-    sub = parser.add_subparsers(dest="command", required=True)
-    sub.add_parser("run", help="run the service (applies migrations first)")
-    sub.add_parser("migrate", help="apply database migrations")
+    parser = argparse.ArgumentParser(
+        prog="modest",
+        description="Modest: a Telegram dispatch bot for technical-support teams.",
+        epilog=_SETTINGS + " Start with `modest doctor`.",
+    )
+    sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
+    sub.add_parser(
+        "run",
+        help="run the service (applies migrations first)",
+        description="Run the service: the HTTP server (helpdesk webhooks, /healthz), Telegram"
+        " updates (long polling, or a webhook when TELEGRAM_WEBHOOK_URL is set), the"
+        " outbox sender, the job runner and the scheduler. Applies migrations first;"
+        " stops on SIGINT or SIGTERM; stops at start with one line when something"
+        " cannot work (run `modest doctor` to see everything at once).",
+        epilog=_SETTINGS,
+    )
+    sub.add_parser(
+        "migrate",
+        help="apply the database migrations",
+        description="Bring the database at DATABASE_URL (default:"
+        " sqlite+aiosqlite:///./modest.db) up to the newest schema; safe to repeat.",
+        epilog=_SETTINGS,
+    )
     sub.add_parser(
         "doctor",
-        help="check settings, routing file, database, bot token, dispatch chat and connectors",
+        help="check settings, routing file, database, token, dispatch chat and connectors",
+        description="Check everything `modest run` needs and print a checklist: ✓ fine,"
+        " ! a warning, ✗ what to fix. Changes nothing; exit code 1 while anything is ✗.",
+        epilog=_SETTINGS,
     )
-    check = sub.add_parser("check-config", help="validate the YAML routing file")
-    check.add_argument("file", nargs="?", help="file to check (default: $MODEST_CONFIG)")
-    report = sub.add_parser(
-        "report", help="write a client's monthly report (nothing is sent or locked)"
+    check = sub.add_parser(
+        "check-config",
+        help="validate the YAML routing file and the settings it depends on",
+        description="Validate the routing file and the settings it names (a helpdesk.kind"
+        " or tracker.kind whose variables are missing). Prints each problem as"
+        " file:line: field: message and exits 1, or prints FILE: OK. Needs no token.",
     )
-    which = report.add_mutually_exclusive_group(required=True)
-    which.add_argument("--client", help="client key from the routing file")
-    which.add_argument(
-        "--all", action="store_true", help="every client with activity or a package"
+    check.add_argument(
+        "file",
+        nargs="?",
+        help="the file to check (default: $MODEST_CONFIG, else config/routing.yaml)",
     )
-    report.add_argument("--month", required=True, help="YYYY-MM")
-    report.add_argument("--format", choices=["pdf", "csv"], default="pdf")
-    report.add_argument("--out", required=True, help="file (or, with --all, a directory)")
+    _report_parser(sub)
     history = sub.add_parser(
-        "history", help="print a ticket's history, one event per line, in the routing time zone"
+        "history",
+        help="print a ticket's history, one event per line",
+        description="Print a ticket's history as YYYY-MM-DD HH:MM  <kind>  <actor>  <details>,"
+        " in the routing file's time zone, from DATABASE_URL.",
     )
     history.add_argument("ticket", help="the ticket's helpdesk id or number (#4101 or 4101)")
     return parser
+
+
+def _report_parser(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
+    report = sub.add_parser(
+        "report",
+        help="write a client's monthly report (nothing is sent or locked)",
+        description="Write the monthly report the first of the month sends, for one client"
+        " or all of them, from DATABASE_URL. Nothing is sent and no month is locked.",
+    )
+    which = report.add_mutually_exclusive_group(required=True)
+    which.add_argument("--client", help="the client's key in the routing file")
+    which.add_argument(
+        "--all", action="store_true", help="every client with activity or a package"
+    )
+    report.add_argument("--month", required=True, help="the month, as YYYY-MM (required)")
+    report.add_argument(
+        "--format", choices=["pdf", "csv"], default="pdf", help="pdf or csv (default: pdf)"
+    )
+    report.add_argument(
+        "--out", required=True, help="the file to write; with --all, a directory (required)"
+    )
 
 
 def check_config(file: str | None) -> int:
@@ -102,106 +149,5 @@ def check_config(file: str | None) -> int:
     return 0
 
 
-def doctor() -> int:
-    """``modest doctor``: the checklist; 1 when something must be fixed first."""
-    # The checklist is the output; what the connectors log on the way goes to stderr.
-    configure_logging("WARNING", "console", stream=sys.stderr)
-    checks = asyncio.run(checklist(_config_path()))
-    for line in render(checks):
-        print(line)
-    return 1 if first_failure(checks) is not None else 0
-
-
-class _RoutingPathOnly(BaseSettings):
-    """What check-config and report need: they must work without a bot token."""
-
-    model_config = SettingsConfigDict(env_file=".env", extra="ignore", env_ignore_empty=True)
-    modest_config: Path = Path("config/routing.yaml")
-    database_url: str = "sqlite+aiosqlite:///./modest.db"
-
-
-def write_reports(args: argparse.Namespace) -> int:
-    """``modest report``: the same documents as the monthly run, written to files."""
-    if not re.fullmatch(r"\d{4}-(0[1-9]|1[0-2])", args.month):
-        print(f"modest: --month must be YYYY-MM, got {args.month!r}", file=sys.stderr)
-        return 2
-    env = _RoutingPathOnly()
-    routing = load_routing(env.modest_config)
-    try:
-        reports = asyncio.run(_build_reports(env.database_url, routing, args))
-    except KeyError as exc:
-        print(f"modest: {exc.args[0]}", file=sys.stderr)
-        return 1
-    texts = Texts(routing.language)
-    render = report_pdf if args.format == "pdf" else report_csv
-    out = Path(args.out)
-    if args.all:
-        out.mkdir(parents=True, exist_ok=True)
-    for report in reports:
-        target = out / f"{report.client.key}-{args.month}.{args.format}" if args.all else out
-        target.write_bytes(render(report, texts))
-        print(target)
-    return 0
-
-
-async def _build_reports(
-    url: str, routing: RoutingConfig, args: argparse.Namespace
-) -> list[ClientReport]:
-    database = Database(url)
-    service = ReportService(database, routing)
-    try:
-        if args.all:
-            keys = [c.key for c in await service.clients_to_report(month=args.month)]
-        else:
-            keys = [args.client]
-        return [await service.build(client_key=key, month=args.month) for key in keys]
-    finally:
-        await database.dispose()
-
-
-def print_history(reference: str) -> int:
-    """``modest history TICKET``: ``YYYY-MM-DD HH:MM  <kind>  <actor>  <details>`` lines."""
-    env = _RoutingPathOnly()
-    routing = load_routing(env.modest_config)
-    lines = asyncio.run(_history_lines(env.database_url, routing, reference))
-    if lines is None:
-        print(f"modest: no ticket {reference!r}", file=sys.stderr)
-        return 1
-    for line in lines:
-        print(line)
-    return 0
-
-
-async def _history_lines(url: str, routing: RoutingConfig, reference: str) -> list[str] | None:
-    database = Database(url)
-    try:
-        history = TicketHistory(database, routing)
-        timeline = await history.by_reference(reference)
-    finally:
-        await database.dispose()
-    if timeline is None:
-        return None
-    return [format_line(entry, history, routing.tz) for entry in timeline.entries]
-
-
 def _config_path() -> Path:
-    return _RoutingPathOnly().modest_config
-
-
-async def _migrate(settings: Settings) -> None:
-    await migrate(settings)
-
-
-async def _run(settings: Settings) -> int:
-    routing = load_routing(settings.modest_config, connectors=default_registry().known_slugs())
-    service = await start_service(settings, routing)
-    stop = asyncio.Event()
-    loop = asyncio.get_running_loop()
-    try:
-        for sig in (signal.SIGINT, signal.SIGTERM):
-            with contextlib.suppress(NotImplementedError):
-                loop.add_signal_handler(sig, stop.set)
-        await stop.wait()
-    finally:
-        await service.stop()
-    return 0
+    return RoutingPathOnly().modest_config

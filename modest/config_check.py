@@ -24,6 +24,14 @@ from connectors.registry import ConnectorRegistry
 _KINDS = ("helpdesk", "tracker")
 
 
+class RoutingPathOnly(BaseSettings):
+    """What check-config, report and history need: they work without a bot token."""
+
+    model_config = SettingsConfigDict(env_file=".env", extra="ignore", env_ignore_empty=True)
+    modest_config: Path = Path("config/routing.yaml")
+    database_url: str = "sqlite+aiosqlite:///./modest.db"
+
+
 class ConnectorSettingsOnly(BaseSettings, ConnectorEnvironment):
     """The connectors' environment variables, read as ``modest run`` reads them."""
 

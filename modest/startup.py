@@ -23,14 +23,11 @@ from modest.checks import (
     routing_warnings,
     settings_warnings,
 )
+from modest.errors import StartupError
 from storage.db import Database
 from storage.migrate import upgrade
 
 log = structlog.get_logger(__name__)
-
-
-class StartupError(Exception):
-    """Modest cannot start; the message is one line naming what to fix."""
 
 
 async def start_service(settings: Settings, routing: RoutingConfig) -> ModestService:
