@@ -76,8 +76,9 @@ class ModestService:
     polling_lease_ttl: float = 30.0
     _polling: bool = False
     _stopped: asyncio.Event = field(default_factory=asyncio.Event)
-    #: The bot's username, once ``getMe`` answered (``modest.startup``).
+    #: The bot's username and the dispatch chat's title, once Telegram told (``modest.startup``).
     bot_username: str | None = None
+    dispatch_chat_title: str | None = None
 
     async def start(self) -> None:
         """Start HTTP, Telegram updates, the outbox sender, the job runner, the scheduler."""
@@ -104,11 +105,24 @@ class ModestService:
         # Everything built so far lives as long as the process: keep the collector from
         # walking it again and again (a full pass over aiogram's models took ~200 ms).
         gc.freeze()
+        self._log_started(webhook_url)
+
+    def _log_started(self, webhook_url: str | None) -> None:
+        """One line that says what this instance is wired to."""
+        chat = self.routing.dispatch.chat_id
+        title = f" ({self.dispatch_chat_title})" if self.dispatch_chat_title else ""
         log.info(
             "modest.started",
+            bot=f"@{self.bot_username}" if self.bot_username else None,
+            dispatch_chat=f"{chat}{title}",
+            routing=str(self.settings.modest_config),
+            helpdesk=self.helpdesk.slug,
+            tracker=self.tracker.slug if self.tracker else None,
+            database="sqlite" if self.database.is_sqlite else "postgresql",
+            updates=f"webhook {webhook_url}" if webhook_url else "long polling",
+            http=f"{self.settings.http_host}:{self.http_port}",
             http_port=self.http_port,
             webhook=bool(webhook_url),
-            helpdesk=self.helpdesk.slug,
         )
 
     async def _set_webhook(self, url: str) -> None:

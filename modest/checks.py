@@ -134,7 +134,7 @@ async def bot_check(bot: Bot) -> tuple[Check, User | None]:
 
 
 async def dispatch_chat_check(bot: Bot, chat_id: int, username: str | None) -> Check:
-    """The bot is a member of the dispatchers' chat (``getChat``)."""
+    """The bot is a member of the dispatchers' chat (``getChat``); the detail is its title."""
     try:
         chat = await bot.get_chat(chat_id, request_timeout=TELEGRAM_TIMEOUT)
     except (TelegramBadRequest, TelegramForbiddenError):
@@ -149,7 +149,7 @@ async def dispatch_chat_check(bot: Bot, chat_id: int, username: str | None) -> C
     except AiogramError as exc:
         line = str(exc).splitlines()[0]
         return fail("dispatch.chat_id", f"{chat_id}: Telegram answered getChat with: {line}")
-    return ok("dispatch.chat_id", f"{chat_id} ({chat.title or chat.type})")
+    return ok("dispatch.chat_id", chat.title or chat.type)
 
 
 def connector_checks(statuses: Sequence[ConnectorStatus]) -> list[Check]:

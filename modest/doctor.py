@@ -80,6 +80,8 @@ async def _telegram(settings: Settings, routing: RoutingConfig | None) -> list[C
         if me is None or routing is None:
             return [check]
         chat = await dispatch_chat_check(bot, routing.dispatch.chat_id, me.username)
+        if chat.verdict is Verdict.OK:
+            chat = ok(chat.name, f"{routing.dispatch.chat_id} ({chat.detail})")
         return [check, chat]
     finally:
         await bot.session.close()

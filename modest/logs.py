@@ -20,6 +20,23 @@ def _drop_secrets(_logger: Any, _name: str, event: MutableMapping[str, Any]) -> 
     return event
 
 
+class _MigrationsBelowInfo(logging.Filter):
+    """Alembic's INFO lines (every revision, the DDL mode) count as DEBUG.
+
+    Modest says in one line of its own which migrations ran (``storage.migrated``).
+    """
+
+    def __init__(self, level: str) -> None:
+        super().__init__()
+        self._shown = logging.getLevelNamesMapping().get(level.upper(), logging.INFO)
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        if record.name.split(".")[0] == "alembic" and record.levelno == logging.INFO:
+            record.levelno, record.levelname = logging.DEBUG, "DEBUG"
+            return self._shown <= logging.DEBUG
+        return True
+
+
 def configure_logging(
     level: str = "INFO", fmt: str = "json", stream: TextIO | None = None
 ) -> None:
@@ -62,6 +79,7 @@ def _route_stdlib_logging(level: str, renderer: Any, out: TextIO) -> None:
             ],
         )
     )
+    handler.addFilter(_MigrationsBelowInfo(level))
     root = logging.getLogger()
     root.handlers = [handler]
     root.setLevel(level.upper())

@@ -25,7 +25,7 @@ from modest.checks import (
 )
 from modest.errors import StartupError
 from storage.db import Database
-from storage.migrate import upgrade
+from storage.migrate import current_revision, upgrade
 
 log = structlog.get_logger(__name__)
 
@@ -51,12 +51,16 @@ async def start_service(settings: Settings, routing: RoutingConfig) -> ModestSer
 
 
 async def migrate(settings: Settings) -> None:
-    """Bring the schema up to date."""
+    """Bring the schema up to date; one line when it changed (Alembic's own are DEBUG)."""
     database = Database(settings.database_url)
     try:
+        before = await current_revision(database)
         await upgrade(database)
+        after = await current_revision(database)
     finally:
         await database.dispose()
+    if after != before:
+        log.info("storage.migrated", from_revision=before, to_revision=after)
 
 
 async def _check_outside(service: ModestService) -> None:
@@ -65,7 +69,9 @@ async def _check_outside(service: ModestService) -> None:
     _report([check])
     username = me.username if me is not None else None
     service.bot_username = username
-    _report([await dispatch_chat_check(service.bot, service.routing.dispatch.chat_id, username)])
+    chat = await dispatch_chat_check(service.bot, service.routing.dispatch.chat_id, username)
+    _report([chat])
+    service.dispatch_chat_title = chat.detail
     # Recorded as the connectors' health: a failure here is the start of an outage.
     _report(connector_checks(await service.domain.health.check_all()))
 
