@@ -6,6 +6,7 @@ from datetime import tzinfo
 
 from aiogram import Dispatcher
 
+from bot.commands import CommandMenu
 from bot.handlers.common import common_router, fallback_router
 from bot.handlers.dev_tasks import dev_tasks_router
 from bot.handlers.dispatch import dispatch_router
@@ -43,6 +44,7 @@ def create_dispatcher(
     people: People,
     history: HistoryCommand,
     unreadable: UnreadableTickets,
+    commands: CommandMenu,
 ) -> Dispatcher:
     """A Dispatcher whose handlers get the services, and the ``actor``, as workflow data."""
     dispatcher = Dispatcher(
@@ -58,6 +60,8 @@ def create_dispatcher(
         chat_access=chat_access,
         history=history,
         unreadable=unreadable,
+        people=people,
+        commands=commands,
     )
     actors = ActorMiddleware(people)
     dispatcher.message.outer_middleware(actors)

@@ -21,12 +21,14 @@ from aiogram.client.default import DefaultBotProperties
 from aiogram.client.session.aiohttp import AiohttpSession
 from aiogram.client.telegram import TelegramAPIServer
 from aiogram.enums import ParseMode
+from aiogram.exceptions import TelegramAPIError
 from aiogram.methods.base import Response
 from aiogram.types import Update
 from aiogram.webhook.aiohttp_server import SimpleRequestHandler
 from aiohttp import web
 from apscheduler.schedulers.asyncio import AsyncIOScheduler
 
+from bot.commands import CommandMenu, register_menus
 from bot.delivery.limits import TelegramRateLimiter
 from bot.delivery.sender import OutboxSender
 from bot.factory import create_dispatcher
@@ -69,6 +71,7 @@ class ModestService:
     outbox_sender: OutboxSender
     scheduler: AsyncIOScheduler
     web_app: web.Application
+    commands: CommandMenu
     _tasks: list[asyncio.Task[None]] = field(default_factory=list)
     _runner: web.AppRunner | None = None
     http_port: int | None = None
@@ -102,6 +105,7 @@ class ModestService:
         else:
             self._polling = True
             self._spawn(self._poll())
+        await self._register_menus()
         # Everything built so far lives as long as the process: keep the collector from
         # walking it again and again (a full pass over aiogram's models took ~200 ms).
         gc.freeze()
@@ -124,6 +128,18 @@ class ModestService:
             http_port=self.http_port,
             webhook=bool(webhook_url),
         )
+
+    async def _register_menus(self) -> None:
+        try:
+            await register_menus(
+                self.bot,
+                self.commands,
+                chat_id=self.routing.dispatch.chat_id,
+                language=self.routing.language,
+            )
+        except TelegramAPIError as exc:
+            # Without menus every command still works; typing it is all it takes.
+            log.warning("telegram.menus_not_set", error=exc.message)
 
     async def _set_webhook(self, url: str) -> None:
         secret = self.settings.telegram_webhook_secret
@@ -257,6 +273,7 @@ def build_service(
         tracker=tracker,
     )
     bot = build_bot(settings)
+    commands = CommandMenu(tracker=tracker is not None)
     sender = OutboxSender(database, AiogramTransport(bot), limiter or TelegramRateLimiter())
     dispatcher = create_dispatcher(
         assignment=domain.assignment,
@@ -272,6 +289,7 @@ def build_service(
         people=People(routing),
         history=HistoryCommand(database, routing, renderer),
         unreadable=domain.unreadable,
+        commands=commands,
     )
     web_app = build_http(
         settings, routing, helpdesk, domain, database, tracker=tracker, registry=connectors
@@ -288,4 +306,5 @@ def build_service(
         outbox_sender=sender,
         scheduler=build_scheduler(database, periodic_jobs(routing, helpdesk, domain)),
         web_app=web_app,
+        commands=commands,
     )

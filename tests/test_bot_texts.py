@@ -21,7 +21,7 @@ from tests.conftest import ROUTING_YAML
 
 BOT_DIR = Path(__file__).parent.parent / "bot"
 # A call's first argument: one string literal, or several concatenated implicitly.
-_CALL = re.compile(r'(?:self\._t|\bt|texts)\(\s*((?:"(?:[^"\\]|\\.)*"\s*)+)', re.S)
+_CALL = re.compile(r'(?:self\._t|\bt|\b_d|texts)\(\s*((?:"(?:[^"\\]|\\.)*"\s*)+)', re.S)
 _PIECE = re.compile(r'"((?:[^"\\]|\\.)*)"')
 
 
