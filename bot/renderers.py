@@ -37,8 +37,8 @@ class TelegramRenderer(
 ):
     """The bot's implementation of ``dispatch.views.Renderer``."""
 
-    def __init__(self, texts: Texts, tz: tzinfo) -> None:
-        ListRenderer.__init__(self, texts)
+    def __init__(self, texts: Texts, tz: tzinfo, *, dispatch_chat: int | None = None) -> None:
+        ListRenderer.__init__(self, texts, dispatch_chat=dispatch_chat)
         TimeRenderer.__init__(self, texts, tz)
         DevTaskRenderer.__init__(self, texts)
         HistoryRenderer.__init__(self, texts, tz)

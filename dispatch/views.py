@@ -112,6 +112,8 @@ class WaitingTicket:
     subject: str
     waiting: timedelta
     assignee_name: str | None = None
+    #: The Telegram message of its card in the dispatch chat, once delivered.
+    card_message_id: int | None = None
 
 
 @dataclass(frozen=True, slots=True)

@@ -262,7 +262,7 @@ def build_service(
         tracker=routing.tracker.kind or (tracker.slug if tracker else None),
     )
     texts = Texts(routing.language)
-    renderer = TelegramRenderer(texts, routing.tz)
+    renderer = TelegramRenderer(texts, routing.tz, dispatch_chat=routing.dispatch.chat_id)
     domain = build_domain(
         database,
         routing,

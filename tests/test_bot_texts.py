@@ -13,7 +13,7 @@ from zoneinfo import ZoneInfo
 import pytest
 
 from bot.callbacks import DispatchAction, DispatchCb
-from bot.i18n import LANGUAGES, Texts, load_catalog
+from bot.i18n import LANGUAGES, Texts, load_catalog, read_catalog
 from bot.renderers import TelegramRenderer, cut
 from config.routing import RoutingConfig, load_routing_text
 from dispatch.views import TicketView
@@ -37,6 +37,34 @@ def used_msgids() -> set[str]:
         for literal in _CALL.findall(path.read_text(encoding="utf-8")):
             ids.add("".join(_PIECE.findall(literal)))
     return ids
+
+
+_PLURAL_CALL = re.compile(
+    r'ngettext\(\s*((?:"(?:[^"\\]|\\.)*"\s*)+),\s*((?:"(?:[^"\\]|\\.)*"\s*)+),', re.S
+)
+
+
+def used_plurals() -> set[tuple[str, str]]:
+    """Every (singular, plural) pair the bot code passes to ``ngettext``."""
+    pairs: set[tuple[str, str]] = set()
+    for path in BOT_DIR.rglob("*.py"):
+        for one, many in _PLURAL_CALL.findall(path.read_text(encoding="utf-8")):
+            pairs.add(("".join(_PIECE.findall(one)), "".join(_PIECE.findall(many))))
+    return pairs
+
+
+def test_every_plural_text_has_the_forms_of_both_languages() -> None:
+    pairs = used_plurals()
+    assert len(pairs) >= 3
+    ru = read_catalog("ru")
+    for singular, plural in pairs:
+        forms = ru.plurals.get(singular)
+        assert forms is not None, f"ru does not translate {singular!r}"
+        assert len(forms) == 3, f"ru lacks the 3 forms of {singular!r}"
+        for form in forms:
+            assert placeholders(form) <= placeholders(plural) | {"n"}, form
+        assert singular in _po_ids("en"), f"en does not list {singular!r}"
+    assert [ru.plural_index(n) for n in (1, 2, 5, 11, 21, 22, 25, 111)] == [0, 1, 2, 2, 0, 1, 2, 2]
 
 
 def placeholders(template: str) -> set[str]:
