@@ -128,7 +128,11 @@ class TelegramRenderer(
     def _status_lines(self, ticket: TicketView, browsing: Department | None) -> list[str]:
         t = self._t
         if ticket.state == TicketState.CLOSED:
-            return ["", t("🔒 Closed in the helpdesk")]
+            # Who handled it and how long it took stay on the card.
+            parts = [t("🔒 Closed in the helpdesk"), esc(ticket.assignee_name)]
+            if ticket.time_spent:
+                parts.append(hours(ticket.time_spent))
+            return ["", " · ".join(part for part in parts if part)]
         if ticket.state == TicketState.UNASSIGNED:
             if browsing is not None:
                 return ["", t("Choose a person in {department}:", department=esc(browsing.name))]

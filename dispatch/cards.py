@@ -35,6 +35,9 @@ class CardPublisher:
                 EventKind.WRITEBACK_RETRIED,
                 EventKind.WRITEBACK_DONE,
                 EventKind.WRITEBACK_FAILED,
+                # The closed card says how long it took.
+                EventKind.TIME_RECORDED,
+                EventKind.TIME_CHANGED,
             ),
             self._on_changed,
         )
@@ -142,8 +145,12 @@ class CardPublisher:
         reminder: ReminderNote | None = None,
     ) -> Payload:
         view = TicketView.of(ticket, self._routing)
-        if ticket.state != "closed":
+        if ticket.state != TicketState.CLOSED:
             view = dataclasses.replace(view, over_package=await self._over_package(uow, ticket))
+        else:
+            assert ticket.id is not None
+            spent = await uow.time.ticket_minutes(ticket_id=ticket.id)
+            view = dataclasses.replace(view, time_spent=spent or None)
         members = self._routing.members(browsing.key) if browsing else []
         return self._renderer.card(
             view,

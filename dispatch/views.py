@@ -41,6 +41,8 @@ class TicketView:
     helpdesk_department: str | None = None
     #: (used, package) minutes this month when the client is over its hour package.
     over_package: tuple[int, int] | None = None
+    #: The time recorded on a closed ticket, over all its closes (None: none yet).
+    time_spent: int | None = None
 
     @classmethod
     def of(cls, row: TicketRow, routing: RoutingConfig) -> TicketView:
