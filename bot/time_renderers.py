@@ -13,7 +13,8 @@ from bot.list_renderers import esc, payload_of
 from dispatch.durations import format_minutes as hours
 from dispatch.views import MissingTime, PackageAlert, Payload, TimePromptView
 
-QUICK = ((15, "15m"), (30, "30m"), (45, "45m"), (60, "1h"), (90, "1h30"), (120, "2h"), (180, "3h"))
+#: The quick answers of a time prompt, in minutes.
+QUICK = (15, 30, 45, 60, 90, 120, 180)
 
 
 class TimeRenderer:
@@ -48,7 +49,7 @@ class TimeRenderer:
             data = TimeCb(action=action, prompt=prompt.prompt_id, minutes=minutes).pack()
             return InlineKeyboardButton(text=text, callback_data=data)
 
-        quick = [button(label, TimeAction.SET, minutes) for minutes, label in QUICK]
+        quick = [button(self._quick(minutes), TimeAction.SET, minutes) for minutes in QUICK]
         rows = [quick[:4], quick[4:]]
         rows.append(
             [
@@ -57,6 +58,15 @@ class TimeRenderer:
             ]
         )
         return payload_of("\n".join(lines), rows)
+
+    def _quick(self, minutes: int) -> str:
+        """A quick answer's label in the language's units: ``1h30`` / ``1 ч 30 мин``."""
+        hours, rest = divmod(minutes, 60)
+        if not hours:
+            return self._t("{minutes}m", minutes=rest)
+        if not rest:
+            return self._t("{hours}h", hours=hours)
+        return self._t("{hours}h{minutes:02d}", hours=hours, minutes=rest)
 
     def time_recorded(self, prompt: TimePromptView, *, minutes: int, billable: bool) -> Payload:
         """The prompt once answered: the recorded value and a "change" button."""
@@ -82,7 +92,10 @@ class TimeRenderer:
         )
         return {
             "text": text,
-            "reply_markup": {"force_reply": True, "input_field_placeholder": "1h 30m"},
+            "reply_markup": {
+                "force_reply": True,
+                "input_field_placeholder": self._t("1h 30m"),
+            },
         }
 
     def package_alert(self, alert: PackageAlert) -> Payload:
