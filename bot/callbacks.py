@@ -61,6 +61,7 @@ class TimeAction(StrEnum):
 
     SET = "s"
     OTHER = "o"
+    #: "no charge": ask how long it took all the same; the answer is recorded unbilled.
     FREE = "f"
     CHANGE = "c"
 

@@ -270,7 +270,10 @@ class TimeMessages(Protocol):
     def time_recorded(self, prompt: TimePromptView, *, minutes: int, billable: bool) -> Payload:
         """The prompt once answered: the recorded value and a "change" button."""
 
-    def time_question(self, *, refused: str | None) -> Payload:
+    def time_prompt_free(self, prompt: TimePromptView) -> Payload:
+        """After "no charge": how long it took all the same, recorded unbilled."""
+
+    def time_question(self, *, refused: str | None, free: bool = False) -> Payload:
         """Ask for a typed value (after "other…"), saying why the last one was refused."""
 
     def package_alert(self, alert: PackageAlert) -> Payload:
