@@ -142,7 +142,7 @@ async def dispatch_chat_check(bot: Bot, chat_id: int, username: str | None) -> C
         return fail(
             "dispatch.chat_id",
             f"{chat_id}: the bot is not a member of this chat; add {who} to the group,"
-            " or fix the id (/whoami in the group shows it)",
+            " or fix the id (send /whoami in the group, then `modest doctor` lists it)",
         )
     except TelegramNetworkError as exc:
         return fail("TELEGRAM_API_BASE", f"cannot reach Telegram: {exc.message}")
@@ -150,6 +150,32 @@ async def dispatch_chat_check(bot: Bot, chat_id: int, username: str | None) -> C
         line = str(exc).splitlines()[0]
         return fail("dispatch.chat_id", f"{chat_id}: Telegram answered getChat with: {line}")
     return ok("dispatch.chat_id", chat.title or chat.type)
+
+
+async def recent_chats(bot: Bot) -> Check:
+    """The chats and people that wrote to the bot lately, with their ids (for the routing file).
+
+    Read with ``getUpdates`` without confirming anything, so ``modest run`` still gets
+    every update afterwards.
+    """
+    try:
+        updates = await bot.get_updates(limit=100, timeout=0, request_timeout=TELEGRAM_TIMEOUT)
+    except AiogramError as exc:
+        # A webhook is set (409), or Telegram is out of reach: no list, say why.
+        return warn("ids", f"cannot list the chats that wrote to the bot: {exc}")
+    found: dict[int, str] = {}
+    for update in updates:
+        message = update.message
+        if message is None:
+            continue
+        chat = message.chat
+        found.setdefault(chat.id, f"{chat.id} {chat.title or chat.full_name}")
+        if message.from_user is not None and message.from_user.id != chat.id:
+            user = message.from_user
+            found.setdefault(user.id, f"{user.id} {user.full_name}")
+    if not found:
+        return warn("ids", "send /whoami to the bot in the group and in private, then look again")
+    return warn("ids", "chats and people that wrote to the bot: " + "; ".join(found.values()))
 
 
 def connector_checks(statuses: Sequence[ConnectorStatus]) -> list[Check]:

@@ -26,6 +26,7 @@ from modest.checks import (
     fail,
     ok,
     port_check,
+    recent_chats,
     routing_warnings,
     settings_warnings,
 )
@@ -81,8 +82,9 @@ async def _telegram(settings: Settings, routing: RoutingConfig | None) -> list[C
             return [check]
         chat = await dispatch_chat_check(bot, routing.dispatch.chat_id, me.username)
         if chat.verdict is Verdict.OK:
-            chat = ok(chat.name, f"{routing.dispatch.chat_id} ({chat.detail})")
-        return [check, chat]
+            return [check, ok(chat.name, f"{routing.dispatch.chat_id} ({chat.detail})")]
+        # The ids to put in the routing file: the chats that wrote to the bot.
+        return [check, chat, await recent_chats(bot)]
     finally:
         await bot.session.close()
 

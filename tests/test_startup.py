@@ -129,7 +129,8 @@ async def test_a_dispatch_chat_without_the_bot_and_an_empty_webhook_secret(
     err, out = await run_fails(capsys)
     assert err == (
         f"modest: dispatch.chat_id: {DISPATCH}: the bot is not a member of this chat;"
-        " add @modest_test_bot to the group, or fix the id (/whoami in the group shows it)\n"
+        " add @modest_test_bot to the group, or fix the id (send /whoami in the group,"
+        " then `modest doctor` lists it)\n"
     )
     warnings = [json.loads(line) for line in out.splitlines() if '"modest.check"' in line]
     assert [(w["level"], w["check"]) for w in warnings] == [
