@@ -97,6 +97,9 @@ class HelpdeskConnector(ABC):
     async def record_time(self, external_id: str, *, minutes: int) -> None:  # noqa: B027
         """Store a ticket's total time spent in the helpdesk's own field, if it has one."""
 
+    async def load_dictionaries(self) -> None:  # noqa: B027 - optional: no dictionaries
+        """Read the names of the helpdesk's priorities and types, to show them by name."""
+
     async def check_access(self) -> None:  # noqa: B027 - optional: nothing to check by default
         """One cheap authenticated call: AccessDenied when the credentials are refused.
 

@@ -160,6 +160,8 @@ def periodic_jobs(
         PeriodicJob("time.ask_again", domain.time_followup.ask_again, timedelta(minutes=1)),
         PeriodicJob("reports.monthly", domain.monthly_reports.run, timedelta(minutes=5)),
         PeriodicJob("connectors.check", domain.health.check_all, CHECK_EVERY),
+        # Priorities and types are shown by their helpdesk names; new ones appear within the hour.
+        PeriodicJob("helpdesk.dictionaries", helpdesk.load_dictionaries, timedelta(hours=1)),
     ]
     if domain.dev_tasks.enabled:
         # Bitrix24 never retries an event and Redmine before 7 sends none: poll too.

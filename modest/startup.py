@@ -73,7 +73,10 @@ async def _check_outside(service: ModestService) -> None:
     _report([chat])
     service.dispatch_chat_title = chat.detail
     # Recorded as the connectors' health: a failure here is the start of an outage.
-    _report(connector_checks(await service.domain.health.check_all()))
+    statuses = await service.domain.health.check_all()
+    _report(connector_checks(statuses))
+    if statuses[0].ok:
+        await service.helpdesk.load_dictionaries()
 
 
 def _report(checks: list[Check]) -> None:
