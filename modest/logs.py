@@ -59,7 +59,9 @@ def configure_logging(
         wrapper_class=structlog.make_filtering_bound_logger(
             logging.getLevelNamesMapping().get(level.upper(), logging.INFO)
         ),
-        logger_factory=structlog.PrintLoggerFactory(out),
+        # Without a stream, whatever sys.stdout is when a line is written: a logger
+        # cached on first use must not hold on to the stdout of that moment.
+        logger_factory=structlog.PrintLoggerFactory(stream),
         cache_logger_on_first_use=True,
     )
     _route_stdlib_logging(level, renderer, out)
