@@ -31,6 +31,7 @@ def used_msgids() -> set[str]:
     for path in [
         *BOT_DIR.rglob("*.py"),
         BOT_DIR.parent / "dispatch" / "report_files.py",
+        BOT_DIR.parent / "dispatch" / "report_pdf.py",
         BOT_DIR.parent / "dispatch" / "report_delivery.py",
         BOT_DIR.parent / "dispatch" / "helpdesk_notes.py",
     ]:
