@@ -114,13 +114,15 @@ async def _history_lines(url: str, routing: RoutingConfig, reference: str) -> li
 
 async def _run(settings: Settings) -> int:
     routing = load_routing(settings.modest_config, connectors=default_registry().known_slugs())
-    service = await start_service(settings, routing)
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()
+    # Before the start: a SIGTERM that arrives while starting stops the service cleanly
+    # once it has started, rather than killing it half-way.
+    for sig in (signal.SIGINT, signal.SIGTERM):
+        with contextlib.suppress(NotImplementedError):
+            loop.add_signal_handler(sig, stop.set)
+    service = await start_service(settings, routing)
     try:
-        for sig in (signal.SIGINT, signal.SIGTERM):
-            with contextlib.suppress(NotImplementedError):
-                loop.add_signal_handler(sig, stop.set)
         await stop.wait()
     finally:
         await service.stop()
