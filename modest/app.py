@@ -30,6 +30,7 @@ from argon2 import PasswordHasher
 
 from bot.delivery.limits import TelegramRateLimiter
 from bot.delivery.sender import OutboxSender
+from bot.delivery.watch import BotApiReachability, BotApiWatch
 from bot.factory import create_dispatcher
 from bot.i18n import Texts
 from bot.renderers import TelegramRenderer
@@ -275,11 +276,15 @@ def build_service(
             settings.portal_base_url, routing, database, helpdesk, domain, hasher=portal_hasher
         )
     bot = build_bot(settings)
+    reachability = BotApiReachability()
+    # Every call (the long poll too) tells the sender when Telegram is back.
+    bot.session.middleware(BotApiWatch(reachability))
     sender = OutboxSender(
         database,
         AiogramTransport(bot),
         limiter or TelegramRateLimiter(),
         lease_seconds=OUTBOX_CLAIM_SECONDS,
+        reachability=reachability,
     )
     dispatcher = create_dispatcher(
         assignment=domain.assignment,
