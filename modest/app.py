@@ -32,6 +32,7 @@ from argon2 import PasswordHasher
 from bot.commands import CommandMenu, register_menus
 from bot.delivery.limits import TelegramRateLimiter
 from bot.delivery.sender import OutboxSender
+from bot.delivery.watch import BotApiReachability, BotApiWatch
 from bot.factory import create_dispatcher
 from bot.i18n import Texts
 from bot.renderers import TelegramRenderer
@@ -308,11 +309,15 @@ def build_service(
         )
     bot = build_bot(settings)
     commands = CommandMenu(tracker=tracker is not None)
+    reachability = BotApiReachability()
+    # Every call (the long poll too) tells the sender when Telegram is back.
+    bot.session.middleware(BotApiWatch(reachability))
     sender = OutboxSender(
         database,
         AiogramTransport(bot),
         limiter or TelegramRateLimiter(),
         lease_seconds=OUTBOX_CLAIM_SECONDS,
+        reachability=reachability,
     )
     dispatcher = create_dispatcher(
         assignment=domain.assignment,

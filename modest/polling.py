@@ -26,6 +26,9 @@ from storage.types import utcnow
 log = structlog.get_logger(__name__)
 
 LEASE_NAME = "telegram.polling"
+#: The longest wait before polling is tried again after a failure. Short, because the
+#: first answer after a Bot API outage is what releases the outbox's backed-off cards.
+MAX_RETRY_DELAY = 5.0
 
 
 def instance_id() -> str:
@@ -101,7 +104,7 @@ async def poll_while_leased(
             # Telegram or the database down at start: delay polling, never end it.
             log.warning("telegram.polling_failed", error=repr(exc), retry_in=delay)
             await _sleep(stopped, delay)
-            delay = min(delay * 2, 30.0)
+            delay = min(delay * 2, MAX_RETRY_DELAY)
     with contextlib.suppress(Exception):
         await lease.release()
 

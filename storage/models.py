@@ -135,6 +135,7 @@ class OutboxRow(SQLModel, table=True):
     ticket_id: int | None = None
     payload: dict[str, Any] = Field(default_factory=dict, sa_type=JSON)
     status: str = Field(default=OutboxStatus.PENDING, max_length=16)
+    #: Network errors and 5xx in a row; a 429 (Telegram answered) sets it back to 0.
     attempts: int = 0
     not_before: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime)
     locked_until: datetime | None = Field(default=None, sa_type=UTCDateTime)

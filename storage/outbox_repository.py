@@ -17,7 +17,7 @@ from storage.models import (
     OutboxStatus,
     TelegramMessageRow,
 )
-from storage.types import lease_claim, utcnow
+from storage.types import lease_claim, rowcount, utcnow
 
 
 class OutboxRepository:
@@ -175,6 +175,23 @@ class OutboxRepository:
             "last_error": error,
         }
         await self._update(row_id, values)
+
+    async def release_backoff(self, *, now: datetime) -> int:
+        """Let every row backing off after network errors (``attempts`` > 0) go at ``now``.
+
+        A row waiting out a 429 has ``attempts`` 0 and keeps its ``not_before``.
+        """
+        stmt = (
+            update(OutboxRow)
+            .where(
+                col(OutboxRow.status) == OutboxStatus.PENDING,
+                col(OutboxRow.attempts) > 0,
+                col(OutboxRow.not_before) > now,
+            )
+            .values(not_before=now)
+            .execution_options(synchronize_session=False)
+        )
+        return rowcount(await self._session.execute(stmt))
 
     async def _update(self, row_id: int, values: dict[str, Any]) -> None:
         stmt = (

@@ -7,8 +7,11 @@ Guarantees:
   the send it edits); other chats are not held up by a slow or limited one;
 * Telegram's limits are kept (``TelegramRateLimiter``); a 429 holds only its
   chat for ``retry_after``;
-* network errors and 5xx are retried with backoff until delivered; a chat that
-  blocked the bot is marked and not retried; a bad request is logged as failed;
+* network errors and 5xx are retried with backoff until delivered, and at once
+  when any Bot API call gets an answer again (``BotApiReachability``: the long
+  poll, another send), in order per chat and within the limits; a 429's
+  ``retry_after`` is always waited out; a chat that blocked the bot is marked and
+  not retried; a bad request is logged as failed;
 * a crash while sending loses nothing: the claim is a lease, and a row whose
   lease ran out is sent again (at-least-once).
 """
@@ -28,6 +31,7 @@ from typing import Any, Protocol
 import structlog
 
 from bot.delivery.limits import TelegramRateLimiter
+from bot.delivery.watch import BotApiReachability
 from storage.db import Database, UnitOfWork
 from storage.models import OutboxOp, OutboxRow, OutboxStatus
 from storage.types import utcnow
@@ -77,6 +81,7 @@ class OutboxSender:
         lease_seconds: float = 60.0,
         max_backoff: float = 60.0,
         clock: Callable[[], float] = time.monotonic,
+        reachability: BotApiReachability | None = None,
     ) -> None:
         self._db = database
         self._transport = transport
@@ -88,6 +93,14 @@ class OutboxSender:
         self._inflight: dict[int, asyncio.Task[None]] = {}
         self._blocked: set[int] | None = None
         self._stopping = asyncio.Event()
+        self._reachability = reachability or BotApiReachability()
+        self._release_backoff = False
+        self._reachability.listen(self._on_bot_api_back)
+
+    def _on_bot_api_back(self) -> None:
+        # Runs inside whichever call got the answer: only note it and wake the pass.
+        self._release_backoff = True
+        self._db.outbox_wakeup.set()
 
     async def run(self) -> None:
         """Deliver until ``stop`` is called."""
@@ -116,6 +129,7 @@ class OutboxSender:
         sleep = self._poll
         claimed: list[tuple[OutboxRow, int | None]] = []
         async with self._db.unit_of_work() as uow:
+            released = await self._release(uow, now)
             # Blocks are read every pass: another instance may have unblocked a chat.
             heads, self._blocked = await uow.outbox.heads_and_blocked(limit=1000)
             for row in heads:
@@ -128,13 +142,23 @@ class OutboxSender:
                 claim = await self._claim(uow, row, now)
                 if claim is not None:
                     claimed.append(claim)
-            if claimed:
+            if claimed or released:
                 await uow.commit()
         for row, message_id in claimed:
             task = asyncio.create_task(self._send(row, message_id))
             self._inflight[row.chat_id] = task
             task.add_done_callback(functools.partial(self._on_done, row.chat_id))
         return sleep
+
+    async def _release(self, uow: UnitOfWork, now: datetime) -> int:
+        """The Bot API is back: messages backing off after network errors may go now."""
+        if not self._release_backoff:
+            return 0
+        self._release_backoff = False
+        # Rows of every instance: the one that saw Telegram come back may not be theirs.
+        released = await uow.outbox.release_backoff(now=now)
+        log.info("outbox.bot_api_back", released=released)
+        return released
 
     def _time_until_allowed(self, row: OutboxRow, now: datetime) -> float:
         if row.status == OutboxStatus.SENDING and row.locked_until and row.locked_until > now:
@@ -187,6 +211,7 @@ class OutboxSender:
         return row, message_id
 
     async def _send(self, row: OutboxRow, message_id: int | None) -> None:
+        backoff: float | None = None
         if self._blocked and row.chat_id in self._blocked:
             result = DeliveryResult(Outcome.BLOCKED, error="chat is marked blocked")
         elif row.op == OutboxOp.DELETE and message_id is None:
@@ -194,8 +219,13 @@ class OutboxSender:
         elif row.op != OutboxOp.SEND and message_id is None:
             result = DeliveryResult(Outcome.FAILED, error="the message was never delivered")
         else:
+            recoveries = self._reachability.recoveries
             result = await self._call(row, message_id)
-        await self._record(row, result)
+            if self._reachability.recoveries != recoveries:
+                # The Bot API came back while this call was under way: a failure of
+                # this call must not wait out a backoff the recovery already ended.
+                backoff = 0.0
+        await self._record(row, result, backoff=backoff)
 
     @staticmethod
     async def _telegram_id(uow: UnitOfWork, message_row_id: int) -> int | None:
@@ -229,7 +259,9 @@ class OutboxSender:
         )
         return result
 
-    async def _record(self, row: OutboxRow, result: DeliveryResult) -> None:
+    async def _record(
+        self, row: OutboxRow, result: DeliveryResult, *, backoff: float | None = None
+    ) -> None:
         assert row.id is not None
         async with self._db.unit_of_work() as uow:
             match result.outcome:
@@ -242,18 +274,21 @@ class OutboxSender:
                 case Outcome.RETRY_AFTER:
                     self._limiter.forget_last(row.chat_id)
                     self._limiter.penalize(row.chat_id, result.retry_after)
+                    # Telegram answered, so no longer "backing off after network errors"
+                    # (attempts 0): a recovery must not cut this wait short.
                     await uow.outbox.reschedule(
                         row_id=row.id,
-                        attempts=row.attempts,
+                        attempts=0,
                         error=result.error,
                         not_before=utcnow() + timedelta(seconds=result.retry_after),
                     )
                 case Outcome.TRANSIENT:
+                    wait = self._backoff(row.attempts) if backoff is None else backoff
                     await uow.outbox.reschedule(
                         row_id=row.id,
                         attempts=row.attempts + 1,
                         error=result.error,
-                        not_before=utcnow() + timedelta(seconds=self._backoff(row.attempts)),
+                        not_before=utcnow() + timedelta(seconds=wait),
                     )
                 case Outcome.BLOCKED:
                     await uow.outbox.mark_blocked(chat_id=row.chat_id, reason=result.error)

@@ -11,6 +11,7 @@ from sqlmodel import select
 
 from bot.delivery.limits import TelegramRateLimiter
 from bot.delivery.sender import DeliveryResult, OutboxSender, Outcome
+from bot.delivery.watch import BotApiReachability
 from storage.db import Database
 from storage.models import OutboxOp, OutboxRow, OutboxStatus, TicketRow
 from storage.types import utcnow
@@ -221,3 +222,40 @@ async def test_an_edit_folded_after_the_pass_read_the_send_is_what_goes_out(
         await uow.commit()
     await sender._deliver(head)  # ... and the sender delivers the row it read
     assert [p["text"] for _, _, _, p in transport.calls] == ["assigned to Ivan"]
+
+
+async def test_when_the_bot_api_is_back_backoffs_end_but_a_429_is_waited_out(
+    database: Database,
+) -> None:
+    reachability = BotApiReachability()
+    transport = RecordingTransport(
+        script={
+            5: [DeliveryResult(Outcome.TRANSIENT, error="502")] * 6,
+            6: [DeliveryResult(Outcome.RETRY_AFTER, retry_after=30, error="429")],
+        }
+    )
+    async with database.unit_of_work() as uow:
+        uow.outbox.enqueue_plain(chat_id=5, payload={"text": "card"})
+        uow.outbox.enqueue_plain(chat_id=6, payload={"text": "limited"})
+        await uow.commit()
+    async with database.unit_of_work() as uow:  # both have failed for a while already
+        table = OutboxRow.__table__  # type: ignore[attr-defined]
+        await uow.session.execute(table.update().where(table.c.chat_id == 5).values(attempts=10))
+        await uow.session.execute(table.update().where(table.c.chat_id == 6).values(attempts=3))
+        await uow.commit()
+    sender = OutboxSender(
+        database, transport, free_limiter(), max_backoff=3600, reachability=reachability
+    )
+    await drain(sender, database, rounds=30)
+    calls = len(transport.calls)
+    assert calls == 2, "each row tried once, then backing off (minutes) or waiting (30 s)"
+    reachability.unreachable()
+    reachability.answered()  # e.g. the long poll got an answer
+    await drain(sender, database, rounds=30)
+    assert [chat for _, chat, _, _ in transport.calls[calls:]] == [5]
+    async with database.unit_of_work() as uow:
+        rows = {
+            row.chat_id: row for row in (await uow.session.execute(select(OutboxRow))).scalars()
+        }
+    assert rows[6].status == OutboxStatus.PENDING
+    assert (rows[6].not_before - utcnow()).total_seconds() > 25, "retry_after obeyed exactly"
