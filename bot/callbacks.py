@@ -44,11 +44,26 @@ class NagCb(CallbackData, prefix="ng"):
     ticket: int
 
 
+class FetchAction(StrEnum):
+    """What a button on a notice about an unreadable ticket does."""
+
+    RETRY = "r"
+
+
+class FetchCb(CallbackData, prefix="fx"):
+    """ "Read again": ``fx:<action>:<failed job id>:<notice message row id>``."""
+
+    action: FetchAction
+    job: int
+    notice: int
+
+
 class TimeAction(StrEnum):
     """What a time-prompt button does."""
 
     SET = "s"
     OTHER = "o"
+    #: "no charge": ask how long it took all the same; the answer is recorded unbilled.
     FREE = "f"
     CHANGE = "c"
 

@@ -6,10 +6,12 @@ from datetime import tzinfo
 
 from aiogram import Dispatcher
 
+from bot.commands import CommandMenu
 from bot.handlers.common import common_router, fallback_router
 from bot.handlers.dev_tasks import dev_tasks_router
 from bot.handlers.dispatch import dispatch_router
 from bot.handlers.history import history_router
+from bot.handlers.intake import intake_router
 from bot.handlers.portal import portal_router
 from bot.handlers.reminders import reminders_router
 from bot.handlers.stats import stats_router
@@ -28,6 +30,7 @@ from dispatch.reminders import ReminderService
 from dispatch.stats.command import StatsReports
 from dispatch.time_followup import TimeFollowUp
 from dispatch.time_tracking import TimeTracker
+from dispatch.unreadable import UnreadableTickets
 
 
 def create_dispatcher(
@@ -44,6 +47,8 @@ def create_dispatcher(
     chat_access: ChatAccess,
     people: People,
     history: HistoryCommand,
+    unreadable: UnreadableTickets,
+    commands: CommandMenu,
     stats: StatsReports | None = None,
     portal_accounts: PortalAccounts | None = None,
 ) -> Dispatcher:
@@ -62,6 +67,9 @@ def create_dispatcher(
         history=history,
         stats=stats,
         portal_accounts=portal_accounts,
+        unreadable=unreadable,
+        people=people,
+        commands=commands,
     )
     actors = ActorMiddleware(people)
     dispatcher.message.outer_middleware(actors)
@@ -74,6 +82,7 @@ def create_dispatcher(
         history_router(),
         *([stats_router()] if stats is not None else []),
         portal_router(),
+        intake_router(),
         common_router(),
         fallback_router(),
     )

@@ -38,12 +38,29 @@ def esc(text: str | None, limit: int = FIELD_CHARS) -> str:
 
 
 def waited(duration: timedelta, t: Callable[..., str]) -> str:
-    """``2 h 05 min`` / ``15 min``, translated."""
-    minutes = max(int(duration.total_seconds() // 60), 0)
-    hours, minutes = divmod(minutes, 60)
-    if hours:
-        return str(t("{hours} h {minutes:02d} min", hours=hours, minutes=minutes))
-    return str(t("{minutes} min", minutes=minutes))
+    """How long, as people say it: ``30 s``, ``5 min``, ``1 h 5 min``, ``2 d 3 h``.
+
+    The two largest units that are not zero, translated (``1 ч 5 мин``).
+    """
+    seconds = max(int(duration.total_seconds()), 0)
+    if seconds < 60:
+        return str(t("{seconds} s", seconds=seconds))
+    days, rest = divmod(seconds // 60, 24 * 60)
+    hours, minutes = divmod(rest, 60)
+    parts = [
+        str(t("{days} d", days=days)) if days else "",
+        str(t("{hours} h", hours=hours)) if hours else "",
+        str(t("{minutes} min", minutes=minutes)) if minutes and not days else "",
+    ]
+    return " ".join(part for part in parts if part)
+
+
+def card_link(chat_id: int | None, message_id: int | None) -> str | None:
+    """A link that opens a message of a supergroup (``-100…`` ids), for its members."""
+    text = str(chat_id or "")
+    if message_id is None or not text.startswith("-100"):
+        return None
+    return f"https://t.me/c/{text.removeprefix('-100')}/{message_id}"
 
 
 def payload_of(text: str, rows: list[list[InlineKeyboardButton]]) -> Payload:
@@ -58,21 +75,38 @@ def payload_of(text: str, rows: list[list[InlineKeyboardButton]]) -> Payload:
 class ListRenderer:
     """Digests, escalations, ``/queue`` and ``/mine``."""
 
-    def __init__(self, texts: Texts) -> None:
+    def __init__(self, texts: Texts, *, dispatch_chat: int | None = None) -> None:
         self._t = texts
+        self._dispatch_chat = dispatch_chat
 
     def digest(self, tickets: Sequence[WaitingTicket], total: int) -> Payload:
         """One message listing waiting tickets, a button per ticket to bring up its card."""
-        head = self._t("⏰ <b>{total} tickets are waiting for an assignee</b>", total=total)
+        head = self._t.ngettext(
+            "⏰ <b>{n} ticket is waiting for an assignee</b>",
+            "⏰ <b>{n} tickets are waiting for an assignee</b>",
+            total,
+        )
         return self._listing(head, tickets, total, buttons=True)
 
     def escalation(self, tickets: Sequence[WaitingTicket], reminders: int) -> Payload:
-        """A lead's private message about tickets nobody took after several reminders."""
-        head = self._t(
-            "🚨 <b>Nobody has taken these tickets after {reminders} reminders</b>",
-            reminders=reminders,
+        """A lead's private message about tickets nobody took: a link to each card."""
+        after = self._t.ngettext("after {n} reminder", "after {n} reminders", reminders)
+        head = self._t.ngettext(
+            "🚨 <b>Nobody has taken this ticket {after}</b>",
+            "🚨 <b>Nobody has taken these {n} tickets {after}</b>",
+            len(tickets),
+            after=after,
         )
-        return self._listing(head, tickets, len(tickets), buttons=False)
+        payload = self._listing(head, tickets, len(tickets), buttons=False)
+        links = [
+            InlineKeyboardButton(text=f"#{cut(item.number, 20)}", url=url)
+            for item in tickets[:LIST_LINES]
+            if (url := card_link(self._dispatch_chat, item.card_message_id))
+        ]
+        if links:
+            rows = [links[i : i + 4] for i in range(0, len(links), 4)]
+            payload = payload_of(payload["text"], rows)
+        return payload
 
     def ticket_list(self, tickets: Sequence[WaitingTicket], *, mine: bool) -> Payload:
         """``/queue`` (waiting tickets) or ``/mine`` (my open tickets)."""

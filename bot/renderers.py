@@ -14,6 +14,7 @@ from datetime import datetime, tzinfo
 from aiogram.types import InlineKeyboardButton
 
 from bot.callbacks import DevAction, DevCb, DispatchAction, DispatchCb
+from bot.connector_renderers import ConnectorRenderer
 from bot.crm_renderers import CrmRenderer
 from bot.dev_renderers import DevTaskRenderer
 from bot.history_renderers import HistoryRenderer
@@ -32,15 +33,18 @@ _SPACES = re.compile(r"[ \t\r\f\v]+")
 _BLANK_LINES = re.compile(r"\n{3,}")
 
 
-class TelegramRenderer(ListRenderer, TimeRenderer, DevTaskRenderer, HistoryRenderer, CrmRenderer):
+class TelegramRenderer(
+    ListRenderer, TimeRenderer, DevTaskRenderer, HistoryRenderer, CrmRenderer, ConnectorRenderer
+):
     """The bot's implementation of ``dispatch.views.Renderer``."""
 
-    def __init__(self, texts: Texts, tz: tzinfo) -> None:
-        ListRenderer.__init__(self, texts)
+    def __init__(self, texts: Texts, tz: tzinfo, *, dispatch_chat: int | None = None) -> None:
+        ListRenderer.__init__(self, texts, dispatch_chat=dispatch_chat)
         CrmRenderer.__init__(self, texts)
         TimeRenderer.__init__(self, texts, tz)
         DevTaskRenderer.__init__(self, texts)
         HistoryRenderer.__init__(self, texts, tz)
+        ConnectorRenderer.__init__(self, texts, tz)
 
     def card(
         self,
@@ -127,7 +131,11 @@ class TelegramRenderer(ListRenderer, TimeRenderer, DevTaskRenderer, HistoryRende
     def _status_lines(self, ticket: TicketView, browsing: Department | None) -> list[str]:
         t = self._t
         if ticket.state == TicketState.CLOSED:
-            return ["", t("🔒 Closed in the helpdesk")]
+            # Who handled it and how long it took stay on the card.
+            parts = [t("🔒 Closed in the helpdesk"), esc(ticket.assignee_name)]
+            if ticket.time_spent:
+                parts.append(hours(ticket.time_spent))
+            return ["", " · ".join(part for part in parts if part)]
         if ticket.state == TicketState.UNASSIGNED:
             if browsing is not None:
                 return ["", t("Choose a person in {department}:", department=esc(browsing.name))]

@@ -108,7 +108,7 @@ class SummaryWriter:
 
     def _inflow(self, stats: Stats) -> str:
         t, inflow = self._t, stats.inflow
-        parts = [t.plural("{n} new ticket", "{n} new tickets", inflow.created)]
+        parts = [t.ngettext("{n} new ticket", "{n} new tickets", inflow.created)]
         if inflow.created:
             day, most = max(inflow.by_day, key=lambda item: item[1])
             parts.append(t("busiest day {day} ({n})", day=f"{day:%d.%m}", n=most))
@@ -127,7 +127,7 @@ class SummaryWriter:
         waits = dispatch.assignment
         return "; ".join(
             [
-                t.plural("{n} ticket assigned", "{n} tickets assigned", waits.count),
+                t.ngettext("{n} ticket assigned", "{n} tickets assigned", waits.count),
                 t(
                     "median {median}, p90 {p90}",
                     median=duration(waits.p50, t),
@@ -138,9 +138,9 @@ class SummaryWriter:
                     interval=duration(dispatch.nag_interval.total_seconds(), t),
                     n=dispatch.over_nag,
                 ),
-                t.plural("{n} reminder", "{n} reminders", dispatch.reminders)
+                t.ngettext("{n} reminder", "{n} reminders", dispatch.reminders)
                 + ", "
-                + t.plural("{n} escalation", "{n} escalations", dispatch.escalations),
+                + t.ngettext("{n} escalation", "{n} escalations", dispatch.escalations),
             ]
         )
 
@@ -162,11 +162,11 @@ class SummaryWriter:
             "average {average}, p90 {p90}",
             average=duration(durations.average, t),
             p90=duration(durations.p90, t),
-        ) + (" (" + t.plural("{n} ticket", "{n} tickets", durations.count) + ")")
+        ) + (" (" + t.ngettext("{n} ticket", "{n} tickets", durations.count) + ")")
 
     def _quality(self, stats: Stats) -> str:
         quality = stats.quality
-        shown = self._t.plural("{n} reply", "{n} replies", quality.replies)
+        shown = self._t.ngettext("{n} reply", "{n} replies", quality.replies)
         if quality.by_word:
             shown += " (" + self._top(quality.by_word) + ")"
         return shown

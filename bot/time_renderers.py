@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from datetime import tzinfo
 
 from aiogram.types import InlineKeyboardButton
@@ -13,7 +13,8 @@ from bot.list_renderers import esc, payload_of
 from dispatch.durations import format_minutes as hours
 from dispatch.views import MissingTime, PackageAlert, Payload, TimePromptView
 
-QUICK = ((15, "15m"), (30, "30m"), (45, "45m"), (60, "1h"), (90, "1h30"), (120, "2h"), (180, "3h"))
+#: The quick answers of a time prompt, in minutes.
+QUICK = (15, 30, 45, 60, 90, 120, 180)
 
 
 class TimeRenderer:
@@ -43,12 +44,8 @@ class TimeRenderer:
             self._t("⏱ <b>Ticket closed. How much time did it take?</b>"),
             *self._head(prompt),
         ]
-
-        def button(text: str, action: TimeAction, minutes: int = 0) -> InlineKeyboardButton:
-            data = TimeCb(action=action, prompt=prompt.prompt_id, minutes=minutes).pack()
-            return InlineKeyboardButton(text=text, callback_data=data)
-
-        quick = [button(label, TimeAction.SET, minutes) for minutes, label in QUICK]
+        button = self._buttons(prompt)
+        quick = [button(self._quick(minutes), TimeAction.SET, minutes) for minutes in QUICK]
         rows = [quick[:4], quick[4:]]
         rows.append(
             [
@@ -57,6 +54,32 @@ class TimeRenderer:
             ]
         )
         return payload_of("\n".join(lines), rows)
+
+    def time_prompt_free(self, prompt: TimePromptView) -> Payload:
+        """After "no charge": the time is asked below, recorded unbilled; a way back."""
+        lines = [
+            self._t("⏱ <b>How much time did it take? It is recorded with no charge.</b>"),
+            *self._head(prompt),
+        ]
+        button = self._buttons(prompt)
+        return payload_of("\n".join(lines), [[button(self._t("Change"), TimeAction.CHANGE)]])
+
+    @staticmethod
+    def _buttons(prompt: TimePromptView) -> Callable[..., InlineKeyboardButton]:
+        def button(text: str, action: TimeAction, minutes: int = 0) -> InlineKeyboardButton:
+            data = TimeCb(action=action, prompt=prompt.prompt_id, minutes=minutes).pack()
+            return InlineKeyboardButton(text=text, callback_data=data)
+
+        return button
+
+    def _quick(self, minutes: int) -> str:
+        """A quick answer's label in the language's units: ``1h30`` / ``1 ч 30 мин``."""
+        hours, rest = divmod(minutes, 60)
+        if not hours:
+            return self._t("{minutes}m", minutes=rest)
+        if not rest:
+            return self._t("{hours}h", hours=hours)
+        return self._t("{hours}h{minutes:02d}", hours=hours, minutes=rest)
 
     def time_recorded(self, prompt: TimePromptView, *, minutes: int, billable: bool) -> Payload:
         """The prompt once answered: the recorded value and a "change" button."""
@@ -68,9 +91,11 @@ class TimeRenderer:
         rows = [[InlineKeyboardButton(text=self._t("Change"), callback_data=data)]]
         return payload_of("\n".join([*self._head(prompt), line]), rows)
 
-    def time_question(self, *, refused: str | None) -> Payload:
+    def time_question(self, *, refused: str | None, free: bool = False) -> Payload:
         """Ask for a typed value by reply, saying why the last one was refused."""
         ask = self._t("How much time did it take? Reply to this message, e.g. 1h 30m, 90 or 1:30.")
+        if free:
+            ask = f"{ask} {self._t('It is recorded with no charge.')}"
         reasons = {
             "zero": self._t("Zero is not a time spent."),
             "too long": self._t("More than 24 hours is not accepted for one ticket."),
@@ -82,7 +107,10 @@ class TimeRenderer:
         )
         return {
             "text": text,
-            "reply_markup": {"force_reply": True, "input_field_placeholder": "1h 30m"},
+            "reply_markup": {
+                "force_reply": True,
+                "input_field_placeholder": self._t("1h 30m"),
+            },
         }
 
     def package_alert(self, alert: PackageAlert) -> Payload:

@@ -20,7 +20,14 @@ clients:
     monthly_fee: 50000
     bonus_hours: 2
 time_prompt: {interval: 1h}
-reports: {time: "09:00"}
+reports:
+  time: "09:00"
+  provider:                    # who issues the reports (optional)
+    name: ООО «Сервис»
+    details: |                 # address, tax and bank details, one per line
+      ИНН 7700000000, КПП 770001001
+    logo: config/logo.png      # PNG or JPEG
+    signatory: Директор И. И. Иванов
 ```
 """
 
@@ -29,9 +36,10 @@ from __future__ import annotations
 import re
 from datetime import date, time
 from decimal import Decimal
+from pathlib import Path
 from typing import Annotated
 
-from pydantic import BeforeValidator, Field, model_validator
+from pydantic import BeforeValidator, Field, field_validator, model_validator
 
 from config.schedule import Duration, parse_duration
 from config.sections import Key, Name, Section, invalid, null_as
@@ -108,7 +116,35 @@ class TimePromptSection(Section):
     interval: Duration = parse_duration("1h")
 
 
+_LOGO_SUFFIXES = (".png", ".jpg", ".jpeg")
+
+
+class Provider(Section):
+    """Who issues the reports: it heads each one and signs it."""
+
+    name: Name
+    #: Address, tax and bank details, one per line.
+    details: str = ""
+    #: A PNG or JPEG image, relative to the working directory.
+    logo: Path | None = None
+    #: Who signs for the provider ("Director I. I. Ivanov").
+    signatory: str = ""
+
+    @field_validator("logo")
+    @classmethod
+    def _check_logo(cls, value: Path | None) -> Path | None:
+        if value is None:
+            return None
+        if value.suffix.lower() not in _LOGO_SUFFIXES:
+            raise invalid(f"{value}: use a PNG or JPEG image")
+        if not value.is_file():
+            raise invalid(f"{value}: file not found")
+        return value
+
+
 class ReportsSection(Section):
-    """When the monthly reports go out (local time, on the first of the month)."""
+    """When the monthly reports go out (local time, on the first of the month), and who
+    issues them."""
 
     time: ClockTime = time(9, 0)
+    provider: Provider | None = None

@@ -8,6 +8,7 @@ from collections.abc import Mapping
 from datetime import timedelta
 from enum import StrEnum
 from typing import Annotated, Any
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from pydantic import (
     AfterValidator,
@@ -178,6 +179,19 @@ class HelpDeskEddySection(Section):
     max_requests_per_minute: int | None = Field(None, ge=1, le=250)
     #: Custom field that receives the time spent on a ticket, in minutes (optional).
     time_field_id: int | None = Field(None, gt=0)
+    #: The portal's time zone (its dates carry none); default: the routing file's.
+    timezone: str | None = None
+
+    @field_validator("timezone")
+    @classmethod
+    def _check_timezone(cls, value: str | None) -> str | None:
+        if value is None:
+            return None
+        try:
+            ZoneInfo(value)
+        except (ZoneInfoNotFoundError, ValueError, OSError):
+            raise invalid(f"unknown time zone {value!r}") from None
+        return value
 
 
 class HelpdeskSection(Section):

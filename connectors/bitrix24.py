@@ -83,6 +83,7 @@ class Bitrix24Connector(TrackerConnector):
     """
 
     slug: ClassVar[str] = "bitrix24"
+    title: ClassVar[str] = "Bitrix24"
     capabilities: ClassVar[Capabilities] = Capabilities(accepts_events=True)
 
     def __init__(
@@ -119,6 +120,10 @@ class Bitrix24Connector(TrackerConnector):
     async def aclose(self) -> None:
         """Close the HTTP client."""
         await self._rest.aclose()
+
+    async def check_access(self) -> None:
+        """``profile``: the webhook's own user, allowed to every webhook."""
+        await self._call("profile", {})
 
     async def create_task(self, draft: TaskDraft) -> TrackerTask:
         """``tasks.task.add``; ``draft.project`` is the workgroup id (GROUP_ID)."""

@@ -24,7 +24,13 @@ from collections.abc import Awaitable, Callable, Mapping
 import httpx
 import structlog
 
-from connectors.base import ConnectorError, PermanentError, RateLimitedError, TransientError
+from connectors.base import (
+    AccessDenied,
+    ConnectorError,
+    PermanentError,
+    RateLimitedError,
+    TransientError,
+)
 from connectors.bitrix24_parse import parse_webhook_url
 from connectors.budgets import SharedBudgets
 from connectors.http import transient_retries, with_retries
@@ -40,6 +46,10 @@ OPERATING_WINDOW = 600.0
 #: Shared budgets are kept under this prefix and the portal's origin.
 BUDGET_PREFIX = "bitrix24:"
 _MAX_ERROR_TEXT = 300
+#: Error codes of a webhook whose code is wrong or revoked, or that lacks a scope.
+_REFUSED_CODES = frozenset(
+    {"NO_AUTH_FOUND", "INVALID_CREDENTIALS", "expired_token", "ACCESS_DENIED"}
+)
 # Float rounding under an injected clock must not leave a wait that never ends.
 _EPSILON = 1e-9
 
@@ -113,6 +123,14 @@ class Bitrix24Error(PermanentError):
         self.code = code
         self.status = status
         self.description = description
+
+
+class Bitrix24AccessDenied(Bitrix24Error, AccessDenied):
+    """Bitrix24 refused the webhook's code (401) or its rights (403, a missing scope)."""
+
+    def __init__(self, message: str, *, code: str, status: int, description: str) -> None:
+        super().__init__(message, code=code, status=status, description=description)
+        self.rejected = code not in ("ACCESS_DENIED", "insufficient_scope") and status != 403
 
 
 def _decode(response: httpx.Response) -> dict[str, object] | None:
@@ -213,7 +231,8 @@ class Bitrix24Rest:
             raise PermanentError(f"{where}: answer is not a JSON object")
         if code or not response.is_success:
             detail = str(body.get("error_description", ""))[:_MAX_ERROR_TEXT]
-            raise Bitrix24Error(
+            refused = code in _REFUSED_CODES or response.status_code in (401, 403)
+            raise (Bitrix24AccessDenied if refused else Bitrix24Error)(
                 f"{where} {code}: {detail}".rstrip(": "),
                 code=code,
                 status=response.status_code,

@@ -20,6 +20,7 @@ class FakeHelpdesk(HelpdeskConnector):
     """
 
     slug: ClassVar[str] = "fake"
+    title: ClassVar[str] = "the fake helpdesk"
     capabilities: ClassVar[Capabilities] = Capabilities(
         writes_back=True,
         lists_changes=True,
@@ -38,6 +39,8 @@ class FakeHelpdesk(HelpdeskConnector):
         self.times: list[tuple[str, int]] = []
         self.created: list[NewTicket] = []
         self.closed = False
+        #: What ``check_access`` raises (None: the credentials are fine).
+        self.access_error: ConnectorError | None = None
         self._assign_failures: list[ConnectorError] = []
         for ticket in tickets or []:
             self.put(ticket)
@@ -50,9 +53,16 @@ class FakeHelpdesk(HelpdeskConnector):
         """Make the next ``times`` calls of ``assign`` raise ``error`` (nothing recorded)."""
         self._assign_failures.extend([error] * times)
 
+    async def check_access(self) -> None:
+        """Raise ``access_error`` when one is set."""
+        if self.access_error is not None:
+            raise self.access_error
+
     async def fetch_ticket(self, external_id: str) -> TicketData:
-        """The stored ticket; PermanentError for an unknown id."""
+        """The stored ticket; ``access_error`` if set, PermanentError for an unknown id."""
         self.fetches.append(external_id)
+        if self.access_error is not None:
+            raise self.access_error
         try:
             return self.tickets[external_id]
         except KeyError:

@@ -9,6 +9,7 @@ a 429 is never retried here and every request goes through a budget.
 
 from __future__ import annotations
 
+import dataclasses
 import html
 import time
 from collections import OrderedDict
@@ -24,11 +25,13 @@ from connectors.base import (
     PermanentError,
     RateLimitedError,
     TransientError,
+    client_error,
 )
 from connectors.helpdeskeddy_parse import (
     TicketContext,
     company_of,
     data_items,
+    dictionary_names,
     earliest_post,
     error_summary,
     format_filter_datetime,
@@ -129,6 +132,7 @@ class HelpDeskEddyConnector(HelpdeskConnector):
     """
 
     slug: ClassVar[str] = "helpdeskeddy"
+    title: ClassVar[str] = "HelpDeskEddy"
     capabilities: ClassVar[Capabilities] = Capabilities(
         writes_back=True,
         lists_changes=True,
@@ -154,6 +158,7 @@ class HelpDeskEddyConnector(HelpdeskConnector):
         portal_tz: tzinfo | None = None,
         fetch_company: bool = True,
         time_field_id: int | None = None,
+        language: str = "ru",
     ) -> None:
         if not 1 <= max_requests_per_minute <= MAX_REQUESTS_PER_MINUTE:
             raise ValueError(
@@ -173,6 +178,7 @@ class HelpDeskEddyConnector(HelpdeskConnector):
         self._retry_wait = retry_wait
         self._fetch_company = fetch_company
         self._time_field_id = time_field_id
+        self._language = language
         self._clock: Callable[[], float] = time.monotonic
         self._companies = _CompanyCache(_USER_CACHE_SIZE, _USER_CACHE_TTL, self._clock)
         self._locked_until = 0.0
@@ -187,6 +193,34 @@ class HelpDeskEddyConnector(HelpdeskConnector):
     async def aclose(self) -> None:
         """Close the HTTP client."""
         await self._client.aclose()
+
+    async def check_access(self) -> None:
+        """``GET /departments/``: a short list every staff key may read."""
+        await self._call("GET", "departments/")
+
+    async def load_dictionaries(self) -> None:
+        """Read the portal's priorities and ticket types, so tickets carry their names.
+
+        A dictionary the portal does not serve (or refuses) leaves those values as ids.
+        """
+        names: dict[str, dict[str, str]] = {}
+        for path in ("priorities/", "types/"):
+            try:
+                answer = await self._call("GET", path)
+            except PermanentError as exc:
+                log.warning("helpdeskeddy.dictionary_unreadable", path=path, reason=str(exc))
+                continue
+            names[path] = dictionary_names(answer.get("data"), self._language)
+        self._context = dataclasses.replace(
+            self._context,
+            priority_names=names.get("priorities/", self._context.priority_names),
+            type_names=names.get("types/", self._context.type_names),
+        )
+        log.info(
+            "helpdeskeddy.dictionaries",
+            priorities=len(self._context.priority_names),
+            types=len(self._context.type_names),
+        )
 
     async def fetch_ticket(self, external_id: str) -> TicketData:
         """Read a ticket, its first post (the body) and the client's company."""
@@ -419,7 +453,7 @@ class HelpDeskEddyConnector(HelpdeskConnector):
         ok = success if messages else 200 <= status < 300
         if not ok:
             self._log_failure(method, path, status, attempt, detail)
-            raise PermanentError(f"{where}: {detail}" if detail else where)
+            raise client_error(status, f"{where}: {detail}" if detail else where)
         if not isinstance(body, dict):
             self._log_failure(method, path, status, attempt, "answer is not a JSON object")
             raise PermanentError(f"{where}: answer is not a JSON object")

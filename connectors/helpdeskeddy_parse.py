@@ -9,7 +9,7 @@ from __future__ import annotations
 import html
 import re
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import UTC, datetime, tzinfo
 from html.parser import HTMLParser
 from urllib.parse import quote
@@ -43,6 +43,30 @@ class TicketContext:
     closed_statuses: frozenset[str] = frozenset({"closed"})
     portal_tz: tzinfo | None = None
     url_template: str | None = None
+    #: Names of the portal's priorities and ticket types by id (its dictionaries).
+    priority_names: Mapping[str, str] = field(default_factory=dict)
+    type_names: Mapping[str, str] = field(default_factory=dict)
+
+
+def dictionary_names(data: object, language: str) -> dict[str, str]:
+    """``{id: name}`` from a dictionary answer (priorities, types): a list or keyed by id.
+
+    A name may be text or, like department names, an object by language: the given
+    language's, else English, else the first one given.
+    """
+    names: dict[str, str] = {}
+    for item in data_items(data):
+        key, name = _text(item.get("id")), item.get("name")
+        if isinstance(name, Mapping):
+            by_language = {str(k): _text(v) for k, v in name.items() if _text(v)}
+            name = (
+                by_language.get(language)
+                or by_language.get("en")
+                or next(iter(by_language.values()), "")
+            )
+        if key and isinstance(name, str) and name.strip():
+            names[key] = name.strip()
+    return names
 
 
 def positive_id(value: object) -> int | None:
@@ -354,8 +378,8 @@ def ticket_from_hde(
         subject=_text(raw.get("title")),
         body=body,
         status=status,
-        priority=_text(raw.get("priority_id")),
-        type=_text(raw.get("type_id")),
+        priority=_named(raw.get("priority_id"), context.priority_names),
+        type=_named(raw.get("type_id"), context.type_names),
         department_ref=_ref(raw.get("department_id")),
         assignee_ref=_ref(raw.get("owner_id")),
         client=Client(name=name, email=_text(raw.get("user_email")), company=company),
@@ -366,6 +390,12 @@ def ticket_from_hde(
         channel=_text(raw.get("source")),
         replies=replies,
     )
+
+
+def _named(value: object, names: Mapping[str, str]) -> str:
+    """A dictionary id as its name when the portal's dictionary is known, else the id."""
+    key = _text(value)
+    return names.get(key, key)
 
 
 def error_summary(body: object) -> tuple[list[str], bool]:

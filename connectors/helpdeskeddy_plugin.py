@@ -31,8 +31,14 @@ class HelpDeskEddySettings(HelpdeskWebhookEnvironment, HelpDeskEddyEnvironment, 
     ticket_url_template: str | None = Field(
         None, validation_alias=AliasPath("routing", "helpdesk", "ticket_url")
     )
-    #: The portal's time zone: naive dates in its answers are read in it.
+    #: The routing file's time zone, the portal's unless ``helpdeskeddy.timezone`` says.
     timezone: str | None = Field(None, validation_alias=AliasPath("routing", "timezone"))
+    #: The portal's time zone: naive dates in its answers are read in it.
+    portal_timezone: str | None = Field(
+        None, validation_alias=AliasPath("routing", "helpdeskeddy", "timezone")
+    )
+    #: Names of priorities and types are taken in the bot's language.
+    language: str = Field("ru", validation_alias=AliasPath("routing", "language"))
     time_field_id: int | None = Field(
         None, validation_alias=AliasPath("routing", "helpdeskeddy", "time_field_id")
     )
@@ -68,14 +74,18 @@ def _build(settings: HelpDeskEddySettings) -> HelpdeskConnector:
     assert settings.helpdeskeddy_url is not None
     assert settings.helpdeskeddy_email is not None
     assert settings.helpdeskeddy_api_key is not None
+    zone = settings.portal_timezone or settings.timezone
     return HelpDeskEddyConnector(
         base_url=settings.helpdeskeddy_url,
         email=settings.helpdeskeddy_email,
         api_key=settings.helpdeskeddy_api_key.get_secret_value(),
         ticket_url_template=settings.ticket_url_template,
         max_requests_per_minute=settings.requests_per_minute,
-        portal_tz=ZoneInfo(settings.timezone) if settings.timezone else None,
+        portal_tz=ZoneInfo(zone)
+        if (zone := settings.portal_timezone or settings.timezone)
+        else None,
         time_field_id=settings.time_field_id,
+        language=settings.language,
     )
 
 

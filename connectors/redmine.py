@@ -23,7 +23,7 @@ from typing import ClassVar
 import httpx
 import structlog
 
-from connectors.base import ConnectorError, PermanentError
+from connectors.base import ConnectorError, PermanentError, client_error
 from connectors.http import classified_request, transient_retries, with_retries
 from connectors.plugin import Capabilities
 from connectors.ratelimit import RequestBudget
@@ -122,6 +122,7 @@ class RedmineConnector(TrackerConnector):
     """
 
     slug: ClassVar[str] = "redmine"
+    title: ClassVar[str] = "Redmine"
     capabilities: ClassVar[Capabilities] = Capabilities(accepts_events=True)
 
     def __init__(
@@ -161,6 +162,10 @@ class RedmineConnector(TrackerConnector):
     async def aclose(self) -> None:
         """Close the HTTP client."""
         await self._client.aclose()
+
+    async def check_access(self) -> None:
+        """``GET /users/current.json``: who the API key belongs to."""
+        await self._call("GET", "users/current.json")
 
     async def create_task(self, draft: TaskDraft) -> TrackerTask:
         """``POST /issues.json`` in the draft's project (else the configured one)."""
@@ -329,7 +334,8 @@ class RedmineConnector(TrackerConnector):
         if not response.is_success:
             errors = body.get("errors") if isinstance(body, dict) else None
             detail = "; ".join(_text(e) for e in errors) if isinstance(errors, list) else ""
-            raise PermanentError(f"{where}: {detail[:_MAX_ERROR_TEXT]}" if detail else where)
+            text = f"{where}: {detail[:_MAX_ERROR_TEXT]}" if detail else where
+            raise client_error(response.status_code, text)
         if not isinstance(body, dict):
             # A wrong REDMINE_URL often lands on an HTML page that answers 200.
             raise PermanentError(f"{where}: answer is not a JSON object")

@@ -34,6 +34,7 @@ from connectors.base import (
     ConnectorError,
     HelpdeskConnector,
     PermanentError,
+    client_error,
 )
 from connectors.helpdeskeddy_parse import html_to_text
 from connectors.http import classified_request, transient_retries, with_retries
@@ -194,6 +195,7 @@ class RequestTrackerConnector(HelpdeskConnector):
     """
 
     slug: ClassVar[str] = "rt"
+    title: ClassVar[str] = "Request Tracker"
     # RT sends no events of its own (a scrip may): polling is how tickets come in.
     capabilities: ClassVar[Capabilities] = Capabilities(
         writes_back=True,
@@ -244,6 +246,10 @@ class RequestTrackerConnector(HelpdeskConnector):
     async def aclose(self) -> None:
         """Close the HTTP client."""
         await self._client.aclose()
+
+    async def check_access(self) -> None:
+        """``GET /rt``: the server's version, served only to a signed-in user."""
+        await self._call("GET", "rt")
 
     async def fetch_ticket(self, external_id: str) -> TicketData:
         """Read a ticket with its queue, owner and requestor names and its first message."""
@@ -402,5 +408,5 @@ class RequestTrackerConnector(HelpdeskConnector):
         if not response.is_success or body is None:
             message = body.get("message") if isinstance(body, dict) else "answer is not JSON"
             detail = _text(message)[:_MAX_ERROR_TEXT]
-            raise PermanentError(f"{where}: {detail}" if detail else where)
+            raise client_error(response.status_code, f"{where}: {detail}" if detail else where)
         return body

@@ -54,6 +54,8 @@ class TrackerConnector(ABC):
     """A tracker Modest creates developer tasks in and reads them back from."""
 
     slug: ClassVar[str]
+    #: The system's name as people know it ("Redmine"), for messages.
+    title: ClassVar[str] = "tracker"
     capabilities: ClassVar[Capabilities] = Capabilities()
 
     @abstractmethod
@@ -71,6 +73,9 @@ class TrackerConnector(ABC):
     @abstractmethod
     async def add_comment(self, external_id: str, text: str) -> str:
         """Add a comment and return its id (so Modest can recognise its own echo)."""
+
+    async def check_access(self) -> None:  # noqa: B027 - optional: nothing to check by default
+        """One cheap authenticated call: AccessDenied when the credentials are refused."""
 
     async def aclose(self) -> None:  # noqa: B027 - optional hook, no-op by default
         """Release network resources."""

@@ -47,6 +47,9 @@ class CardPublisher:
                 EventKind.WRITEBACK_RETRIED,
                 EventKind.WRITEBACK_DONE,
                 EventKind.WRITEBACK_FAILED,
+                # The closed card says how long it took.
+                EventKind.TIME_RECORDED,
+                EventKind.TIME_CHANGED,
             ),
             self._on_changed,
         )
@@ -155,8 +158,12 @@ class CardPublisher:
     ) -> Payload:
         view = TicketView.of(ticket, self._routing)
         client = await self._clients.for_ticket(uow, ticket)
-        if ticket.state != "closed":
+        if ticket.state != TicketState.CLOSED:
             view = dataclasses.replace(view, over_package=await self._over_package(uow, client))
+        else:
+            assert ticket.id is not None
+            spent = await uow.time.ticket_minutes(ticket_id=ticket.id)
+            view = dataclasses.replace(view, time_spent=spent or None)
         if self._crm is not None:
             view = dataclasses.replace(view, crm=await self._crm.block(uow, ticket, client))
         members = self._routing.members(browsing.key) if browsing else []

@@ -25,6 +25,12 @@ class ChatAccess:
                 uow.outbox.enqueue_plain(chat_id=chat_id, payload=greeting)
             await uow.commit()
 
+    async def send(self, *, chat_id: int, payload: Payload) -> None:
+        """Queue an answer to a command (the outbox keeps to Telegram's limits)."""
+        async with self._db.unit_of_work() as uow:
+            uow.outbox.enqueue_plain(chat_id=chat_id, payload=payload)
+            await uow.commit()
+
     async def closed(self, *, chat_id: int, reason: str) -> None:
         """The user blocked the bot, or it was removed from the chat."""
         async with self._db.unit_of_work() as uow:

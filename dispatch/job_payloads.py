@@ -52,6 +52,12 @@ class FetchTicket(JobPayload):
     source: str
     kind: TicketEventKind
     external_id: str
+    #: The dispatch chat's notice (a message row) when this read retries a failed one.
+    notice: int | None = None
+
+    def stored(self) -> dict[str, Any]:
+        """The payload as the job table keeps it (no ``notice`` on a first read)."""
+        return self.model_dump(mode="json", exclude_none=True)
 
 
 class WriteBack(_OnTicket):

@@ -10,7 +10,7 @@ or when working hours open after a pause, one digest replaces single reminders.
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import datetime
 
 import structlog
@@ -101,6 +101,12 @@ async def _delete_message(uow: UnitOfWork, message_row_id: int | None, ticket_id
 
 def _line(nag: DueNag, now: datetime) -> WaitingTicket:
     return WaitingTicket(nag.ticket_id, nag.number, nag.subject, now - nag.received_at)
+
+
+async def _with_card(uow: UnitOfWork, item: WaitingTicket) -> WaitingTicket:
+    cards = await uow.messages.find(ticket_id=item.ticket_id, kind=MessageKind.CARD)
+    delivered = [card.message_id for card in cards if card.message_id is not None]
+    return replace(item, card_message_id=delivered[0]) if delivered else item
 
 
 class ReminderService:
@@ -231,7 +237,9 @@ class ReminderService:
     async def _escalate(
         self, uow: UnitOfWork, tickets: Sequence[WaitingTicket], reminders: int
     ) -> None:
-        payload = self._renderer.escalation(tickets, reminders)
+        # Each line links to its card, so the lead lands where the buttons are.
+        linked = [await _with_card(uow, item) for item in tickets]
+        payload = self._renderer.escalation(linked, reminders)
         ticket_id = tickets[0].ticket_id if len(tickets) == 1 else None
         for lead in self._routing.people:
             if Role.LEAD in lead.roles and lead.telegram_id is not None:

@@ -1,21 +1,14 @@
-"""A client report as CSV and as PDF (reportlab, with a font that renders Cyrillic)."""
+"""A client report as CSV, the figures both documents show, and the PDF's entry point."""
 
 from __future__ import annotations
 
 import csv
 import io
-from collections.abc import Callable, Sequence
+from collections.abc import Callable
 from decimal import Decimal
-from functools import cache
-from typing import TYPE_CHECKING
 
 from dispatch.durations import format_minutes as hours
 from dispatch.reports import ClientReport
-
-if TYPE_CHECKING:
-    from reportlab.platypus import Table
-
-# reportlab is imported where a PDF is made: it costs ~25 MB the service needs once a month.
 
 #: Translates a template (the bot's ``Texts``), so documents follow the deployment language.
 Translate = Callable[..., str]
@@ -45,7 +38,7 @@ def report_csv(report: ClientReport, t: Translate) -> bytes:
             ]
         )
     writer.writerow([])
-    for label, value in _totals(report, t):
+    for label, value in summary(report, t):
         writer.writerow([label, value])
     return ("\ufeff" + out.getvalue()).encode("utf-8")
 
@@ -55,131 +48,33 @@ def _cell(text: str) -> str:
     return "'" + text if text[:1] in ("=", "+", "-", "@") else text
 
 
-def _totals(report: ClientReport, t: Translate) -> list[tuple[str, str]]:
-    client = report.client
+def summary(report: ClientReport, t: Translate) -> list[tuple[str, str]]:
+    """The figures under the tickets: time, the package and what is payable."""
+    currency = report.client.currency
     rows = [
         (t("Billable time"), hours(report.billable_minutes)),
         (t("No-charge time"), hours(report.free_minutes)),
     ]
     if report.package_minutes is None:
-        rows.append((t("Package"), t("unlimited")))
+        rows += [
+            (t("Package"), t("unlimited")),
+            (t("Cost of the hours"), money(report.package_fee, currency)),
+        ]
     else:
         rows += [
             (t("Package"), hours(report.package_minutes)),
+            (t("Hours remaining"), hours(report.remaining_minutes or 0)),
             (t("Overage"), hours(report.overage_minutes)),
-            (t("Overage cost"), money(report.overage_cost, client.currency)),
+            (t("Package fee"), money(report.package_fee, currency)),
+            (t("Overage cost"), money(report.overage_cost, currency)),
         ]
+    rows.append((t("Total payable"), money(report.total_payable, currency)))
     return rows
 
 
-@cache
-def _font() -> str:
-    import font_roboto
-    from reportlab.pdfbase import pdfmetrics
-    from reportlab.pdfbase.ttfonts import TTFont
-
-    # Roboto from the font-roboto package: reportlab's own fonts have no Cyrillic.
-    pdfmetrics.registerFont(TTFont("Roboto", font_roboto.Roboto))
-    pdfmetrics.registerFont(TTFont("Roboto-Bold", font_roboto.RobotoBold))
-    return "Roboto"
-
-
 def report_pdf(report: ClientReport, t: Translate) -> bytes:
-    """The report as an A4 PDF."""
-    from reportlab.lib.pagesizes import A4
-    from reportlab.lib.styles import ParagraphStyle
-    from reportlab.lib.units import mm
-    from reportlab.platypus import Paragraph, SimpleDocTemplate, Spacer
+    """The report as an A4 PDF (``dispatch.report_pdf``)."""
+    # reportlab is imported where a PDF is made: it costs ~25 MB the service needs once a month.
+    from dispatch.report_pdf import render_pdf
 
-    font = _font()
-    body = ParagraphStyle("body", fontName=font, fontSize=9, leading=12)
-    title = ParagraphStyle("title", fontName="Roboto-Bold", fontSize=14, leading=18)
-    first, last = report.period
-    client = report.client
-    story = [
-        Paragraph(t("Support report: {client}", client=_x(client.name)), title),
-        Paragraph(
-            t("Period: {first} – {last}", first=f"{first:%d.%m.%Y}", last=f"{last:%d.%m.%Y}"), body
-        ),
-        Paragraph(_terms(report, t), body),
-        Spacer(1, 5 * mm),
-        _tickets_table(report, t, font),
-        Spacer(1, 5 * mm),
-        _table([[label, value] for label, value in _totals(report, t)], font, header=False),
-    ]
-    out = io.BytesIO()
-    SimpleDocTemplate(
-        out, pagesize=A4, title=client.name, leftMargin=15 * mm, rightMargin=15 * mm
-    ).build(story)
-    return out.getvalue()
-
-
-def _terms(report: ClientReport, t: Translate) -> str:
-    client = report.client
-    parts = []
-    if client.contract:
-        parts.append(t("Contract {number}", number=_x(client.contract)))
-    if client.start_date:
-        parts.append(t("since {date}", date=f"{client.start_date:%d.%m.%Y}"))
-    if client.portal:
-        parts.append(t("portal {url}", url=_x(client.portal)))
-    if client.hours_per_month is not None:
-        parts.append(t("{hours} h a month", hours=client.hours_per_month))
-    parts.append(t("rate {rate}", rate=money(client.hour_rate, client.currency)))
-    parts.append(t("overage rate {rate}", rate=money(client.overage, client.currency)))
-    return ", ".join(parts)
-
-
-def _tickets_table(report: ClientReport, t: Translate, font: str) -> Table:
-    from reportlab.lib.styles import ParagraphStyle
-    from reportlab.lib.units import mm
-    from reportlab.platypus import Paragraph
-
-    header = [t("Ticket"), t("Closed"), t("Subject"), t("Assignee"), t("Time"), ""]
-    style = ParagraphStyle("cell", fontName=font, fontSize=8, leading=10)
-    rows = [
-        [
-            line.number,
-            f"{line.closed_on:%d.%m.%Y}",
-            Paragraph(_x(line.subject), style),
-            line.assignee,
-            hours(line.minutes),
-            "" if line.billable else t("no charge"),
-        ]
-        for line in report.lines
-    ]
-    if not rows:
-        rows = [[t("No tickets closed in this period."), "", "", "", "", ""]]
-    return _table(
-        [header, *rows],
-        font,
-        header=True,
-        widths=[22 * mm, 20 * mm, 68 * mm, 35 * mm, 15 * mm, 20 * mm],
-    )
-
-
-def _table(
-    rows: Sequence[Sequence[object]], font: str, *, header: bool, widths: list[float] | None = None
-) -> Table:
-    from reportlab.lib import colors
-    from reportlab.platypus import Table, TableStyle
-
-    table = Table(rows, colWidths=widths, repeatRows=1 if header else 0)
-    commands = [
-        ("FONTNAME", (0, 0), (-1, -1), font),
-        ("FONTSIZE", (0, 0), (-1, -1), 8),
-        ("VALIGN", (0, 0), (-1, -1), "TOP"),
-        ("GRID", (0, 0), (-1, -1), 0.25, colors.grey),
-    ]
-    if header:
-        commands += [
-            ("FONTNAME", (0, 0), (-1, 0), "Roboto-Bold"),
-            ("BACKGROUND", (0, 0), (-1, 0), colors.whitesmoke),
-        ]
-    table.setStyle(TableStyle(commands))
-    return table
-
-
-def _x(text: str) -> str:
-    # Paragraph text is a small XML dialect: escape what would be read as markup.
-    return text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
+    return render_pdf(report, t)

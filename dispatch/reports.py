@@ -14,13 +14,15 @@ from decimal import ROUND_HALF_UP, Decimal
 
 import structlog
 
-from config.clients import Client
+from config.clients import Client, Provider
 from config.routing import RoutingConfig
 from dispatch.clients import ClientDirectory
 from storage.db import Database, UnitOfWork
 from storage.types import utcnow
 
 log = structlog.get_logger(__name__)
+
+_CENT = Decimal("0.01")
 
 
 @dataclass(frozen=True, slots=True)
@@ -47,6 +49,36 @@ class ClientReport:
     package_minutes: int | None
     overage_minutes: int
     overage_cost: Decimal
+    #: Who issues the report (``reports.provider``), and the day it was made.
+    provider: Provider | None = None
+    issued_on: date | None = None
+
+    @property
+    def document_number(self) -> str:
+        """The report's number: the client's key and the month (``ACME-2026-10``)."""
+        return f"{self.client.key.upper()}-{self.month}"
+
+    @property
+    def remaining_minutes(self) -> int | None:
+        """What is left of the package (None for an unlimited contract)."""
+        if self.package_minutes is None:
+            return None
+        return max(self.package_minutes - self.billable_minutes, 0)
+
+    @property
+    def package_fee(self) -> Decimal:
+        """The package at the hour rate; for an unlimited contract, the billable hours."""
+        hours = (
+            Decimal(self.billable_minutes) / 60
+            if self.package_minutes is None
+            else self.client.hours_per_month or Decimal(0)
+        )
+        return (hours * self.client.hour_rate).quantize(_CENT, rounding=ROUND_HALF_UP)
+
+    @property
+    def total_payable(self) -> Decimal:
+        """The package fee and the overage cost."""
+        return self.package_fee + self.overage_cost
 
     @property
     def period(self) -> tuple[date, date]:
@@ -105,10 +137,20 @@ class ReportService:
         free = sum(line.minutes for line in lines if not line.billable)
         package = None if client.unlimited else int((client.hours_per_month or 0) * 60)
         overage = max(billable - package, 0) if package is not None else 0
-        cost = (Decimal(overage) / 60 * client.overage).quantize(
-            Decimal("0.01"), rounding=ROUND_HALF_UP
+        cost = (Decimal(overage) / 60 * client.overage).quantize(_CENT, rounding=ROUND_HALF_UP)
+        issued = self._clock().astimezone(self._routing.tz).date()
+        return ClientReport(
+            client,
+            month,
+            tuple(lines),
+            billable,
+            free,
+            package,
+            overage,
+            cost,
+            provider=self._routing.reports.provider,
+            issued_on=issued,
         )
-        return ClientReport(client, month, tuple(lines), billable, free, package, overage, cost)
 
     async def clients_to_report(self, *, month: str) -> list[Client]:
         """Clients with activity in the month, or with an hour package.

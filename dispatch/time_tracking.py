@@ -31,6 +31,12 @@ from storage.types import utcnow
 log = structlog.get_logger(__name__)
 
 THRESHOLDS = (80, 100)
+#: The messages a typed time may answer by reply.
+_ANSWERED_BY_REPLY = (
+    MessageKind.TIME_PROMPT,
+    MessageKind.TIME_QUESTION,
+    MessageKind.TIME_QUESTION_FREE,
+)
 
 
 class TimeOutcome(StrEnum):
@@ -123,8 +129,8 @@ class TimeTracker:
     async def choose(
         self, *, prompt_id: int, minutes: int, billable: bool, actor: Actor
     ) -> TimeResult:
-        """A quick answer (or "no charge", with ``billable`` false)."""
-        if not 0 <= minutes <= MAX_MINUTES or (billable and minutes == 0):
+        """A quick answer (unbilled, with ``billable`` false, after "no charge")."""
+        if not 0 < minutes <= MAX_MINUTES:
             return TimeResult(TimeOutcome.REFUSED)  # button data is untrusted input
 
         async def record(uow: UnitOfWork, prompt: TimePromptRow) -> TimeResult:
@@ -132,22 +138,37 @@ class TimeTracker:
 
         return await self._on_prompt(prompt_id, actor, record)
 
+    async def ask_free(self, *, prompt_id: int, actor: Actor) -> TimeResult:
+        """ "no charge (our fault)": still ask how long it took, to record it unbilled."""
+
+        async def ask(uow: UnitOfWork, prompt: TimePromptRow) -> TimeResult:
+            ticket = await uow.tickets.get(ticket_id=prompt.ticket_id)
+            assert ticket is not None
+            payload = self._renderer.time_prompt_free(await self._view(uow, prompt, ticket))
+            await self._edit_prompt(uow, prompt, payload)
+            await self._ask_question(uow, prompt, refused=None, billable=False)
+            return TimeResult(TimeOutcome.OK)
+
+        return await self._on_prompt(prompt_id, actor, ask)
+
     async def ask_other(self, *, prompt_id: int, actor: Actor) -> TimeResult:
         """ "other…": ask for a typed value, by reply."""
 
         async def ask(uow: UnitOfWork, prompt: TimePromptRow) -> TimeResult:
-            await self._ask_question(uow, prompt, refused=None)
+            await self._ask_question(uow, prompt, refused=None, billable=True)
             return TimeResult(TimeOutcome.OK)
 
         return await self._on_prompt(prompt_id, actor, ask)
 
     async def _ask_question(
-        self, uow: UnitOfWork, prompt: TimePromptRow, *, refused: str | None
+        self, uow: UnitOfWork, prompt: TimePromptRow, *, refused: str | None, billable: bool
     ) -> None:
+        # The question's kind remembers whether its answer is billed.
+        kind = MessageKind.TIME_QUESTION if billable else MessageKind.TIME_QUESTION_FREE
         question = await uow.messages.create(
-            ticket_id=prompt.ticket_id, kind=MessageKind.TIME_QUESTION, chat_id=prompt.chat_id
+            ticket_id=prompt.ticket_id, kind=kind, chat_id=prompt.chat_id
         )
-        payload = self._renderer.time_question(refused=refused)
+        payload = self._renderer.time_question(refused=refused, free=not billable)
         await uow.outbox.enqueue_send(
             message=question, payload=payload, ticket_id=prompt.ticket_id
         )
@@ -156,28 +177,61 @@ class TimeTracker:
     async def answer(
         self, *, chat_id: int, reply_to_message_id: int, text: str, actor: Actor
     ) -> TimeResult | None:
-        """A typed reply to the question; None when the reply is to something else."""
+        """A typed reply to a question or to a prompt (the first or a re-ask).
+
+        None when the reply is to something else.
+        """
         async with self._db.unit_of_work() as uow:
-            question = await uow.messages.get_by_telegram(
+            replied = await uow.messages.get_by_telegram(
                 chat_id=chat_id, message_id=reply_to_message_id
             )
-            if question is None or question.kind != MessageKind.TIME_QUESTION:
+            if replied is None or replied.kind not in _ANSWERED_BY_REPLY:
                 return None
-            assert question.id is not None
-            prompt = await uow.time.prompt_by_question(question_id=question.id)
-            refused = self._refusal(prompt, actor)
-            if refused is not None:
-                return refused
-            assert prompt is not None
-            try:
-                minutes = parse_minutes(text)
-            except DurationError as exc:
-                await self._ask_question(uow, prompt, refused=str(exc))
-                await uow.commit()
-                return TimeResult(TimeOutcome.REFUSED)
-            result = await self._record(uow, prompt, actor, minutes, billable=True)
+            assert replied.id is not None
+            if replied.kind == MessageKind.TIME_PROMPT:
+                prompt = await uow.time.prompt_of_message(message=replied)
+            else:
+                prompt = await uow.time.prompt_by_question(question_id=replied.id)
+            result = await self._typed(uow, prompt, actor, text)
             await uow.commit()
         return result
+
+    async def answer_unprompted(self, *, text: str, actor: Actor) -> TimeResult | None:
+        """A plain private message that reads as a time, from someone with one open prompt.
+
+        None when the text is no time at all, or there is not exactly one prompt to answer.
+        """
+        try:
+            parse_minutes(text)
+        except DurationError as exc:
+            if str(exc) == "unreadable":
+                return None
+        if actor.person_key is None:
+            return None
+        async with self._db.unit_of_work() as uow:
+            prompts = await uow.time.open_prompts(person_key=actor.person_key)
+            if len(prompts) != 1:
+                return None
+            result = await self._typed(uow, prompts[0], actor, text)
+            await uow.commit()
+        return result
+
+    async def _typed(
+        self, uow: UnitOfWork, prompt: TimePromptRow | None, actor: Actor, text: str
+    ) -> TimeResult:
+        refused = self._refusal(prompt, actor)
+        if refused is not None:
+            return refused
+        assert prompt is not None
+        # After "no charge" the open question is the unbilled one, whatever is replied to.
+        question = await uow.messages.get(message_row_id=prompt.question_id or 0)
+        billable = question is None or question.kind != MessageKind.TIME_QUESTION_FREE
+        try:
+            minutes = parse_minutes(text)
+        except DurationError as exc:
+            await self._ask_question(uow, prompt, refused=str(exc), billable=billable)
+            return TimeResult(TimeOutcome.REFUSED)
+        return await self._record(uow, prompt, actor, minutes, billable=billable)
 
     async def change(self, *, prompt_id: int, actor: Actor) -> TimeResult:
         """ "change": show the quick answers again, unless the month is locked."""
@@ -191,6 +245,7 @@ class TimeTracker:
             await self._edit_prompt(
                 uow, prompt, self._renderer.time_prompt(await self._view(uow, prompt, ticket))
             )
+            prompt.question_id = None  # back to the billed answers
             return TimeResult(TimeOutcome.OK)
 
         return await self._on_prompt(prompt_id, actor, reopen)

@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from enum import StrEnum
 from typing import Any, Protocol
 
 from config.routing import Department, Person, RoutingConfig
@@ -43,6 +44,8 @@ class TicketView:
     over_package: tuple[int, int] | None = None
     #: Who wrote, from which company, under which contract (when a CRM is set and answered).
     crm: CrmCard | None = None
+    #: The time recorded on a closed ticket, over all its closes (None: none yet).
+    time_spent: int | None = None
 
     @classmethod
     def of(cls, row: TicketRow, routing: RoutingConfig) -> TicketView:
@@ -114,6 +117,8 @@ class WaitingTicket:
     subject: str
     waiting: timedelta
     assignee_name: str | None = None
+    #: The Telegram message of its card in the dispatch chat, once delivered.
+    card_message_id: int | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -157,6 +162,71 @@ class DevTaskView:
     developer_name: str | None
     statement: str
     closed: bool
+
+
+@dataclass(frozen=True, slots=True)
+class ConnectorStatus:
+    """Whether one configured connector works, as ``/healthz`` and the admins see it."""
+
+    #: Which kind it is (``helpdesk``, ``tracker``).
+    role: str
+    #: Its slug (``helpdeskeddy``) and its name as people know it (``HelpDeskEddy``).
+    kind: str
+    title: str
+    failing_since: datetime | None = None
+    error: str | None = None
+    #: The last failure was a refusal of the credentials (a wrong key), not an outage.
+    refused: bool = False
+    #: Tickets stop coming in while it fails (the intake reads tickets from it).
+    blocks_intake: bool = False
+
+    @property
+    def ok(self) -> bool:
+        """Whether it answered the last check."""
+        return self.failing_since is None
+
+
+class FetchProblem(StrEnum):
+    """Why a ticket a webhook named could not be read."""
+
+    #: The helpdesk refuses the credentials (a wrong or revoked key).
+    REFUSED = "refused"
+    #: The credentials lack the rights to read this ticket.
+    FORBIDDEN = "forbidden"
+    #: The helpdesk did not answer after every retry, or something else went wrong.
+    FAILED = "failed"
+
+
+@dataclass(frozen=True, slots=True)
+class UnreadableTicket:
+    """A ticket a webhook named that could not be read, shown in the dispatch chat."""
+
+    external_id: str
+    helpdesk: str
+    problem: FetchProblem
+    detail: str
+    #: The failed fetch (the retry button reads its order) and the notice's message row.
+    job_id: int
+    notice_id: int
+
+
+class ConnectorMessages(Protocol):
+    """Connectors that stop working, and the tickets that could not be read meanwhile."""
+
+    def connector_down(self, status: ConnectorStatus) -> Payload:
+        """An admin's private message: a connector stopped working (one per outage)."""
+
+    def connector_back(self, status: ConnectorStatus, *, since: datetime) -> Payload:
+        """An admin's private message: the connector works again."""
+
+    def unreadable_ticket(self, ticket: UnreadableTicket) -> Payload:
+        """The dispatch chat's notice about a ticket that could not be read, with a retry."""
+
+    def rereading_ticket(self, ticket: UnreadableTicket) -> Payload:
+        """The notice while the ticket is read again."""
+
+    def ticket_read(self, ticket: UnreadableTicket) -> Payload:
+        """The notice once the ticket was read (its card follows)."""
 
 
 class CardMessages(Protocol):
@@ -203,7 +273,10 @@ class TimeMessages(Protocol):
     def time_recorded(self, prompt: TimePromptView, *, minutes: int, billable: bool) -> Payload:
         """The prompt once answered: the recorded value and a "change" button."""
 
-    def time_question(self, *, refused: str | None) -> Payload:
+    def time_prompt_free(self, prompt: TimePromptView) -> Payload:
+        """After "no charge": how long it took all the same, recorded unbilled."""
+
+    def time_question(self, *, refused: str | None, free: bool = False) -> Payload:
         """Ask for a typed value (after "other…"), saying why the last one was refused."""
 
     def package_alert(self, alert: PackageAlert) -> Payload:
@@ -239,7 +312,13 @@ class DevTaskMessages(Protocol):
 
 
 class Renderer(
-    CardMessages, ReminderMessages, ListMessages, TimeMessages, DevTaskMessages, Protocol
+    CardMessages,
+    ReminderMessages,
+    ListMessages,
+    TimeMessages,
+    DevTaskMessages,
+    ConnectorMessages,
+    Protocol,
 ):
     """Every Telegram message of the features above: what the composition root hands out.
 

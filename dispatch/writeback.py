@@ -8,12 +8,15 @@ import structlog
 
 from config.routing import RoutingConfig
 from connectors.base import (
+    AccessDenied,
     ConnectorError,
     HelpdeskConnector,
+    PermanentError,
     RateLimitedError,
     TransientError,
 )
 from dispatch.events import Actor, EventKind, Source, TicketLog
+from dispatch.health import ConnectorWatch
 from dispatch.intake import IntakeService
 from dispatch.job_payloads import (
     FetchTicket,
@@ -23,6 +26,8 @@ from dispatch.job_payloads import (
     WriteBack,
 )
 from dispatch.models import WritebackState
+from dispatch.unreadable import UnreadableTickets
+from dispatch.views import FetchProblem
 from storage.db import Database
 from storage.job_repository import RetryJob
 from storage.models import JobRow
@@ -40,21 +45,44 @@ class HelpdeskSync:
         helpdesk: HelpdeskConnector,
         intake: IntakeService,
         events: TicketLog,
+        *,
+        unreadable: UnreadableTickets | None = None,
+        watch: ConnectorWatch | None = None,
     ) -> None:
         self._db = database
         self._routing = routing
         self._helpdesk = helpdesk
         self._intake = intake
         self._events = events
+        self._unreadable = unreadable
+        self._watch = watch
 
     async def fetch(self, job: JobRow) -> None:
-        """Fetch the ticket a webhook named and apply its event."""
+        """Fetch the ticket a webhook named and apply its event.
+
+        A ticket the helpdesk refuses to show is not retried (a wrong key stays
+        wrong until someone fixes it): the dispatch chat gets a notice with a
+        button to read it again, and a refused key opens an outage for the admins.
+        A ticket the helpdesk says does not exist is only logged.
+        """
         order = FetchTicket.of(job)
         try:
             data = await self._helpdesk.fetch_ticket(order.external_id)
         except TransientError as exc:
             raise _retry(exc) from exc
+        except AccessDenied as exc:
+            if exc.rejected and self._watch is not None:
+                await self._watch.failed("helpdesk", exc)
+            problem = FetchProblem.REFUSED if exc.rejected else FetchProblem.FORBIDDEN
+            await self._gave_up(job, order, problem, str(exc))
+            return
+        except PermanentError as exc:
+            log.error("helpdesk.fetch_gave_up", external_id=order.external_id, reason=str(exc))
+            return
         await self._intake.apply_fetched(source=order.source, kind=order.kind, data=data)
+        if self._unreadable is not None:
+            assert job.id is not None
+            await self._unreadable.read(order, job_id=job.id)
 
     async def write_back(self, job: JobRow) -> None:
         """Write a ticket's assignment to the helpdesk, then show it on the card."""
@@ -115,10 +143,16 @@ class HelpdeskSync:
         await self._set_writeback(WriteBack.of(job).ticket_id, WritebackState.FAILED, reason)
 
     async def fetch_failed(self, job: JobRow, reason: str) -> None:
-        """A webhook's ticket could not be fetched: nothing to show, so log it loudly."""
-        log.error(
-            "helpdesk.fetch_gave_up", external_id=FetchTicket.of(job).external_id, reason=reason
-        )
+        """A webhook's ticket could not be fetched after every retry: say so in the chat."""
+        await self._gave_up(job, FetchTicket.of(job), FetchProblem.FAILED, reason)
+
+    async def _gave_up(
+        self, job: JobRow, order: FetchTicket, problem: FetchProblem, reason: str
+    ) -> None:
+        log.error("helpdesk.fetch_gave_up", external_id=order.external_id, reason=reason)
+        if self._unreadable is not None:
+            assert job.id is not None
+            await self._unreadable.report(order, job_id=job.id, problem=problem, detail=reason)
 
     async def _set_writeback(self, ticket_id: int, state: str, error: str | None) -> None:
         async with self._db.unit_of_work() as uow:

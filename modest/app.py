@@ -21,6 +21,7 @@ from aiogram.client.default import DefaultBotProperties
 from aiogram.client.session.aiohttp import AiohttpSession
 from aiogram.client.telegram import TelegramAPIServer
 from aiogram.enums import ParseMode
+from aiogram.exceptions import TelegramAPIError
 from aiogram.methods.base import Response
 from aiogram.types import Update
 from aiogram.webhook.aiohttp_server import SimpleRequestHandler
@@ -28,6 +29,7 @@ from aiohttp import web
 from apscheduler.schedulers.asyncio import AsyncIOScheduler
 from argon2 import PasswordHasher
 
+from bot.commands import CommandMenu, register_menus
 from bot.delivery.limits import TelegramRateLimiter
 from bot.delivery.sender import OutboxSender
 from bot.delivery.watch import BotApiReachability, BotApiWatch
@@ -81,6 +83,7 @@ class ModestService:
     outbox_sender: OutboxSender
     scheduler: AsyncIOScheduler
     web_app: web.Application
+    commands: CommandMenu
     crm: CrmConnector | None = None
     _tasks: list[asyncio.Task[None]] = field(default_factory=list)
     _runner: web.AppRunner | None = None
@@ -89,6 +92,9 @@ class ModestService:
     polling_lease_ttl: float = 20.0
     _polling: bool = False
     _stopped: asyncio.Event = field(default_factory=asyncio.Event)
+    #: The bot's username and the dispatch chat's title, once Telegram told (``modest.startup``).
+    bot_username: str | None = None
+    dispatch_chat_title: str | None = None
 
     async def start(self) -> None:
         """Start HTTP, Telegram updates, the outbox sender, the job runner, the scheduler."""
@@ -112,15 +118,41 @@ class ModestService:
         else:
             self._polling = True
             self._spawn(self._poll())
+        await self._register_menus()
         # Everything built so far lives as long as the process: keep the collector from
         # walking it again and again (a full pass over aiogram's models took ~200 ms).
         gc.freeze()
+        self._log_started(webhook_url)
+
+    def _log_started(self, webhook_url: str | None) -> None:
+        """One line that says what this instance is wired to."""
+        chat = self.routing.dispatch.chat_id
+        title = f" ({self.dispatch_chat_title})" if self.dispatch_chat_title else ""
         log.info(
             "modest.started",
+            bot=f"@{self.bot_username}" if self.bot_username else None,
+            dispatch_chat=f"{chat}{title}",
+            routing=str(self.settings.modest_config),
+            helpdesk=self.helpdesk.slug,
+            tracker=self.tracker.slug if self.tracker else None,
+            database="sqlite" if self.database.is_sqlite else "postgresql",
+            updates=f"webhook {webhook_url}" if webhook_url else "long polling",
+            http=f"{self.settings.http_host}:{self.http_port}",
             http_port=self.http_port,
             webhook=bool(webhook_url),
-            helpdesk=self.helpdesk.slug,
         )
+
+    async def _register_menus(self) -> None:
+        try:
+            await register_menus(
+                self.bot,
+                self.commands,
+                chat_id=self.routing.dispatch.chat_id,
+                language=self.routing.language,
+            )
+        except TelegramAPIError as exc:
+            # Without menus every command still works; typing it is all it takes.
+            log.warning("telegram.menus_not_set", error=exc.message)
 
     async def _set_webhook(self, url: str) -> None:
         secret = self.settings.telegram_webhook_secret
@@ -258,7 +290,7 @@ def build_service(
         crm=routing.crm.kind or (crm.slug if crm else None),
     )
     texts = Texts(routing.language)
-    renderer = TelegramRenderer(texts, routing.tz)
+    renderer = TelegramRenderer(texts, routing.tz, dispatch_chat=routing.dispatch.chat_id)
     domain = build_domain(
         database,
         routing,
@@ -276,6 +308,7 @@ def build_service(
             settings.portal_base_url, routing, database, helpdesk, domain, hasher=portal_hasher
         )
     bot = build_bot(settings)
+    commands = CommandMenu(tracker=tracker is not None)
     reachability = BotApiReachability()
     # Every call (the long poll too) tells the sender when Telegram is back.
     bot.session.middleware(BotApiWatch(reachability))
@@ -301,6 +334,8 @@ def build_service(
         history=HistoryCommand(database, routing, renderer),
         stats=domain.stats.reports if domain.stats else None,
         portal_accounts=portal.services.accounts if portal else None,
+        unreadable=domain.unreadable,
+        commands=commands,
     )
     web_app = build_http(
         settings, routing, helpdesk, domain, database, tracker=tracker, registry=connectors
@@ -323,4 +358,5 @@ def build_service(
         web_app=web_app,
         polling_lease_ttl=float(settings.telegram_polling_lease_seconds),
         crm=crm,
+        commands=commands,
     )

@@ -1,94 +1,198 @@
-"""The ``modest`` command: run, check-config, migrate, report, history, stats, portal."""
+"""The ``modest`` command: run, doctor, check-config, migrate, report, history, stats, portal.
+
+The parser and ``check-config`` import neither aiogram nor SQLAlchemy: ``modest --help``
+answers at once, and a routing file is checked without a database or a token. The
+other commands live in ``modest.commands``, imported when one of them runs.
+"""
 
 from __future__ import annotations
 
 import argparse
-import asyncio
-import contextlib
-import re
-import signal
 import sys
 from collections.abc import Sequence
 from pathlib import Path
 
-from pydantic_settings import BaseSettings, SettingsConfigDict
-
-from bot.i18n import Texts
 from config.errors import ConfigError
-from config.routing import RoutingConfig, check_routing, load_routing
-from config.settings import Settings, load_settings
+from config.settings import load_settings
 from connectors.registry import default_registry
-from dispatch.crm.clients import CrmClientDirectory
-from dispatch.history import TicketHistory, format_line
-from dispatch.report_files import report_csv, report_pdf
-from dispatch.reports import ClientReport, ReportService
-from modest.app import build_service, helpdesk_kind
+from modest.config_check import RoutingPathOnly, config_problems
+from modest.errors import StartupError
 from modest.logs import configure_logging
-from modest.portal import add_portal_commands, run_portal_command
-from modest.stats_cli import add_stats_parser, write_stats
-from storage.db import Database
-from storage.migrate import upgrade
+
+_SETTINGS = (
+    "Settings are read from the environment and from a .env file in the working"
+    " directory; .env.example documents every variable and its default"
+    " (TELEGRAM_BOT_TOKEN is required). The routing file is $MODEST_CONFIG"
+    " (default: config/routing.yaml)."
+)
 
 
 def main(argv: Sequence[str] | None = None) -> int:
     """Entry point of the console script."""
-    parser = _parser()
-    args = parser.parse_args(argv)
+    args = _parser().parse_args(argv)
     try:
-        if args.command == "check-config":
-            return check_config(args.file)
-        if args.command == "report":
-            return write_reports(args)
-        if args.command == "history":
-            return print_history(args.ticket)
-        if args.command == "stats":
-            env = _RoutingPathOnly()
-            return write_stats(args, load_routing(env.modest_config), env.database_url)
-        if args.command == "portal":
-            return run_portal_command(args)
-        settings = load_settings()
-        configure_logging(settings.log_level, settings.log_format)
-        if args.command == "migrate":
-            asyncio.run(_migrate(settings))
-            print("migrations applied")
-            return 0
-        return asyncio.run(_run(settings))
+        return _dispatch(args)
     except ConfigError as exc:
         print(f"modest: configuration error:\n{exc}", file=sys.stderr)
         return 1
+    except StartupError as exc:
+        print(f"modest: {exc}", file=sys.stderr)
+        return 1
+
+
+def _dispatch(args: argparse.Namespace) -> int:
+    if args.command == "check-config":
+        return check_config(args.file)
+    from modest import commands  # the database, Telegram and the reports: only from here on
+
+    if args.command == "doctor":
+        return commands.doctor(_config_path())
+    if args.command == "report":
+        return commands.write_reports(args)
+    if args.command == "history":
+        return commands.print_history(args.ticket)
+    if args.command == "stats":
+        return commands.write_stats(args)
+    if args.command == "portal":
+        return commands.portal(args)
+    settings = load_settings()
+    configure_logging(settings.log_level, settings.log_format)
+    if args.command == "migrate":
+        return commands.migrate_only(settings)
+    return commands.run(settings)
 
 
 def _parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(prog="modest", description="Telegram dispatch bot")
-    sub = parser.add_subparsers(dest="command", required=True)
-    sub.add_parser("run", help="run the service (applies migrations first)")
-    sub.add_parser("migrate", help="apply database migrations")
-    check = sub.add_parser("check-config", help="validate the YAML routing file")
-    check.add_argument("file", nargs="?", help="file to check (default: $MODEST_CONFIG)")
-    report = sub.add_parser(
-        "report", help="write a client's monthly report (nothing is sent or locked)"
+    parser = argparse.ArgumentParser(
+        prog="modest",
+        description="Modest: a Telegram dispatch bot for technical-support teams.",
+        epilog=_SETTINGS + " Start with `modest doctor`.",
     )
-    which = report.add_mutually_exclusive_group(required=True)
-    which.add_argument("--client", help="client key from the routing file")
-    which.add_argument(
-        "--all", action="store_true", help="every client with activity or a package"
+    sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
+    sub.add_parser(
+        "run",
+        help="run the service (applies migrations first)",
+        description="Run the service: the HTTP server (helpdesk webhooks, /healthz), Telegram"
+        " updates (long polling, or a webhook when TELEGRAM_WEBHOOK_URL is set), the"
+        " outbox sender, the job runner and the scheduler. Applies migrations first;"
+        " stops on SIGINT or SIGTERM; stops at start with one line when something"
+        " cannot work (run `modest doctor` to see everything at once).",
+        epilog=_SETTINGS,
     )
-    report.add_argument("--month", required=True, help="YYYY-MM")
-    report.add_argument("--format", choices=["pdf", "csv"], default="pdf")
-    report.add_argument("--out", required=True, help="file (or, with --all, a directory)")
+    sub.add_parser(
+        "migrate",
+        help="apply the database migrations",
+        description="Bring the database at DATABASE_URL (default:"
+        " sqlite+aiosqlite:///./modest.db) up to the newest schema; safe to repeat.",
+        epilog=_SETTINGS,
+    )
+    sub.add_parser(
+        "doctor",
+        help="check settings, routing file, database, token, dispatch chat and connectors",
+        description="Check everything `modest run` needs and print a checklist: ✓ fine,"
+        " ! a warning, ✗ what to fix. Changes nothing; exit code 1 while anything is ✗.",
+        epilog=_SETTINGS,
+    )
+    check = sub.add_parser(
+        "check-config",
+        help="validate the YAML routing file and the settings it depends on",
+        description="Validate the routing file and the settings it names (a helpdesk.kind"
+        " or tracker.kind whose variables are missing). Prints each problem as"
+        " file:line: field: message and exits 1, or prints FILE: OK. Needs no token.",
+    )
+    check.add_argument(
+        "file",
+        nargs="?",
+        help="the file to check (default: $MODEST_CONFIG, else config/routing.yaml)",
+    )
+    _report_parser(sub)
     history = sub.add_parser(
-        "history", help="print a ticket's history, one event per line, in the routing time zone"
+        "history",
+        help="print a ticket's history, one event per line",
+        description="Print a ticket's history as YYYY-MM-DD HH:MM  <kind>  <actor>  <details>,"
+        " in the routing file's time zone, from DATABASE_URL.",
     )
     history.add_argument("ticket", help="the ticket's helpdesk id or number (#4101 or 4101)")
-    add_stats_parser(sub)
-    add_portal_commands(sub)
+    _stats_parser(sub)
+    _portal_parser(sub)
     return parser
 
 
+def _report_parser(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
+    report = sub.add_parser(
+        "report",
+        help="write a client's monthly report (nothing is sent or locked)",
+        description="Write the monthly report the first of the month sends, for one client"
+        " or all of them, from DATABASE_URL. Nothing is sent and no month is locked.",
+    )
+    which = report.add_mutually_exclusive_group(required=True)
+    which.add_argument("--client", help="the client's key in the routing file")
+    which.add_argument(
+        "--all", action="store_true", help="every client with activity or a package"
+    )
+    report.add_argument("--month", required=True, help="the month, as YYYY-MM (required)")
+    report.add_argument(
+        "--format", choices=["pdf", "csv"], default="pdf", help="pdf or csv (default: pdf)"
+    )
+    report.add_argument(
+        "--out", required=True, help="the file to write; with --all, a directory (required)"
+    )
+
+
+def _stats_parser(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
+    stats = sub.add_parser(
+        "stats",
+        help="write a period's statistics as text, CSV or a PNG chart (sends nothing)",
+        description="Compute the figures /stats shows for a period, from DATABASE_URL, and"
+        " write them as text, CSV or a PNG chart. Nothing is sent.",
+    )
+    stats.add_argument("--from", dest="first", required=True, help="first day, YYYY-MM-DD")
+    stats.add_argument("--to", dest="last", required=True, help="last day, YYYY-MM-DD")
+    stats.add_argument(
+        "--format",
+        choices=["text", "csv", "png"],
+        default="text",
+        help="text, csv or png (default: text)",
+    )
+    stats.add_argument(
+        "--section",
+        choices=["overview", "people", "types"],
+        default="overview",
+        help="which chart, with --format png (default: overview)",
+    )
+    stats.add_argument(
+        "--out", help="the file to write (text and csv: standard output when left out)"
+    )
+
+
+def _portal_parser(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
+    portal = sub.add_parser(
+        "portal",
+        help="the client cabinet",
+        description="Client cabinet commands; they need PORTAL_BASE_URL.",
+    )
+    commands = portal.add_subparsers(
+        dest="portal_command", required=True, metavar="COMMAND", help="invite"
+    )
+    invite = commands.add_parser(
+        "invite",
+        help="make a one-time link for a client's user and send it to its manager",
+        description="Make a one-time sign-up link (valid 7 days) for a client's user, send it"
+        " to the client's manager in Telegram and print it last.",
+    )
+    invite.add_argument("--client", required=True, help="the client's key in the routing file")
+    invite.add_argument("--email", required=True, help="the user's e-mail address")
+    invite.add_argument("--name", default="", help="the user's name (default: none)")
+
+
 def check_config(file: str | None) -> int:
-    """Print every problem as ``file:line: field: message``; 1 if there are any."""
+    """Print every problem as ``file:line: field: message``; 1 if there are any.
+
+    The settings the routing file depends on are checked too (a connector it names
+    must have its variables), so the verdict is the one ``modest run`` reaches.
+    """
     path = Path(file) if file else _config_path()
-    problems = check_routing(path, connectors=default_registry().known_slugs())
+    problems = config_problems(path, default_registry())
     for problem in problems:
         print(problem)
     if problems:
@@ -97,105 +201,5 @@ def check_config(file: str | None) -> int:
     return 0
 
 
-class _RoutingPathOnly(BaseSettings):
-    """What check-config and report need: they must work without a bot token."""
-
-    model_config = SettingsConfigDict(env_file=".env", extra="ignore", env_ignore_empty=True)
-    modest_config: Path = Path("config/routing.yaml")
-    database_url: str = "sqlite+aiosqlite:///./modest.db"
-
-
-def write_reports(args: argparse.Namespace) -> int:
-    """``modest report``: the same documents as the monthly run, written to files."""
-    if not re.fullmatch(r"\d{4}-(0[1-9]|1[0-2])", args.month):
-        print(f"modest: --month must be YYYY-MM, got {args.month!r}", file=sys.stderr)
-        return 2
-    env = _RoutingPathOnly()
-    routing = load_routing(env.modest_config)
-    try:
-        reports = asyncio.run(_build_reports(env.database_url, routing, args))
-    except KeyError as exc:
-        print(f"modest: {exc.args[0]}", file=sys.stderr)
-        return 1
-    texts = Texts(routing.language)
-    render = report_pdf if args.format == "pdf" else report_csv
-    out = Path(args.out)
-    if args.all:
-        out.mkdir(parents=True, exist_ok=True)
-    for report in reports:
-        target = out / f"{report.client.key}-{args.month}.{args.format}" if args.all else out
-        target.write_bytes(render(report, texts))
-        print(target)
-    return 0
-
-
-async def _build_reports(
-    url: str, routing: RoutingConfig, args: argparse.Namespace
-) -> list[ClientReport]:
-    database = Database(url)
-    # CRM clients from the contracts last read (the command calls no outside system).
-    clients = CrmClientDirectory(routing, None) if routing.crm.clients_from_crm else None
-    service = ReportService(database, routing, clients=clients)
-    try:
-        if args.all:
-            keys = [c.key for c in await service.clients_to_report(month=args.month)]
-        else:
-            keys = [args.client]
-        return [await service.build(client_key=key, month=args.month) for key in keys]
-    finally:
-        await database.dispose()
-
-
-def print_history(reference: str) -> int:
-    """``modest history TICKET``: ``YYYY-MM-DD HH:MM  <kind>  <actor>  <details>`` lines."""
-    env = _RoutingPathOnly()
-    routing = load_routing(env.modest_config)
-    lines = asyncio.run(_history_lines(env.database_url, routing, reference))
-    if lines is None:
-        print(f"modest: no ticket {reference!r}", file=sys.stderr)
-        return 1
-    for line in lines:
-        print(line)
-    return 0
-
-
-async def _history_lines(url: str, routing: RoutingConfig, reference: str) -> list[str] | None:
-    database = Database(url)
-    try:
-        history = TicketHistory(database, routing)
-        timeline = await history.by_reference(reference)
-    finally:
-        await database.dispose()
-    if timeline is None:
-        return None
-    return [format_line(entry, history, routing.tz) for entry in timeline.entries]
-
-
 def _config_path() -> Path:
-    return _RoutingPathOnly().modest_config
-
-
-async def _migrate(settings: Settings) -> None:
-    database = Database(settings.database_url)
-    try:
-        await upgrade(database)
-    finally:
-        await database.dispose()
-
-
-async def _run(settings: Settings) -> int:
-    routing = load_routing(settings.modest_config, connectors=default_registry().known_slugs())
-    helpdesk_kind(settings, routing)  # fail fast on a helpdesk that cannot be built
-    await _migrate(settings)
-    service = build_service(settings, routing)
-    stop = asyncio.Event()
-    loop = asyncio.get_running_loop()
-    for sig in (signal.SIGINT, signal.SIGTERM):
-        with contextlib.suppress(NotImplementedError):
-            loop.add_signal_handler(sig, stop.set)
-    await service.start()
-    try:
-        await stop.wait()
-    finally:
-        await service.stop()
-    return 0
+    return RoutingPathOnly().modest_config

@@ -17,6 +17,7 @@ from dispatch.crm.feature import CrmFeature, CrmJobs
 from dispatch.dev_sync import DevTaskSync
 from dispatch.dev_tasks import DevTaskService
 from dispatch.events import Source, TicketLog
+from dispatch.health import CHECK_EVERY, ConnectorWatch, Watched
 from dispatch.helpdesk_notes import HelpdeskNotes
 from dispatch.history import TicketHistory
 from dispatch.intake import IntakeService
@@ -45,6 +46,7 @@ from dispatch.stats.service import StatsService
 from dispatch.subscriptions import subscribe_features
 from dispatch.time_followup import TimeFollowUp
 from dispatch.time_tracking import TimeTracker
+from dispatch.unreadable import UnreadableTickets
 from dispatch.views import Renderer
 from dispatch.writeback import HelpdeskSync
 from scheduler.housekeeping import PeriodicJob
@@ -91,6 +93,8 @@ class Domain:
     job_runner: JobRunner
     events: TicketLog
     history: TicketHistory
+    health: ConnectorWatch
+    unreadable: UnreadableTickets
     crm: CrmFeature | None = None
     #: None when the domain is built without a statistics renderer (no bot to draw them).
     stats: Statistics | None = None
@@ -142,7 +146,11 @@ def build_domain(
     )
     intake = IntakeService(database, routing, events)
     assignment = AssignmentService(database, routing, cards, events, writes_back=writes_back)
-    sync = HelpdeskSync(database, routing, helpdesk, intake, events)
+    health = ConnectorWatch(database, routing, renderer, _watched(helpdesk, tracker))
+    unreadable = UnreadableTickets(database, routing, renderer, helpdesk=helpdesk.title)
+    sync = HelpdeskSync(
+        database, routing, helpdesk, intake, events, unreadable=unreadable, watch=health
+    )
     reports = ReportService(database, routing, clients=clients)
     dev_tasks = DevTaskService(database, routing, renderer, tracker, helpdesk, events, notes=notes)
     dev_sync = DevTaskSync(database, routing, renderer, tracker, dev_tasks, events, notes=notes)
@@ -164,9 +172,21 @@ def build_domain(
         job_runner=JobRunner(database, kinds),
         events=events,
         history=TicketHistory(database, routing),
+        health=health,
+        unreadable=unreadable,
         crm=crm_feature,
         stats=build_statistics(database, routing, stats_renderer) if stats_renderer else None,
     )
+
+
+def _watched(helpdesk: HelpdeskConnector, tracker: TrackerConnector | None) -> list[Watched]:
+    """The configured connectors; tickets stop coming in when a helpdesk read from fails."""
+    capabilities = helpdesk.capabilities
+    reads = capabilities.fetches_tickets or capabilities.polls_for_intake
+    watched = [Watched("helpdesk", helpdesk, blocks_intake=reads)]
+    if tracker is not None:
+        watched.append(Watched("tracker", tracker))
+    return watched
 
 
 def _job_kinds(
@@ -222,6 +242,9 @@ def periodic_jobs(
         PeriodicJob("reminders.pass", domain.reminders.run_pass, every),
         PeriodicJob("time.ask_again", domain.time_followup.ask_again, timedelta(minutes=1)),
         PeriodicJob("reports.monthly", domain.monthly_reports.run, timedelta(minutes=5)),
+        PeriodicJob("connectors.check", domain.health.check_all, CHECK_EVERY),
+        # Priorities and types are shown by their helpdesk names; new ones appear within the hour.
+        PeriodicJob("helpdesk.dictionaries", helpdesk.load_dictionaries, timedelta(hours=1)),
     ]
     if domain.stats is not None:
         jobs.append(

@@ -12,6 +12,10 @@ first validation rebuilds the model) resolves the same forward references. Nothi
 in aiogram changes. ``warm_up`` then builds the models the service needs before it takes
 traffic, so no request pays for a build.
 
+``defer_aiogram`` does the same, but only when something first imports aiogram (an
+import hook), so that commands that never touch Telegram (``modest --help``,
+``modest check-config``) do not import it at all.
+
 If aiogram was imported already, or pydantic's ``model_rebuild`` no longer takes the
 arguments relied on here, the import happens the normal (eager) way: slower and larger,
 never wrong.
@@ -19,10 +23,14 @@ never wrong.
 
 from __future__ import annotations
 
+import importlib.abc
+import importlib.util
 import inspect
 import sys
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterable, Iterator, Sequence
 from contextlib import contextmanager
+from importlib.machinery import ModuleSpec
+from types import ModuleType
 from typing import Any
 
 from pydantic import BaseModel
@@ -38,6 +46,62 @@ def import_aiogram() -> bool:
         return False
     with _rebuild_deferred() as deferred:
         import aiogram  # noqa: F401
+    _share_namespace(deferred)
+    return True
+
+
+def defer_aiogram() -> bool:
+    """Make the first import of aiogram, wherever it happens, the deferred one.
+
+    True when the hook is in place (or aiogram was imported the deferred way already);
+    False when aiogram is imported already, or pydantic is not the one relied on here.
+    """
+    if "aiogram" in sys.modules or not _rebuild_signature_known():
+        return False
+    if not any(isinstance(finder, _DeferringFinder) for finder in sys.meta_path):
+        sys.meta_path.insert(0, _DeferringFinder())
+    return True
+
+
+class _DeferringFinder(importlib.abc.MetaPathFinder):
+    """Finds aiogram as usual, then has it executed with its model builds deferred."""
+
+    def find_spec(
+        self,
+        fullname: str,
+        path: Sequence[str] | None,
+        target: ModuleType | None = None,
+    ) -> ModuleSpec | None:
+        if fullname != "aiogram":
+            return None
+        sys.meta_path.remove(self)  # once: every later import is the plain one
+        spec = importlib.util.find_spec(fullname)
+        if spec is not None and spec.loader is not None:
+            spec.loader = _DeferringLoader(spec.loader)
+        return spec
+
+
+class _DeferringLoader(importlib.abc.Loader):
+    """aiogram's own loader, run inside ``_rebuild_deferred``; everything else passes."""
+
+    def __init__(self, loader: importlib.abc.Loader) -> None:
+        self._loader = loader
+
+    def create_module(self, spec: ModuleSpec) -> ModuleType | None:
+        return self._loader.create_module(spec)
+
+    def exec_module(self, module: ModuleType) -> None:
+        with _rebuild_deferred() as deferred:
+            self._loader.exec_module(module)
+        _share_namespace(deferred)
+
+    def __getattr__(self, name: str) -> Any:
+        # Resource readers and the like are the real loader's.
+        return getattr(self._loader, name)
+
+
+def _share_namespace(deferred: list[dict[str, Any]]) -> None:
+    """Hand every aiogram model the names its deferred build will need."""
     namespace = _types_namespace(deferred)
     # Every aiogram model, built or not, generic (``Response[T]``) or not: a model built
     # later, or parametrised with a type built later, resolves its names from here.
@@ -50,7 +114,6 @@ def import_aiogram() -> bool:
         module = vars(sys.modules[model.__module__])
         for name, value in namespace.items():
             module.setdefault(name, value)
-    return True
 
 
 def warm_up(models: Iterable[type[BaseModel]]) -> None:

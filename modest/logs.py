@@ -5,7 +5,7 @@ from __future__ import annotations
 import logging
 import sys
 from collections.abc import MutableMapping
-from typing import Any
+from typing import Any, TextIO
 
 import structlog
 
@@ -20,8 +20,28 @@ def _drop_secrets(_logger: Any, _name: str, event: MutableMapping[str, Any]) -> 
     return event
 
 
-def configure_logging(level: str = "INFO", fmt: str = "json") -> None:
-    """Route structlog and stdlib logging to stdout in the chosen format."""
+class _MigrationsBelowInfo(logging.Filter):
+    """Alembic's INFO lines (every revision, the DDL mode) count as DEBUG.
+
+    Modest says in one line of its own which migrations ran (``storage.migrated``).
+    """
+
+    def __init__(self, level: str) -> None:
+        super().__init__()
+        self._shown = logging.getLevelNamesMapping().get(level.upper(), logging.INFO)
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        if record.name.split(".")[0] == "alembic" and record.levelno == logging.INFO:
+            record.levelno, record.levelname = logging.DEBUG, "DEBUG"
+            return self._shown <= logging.DEBUG
+        return True
+
+
+def configure_logging(
+    level: str = "INFO", fmt: str = "json", stream: TextIO | None = None
+) -> None:
+    """Route structlog and stdlib logging to ``stream`` (stdout) in the chosen format."""
+    out = stream or sys.stdout
     renderer: Any = (
         structlog.processors.JSONRenderer()
         if fmt == "json"
@@ -39,16 +59,18 @@ def configure_logging(level: str = "INFO", fmt: str = "json") -> None:
         wrapper_class=structlog.make_filtering_bound_logger(
             logging.getLevelNamesMapping().get(level.upper(), logging.INFO)
         ),
-        logger_factory=structlog.PrintLoggerFactory(sys.stdout),
+        # Without a stream, whatever sys.stdout is when a line is written: a logger
+        # cached on first use must not hold on to the stdout of that moment.
+        logger_factory=structlog.PrintLoggerFactory(stream),
         cache_logger_on_first_use=True,
     )
-    _route_stdlib_logging(level, renderer)
+    _route_stdlib_logging(level, renderer, out)
 
 
-def _route_stdlib_logging(level: str, renderer: Any) -> None:
+def _route_stdlib_logging(level: str, renderer: Any, out: TextIO) -> None:
     # Libraries (aiogram, alembic, apscheduler) log through stdlib logging: render
     # their records the same way, so every line of the service is one JSON object.
-    handler = logging.StreamHandler(sys.stdout)
+    handler = logging.StreamHandler(out)
     handler.setFormatter(
         structlog.stdlib.ProcessorFormatter(
             processor=renderer,
@@ -59,6 +81,7 @@ def _route_stdlib_logging(level: str, renderer: Any) -> None:
             ],
         )
     )
+    handler.addFilter(_MigrationsBelowInfo(level))
     root = logging.getLogger()
     root.handlers = [handler]
     root.setLevel(level.upper())

@@ -100,18 +100,6 @@ class _InviteSettings(BaseSettings):
         return value.strip().rstrip("/") if value else None
 
 
-def add_portal_commands(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
-    """``modest portal invite --client KEY --email ADDRESS [--name NAME]``."""
-    portal = sub.add_parser("portal", help="the client cabinet")
-    commands = portal.add_subparsers(dest="portal_command", required=True)
-    invite = commands.add_parser(
-        "invite", help="make a one-time link for a client's user and send it to its manager"
-    )
-    invite.add_argument("--client", required=True, help="client key from the routing file")
-    invite.add_argument("--email", required=True, help="the user's e-mail address")
-    invite.add_argument("--name", default="", help="the user's name")
-
-
 def run_portal_command(args: argparse.Namespace) -> int:
     """Run a ``modest portal`` command; the invitation link is the last line printed."""
     # The output is for the operator (the link last); log lines go to stderr.

@@ -22,20 +22,6 @@ from storage.db import Database
 _CHARTS = {"overview": Section.OVERVIEW, "people": Section.PEOPLE, "types": Section.TYPES}
 
 
-def add_stats_parser(commands: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
-    """The ``stats`` subcommand and its options."""
-    stats = commands.add_parser(
-        "stats", help="write a period's statistics as text, CSV or a PNG chart (sends nothing)"
-    )
-    stats.add_argument("--from", dest="first", required=True, help="first day, YYYY-MM-DD")
-    stats.add_argument("--to", dest="last", required=True, help="last day, YYYY-MM-DD")
-    stats.add_argument("--format", choices=["text", "csv", "png"], default="text")
-    stats.add_argument(
-        "--section", choices=sorted(_CHARTS), default="overview", help="which chart (png)"
-    )
-    stats.add_argument("--out", help="file to write (text and csv: standard output if left out)")
-
-
 def write_stats(args: argparse.Namespace, routing: RoutingConfig, database_url: str) -> int:
     """Compute the period's figures and write them in the chosen format."""
     try:

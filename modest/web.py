@@ -36,8 +36,10 @@ from connectors.webhooks import (
     WebhookResult,
 )
 from dispatch.dev_sync import DevTaskSync
+from dispatch.health import ConnectorWatch, intake_blocked
 from dispatch.intake import IntakeService
 from dispatch.models import HelpdeskEvent
+from dispatch.views import ConnectorStatus
 from storage.db import Database
 
 log = structlog.get_logger(__name__)
@@ -248,30 +250,63 @@ def _ms(started: float) -> float:
 
 
 async def healthz(request: web.Request) -> web.Response:
-    """``GET /healthz``: the database answers and how much the outbox holds."""
+    """``GET /healthz``: the database, the outbox, and each connector.
+
+    503 when the database is down, or when a failing connector keeps tickets from
+    coming in (the helpdesk they are read from refuses the key, or does not answer).
+    """
     database: Database = request.app[DATABASE_KEY]
+    watch = request.app.get(HEALTH_KEY)
     try:
         async with database.unit_of_work() as uow:
             backlog = await uow.outbox.backlog()
             oldest = await uow.outbox.oldest_pending()
+        statuses = await watch.statuses() if watch is not None else []
     except Exception as exc:
         log.error("healthz.database_down", error=repr(exc))
         return web.json_response({"status": "error", "database": "down"}, status=503)
     age = round(time.time() - oldest.timestamp(), 1) if oldest else 0.0
-    return web.json_response(
-        {"status": "ok", "database": "ok", "outbox_backlog": backlog, "outbox_oldest_s": age}
-    )
+    blocked = intake_blocked(statuses)
+    body = {
+        "status": "error" if blocked else "ok",
+        "database": "ok",
+        "outbox_backlog": backlog,
+        "outbox_oldest_s": age,
+        "connectors": {status.role: _connector_health(status) for status in statuses},
+    }
+    if blocked:
+        body["intake"] = "blocked"
+    return web.json_response(body, status=503 if blocked else 200)
+
+
+def _connector_health(status: ConnectorStatus) -> dict[str, Any]:
+    if status.failing_since is None:
+        return {"kind": status.kind, "status": "ok"}
+    return {
+        "kind": status.kind,
+        "status": "failing",
+        "failing_since": status.failing_since.isoformat(),
+        "last_error": status.error,
+    }
 
 
 DATABASE_KEY = web.AppKey("database", Database)
+HEALTH_KEY = web.AppKey("health", ConnectorWatch)
 
 
 def build_web_app(
-    endpoints: list[WebhookEndpoint], server: WebhookServer, database: Database, max_body: int
+    endpoints: list[WebhookEndpoint],
+    server: WebhookServer,
+    database: Database,
+    max_body: int,
+    *,
+    health: ConnectorWatch | None = None,
 ) -> web.Application:
     """The aiohttp application: a POST route per endpoint, and ``GET /healthz``."""
     app = web.Application(client_max_size=max_body + 1)
     app[DATABASE_KEY] = database
+    if health is not None:
+        app[HEALTH_KEY] = health
     for endpoint in endpoints:
         app.router.add_post(endpoint.webhook.path, server.handler(endpoint))
     app.router.add_get("/healthz", healthz)

@@ -178,4 +178,6 @@ def build_http(
     ticket_deliveries(deliveries, domain.intake, helpdesk)
     task_deliveries(deliveries, domain.dev_sync)
     max_body = settings.webhook_max_body_bytes
-    return build_web_app(endpoints, WebhookServer(deliveries, max_body), database, max_body)
+    return build_web_app(
+        endpoints, WebhookServer(deliveries, max_body), database, max_body, health=domain.health
+    )

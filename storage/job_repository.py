@@ -42,6 +42,10 @@ class JobRepository:
         self._session.add(JobRow(kind=kind, payload=payload, ticket_id=ticket_id))
         self.enqueued += 1
 
+    async def get(self, *, job_id: int) -> JobRow | None:
+        """One job by id (finished ones are kept a while, see ``scheduler.housekeeping``)."""
+        return await self._session.get(JobRow, job_id)
+
     async def due(self, *, now: datetime, limit: int) -> Sequence[JobRow]:
         """Jobs whose time has come (or whose runner's lease ran out)."""
         stmt = (

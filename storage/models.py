@@ -25,6 +25,8 @@ class MessageKind(StrEnum):
     ESCALATION = "escalation"
     TIME_PROMPT = "time_prompt"
     TIME_QUESTION = "time_question"
+    #: The typed-answer question of a "no charge" time (the answer is not billed).
+    TIME_QUESTION_FREE = "time_q_free"
     NOTICE = "notice"
     STATS = "stats"
 

@@ -233,6 +233,11 @@ class SyncStateRepository:
         )
         return rowcount(await self._session.execute(stmt)) == 1
 
+    async def add_if_absent(self, *, key: str, value: str) -> bool:
+        """Store ``value`` unless ``key`` holds one already; True if it was stored."""
+        values = {"key": key, "value": value, "updated_at": utcnow()}
+        return await insert_ignoring_conflict(self._session, SyncStateRow, values, ["key"])
+
     async def put(self, *, key: str, value: str) -> None:
         """Store ``value`` under ``key``."""
         row = await self._session.get(SyncStateRow, key)

@@ -13,6 +13,7 @@ from sqlmodel import col
 from storage.models import (
     MonthLockRow,
     PackageAlertRow,
+    TelegramMessageRow,
     TicketRow,
     TimeEntryRow,
     TimePromptRow,
@@ -40,6 +41,31 @@ class TimeRepository:
         """The prompt whose "other…" question is this message row."""
         stmt = select(TimePromptRow).where(col(TimePromptRow.question_id) == question_id)
         return (await self._session.execute(stmt)).scalars().first()
+
+    async def prompt_of_message(self, *, message: TelegramMessageRow) -> TimePromptRow | None:
+        """The newest prompt of the ticket a prompt message (first or re-asked) belongs to."""
+        stmt = (
+            select(TimePromptRow)
+            .where(
+                col(TimePromptRow.ticket_id) == message.ticket_id,
+                col(TimePromptRow.chat_id) == message.chat_id,
+            )
+            .order_by(col(TimePromptRow.round).desc())
+            .limit(1)
+        )
+        return (await self._session.execute(stmt)).scalars().first()
+
+    async def open_prompts(self, *, person_key: str, limit: int = 2) -> Sequence[TimePromptRow]:
+        """A person's unanswered prompts (up to ``limit``)."""
+        stmt = (
+            select(TimePromptRow)
+            .where(
+                col(TimePromptRow.person_key) == person_key,
+                col(TimePromptRow.state) == "asked",
+            )
+            .limit(limit)
+        )
+        return (await self._session.execute(stmt)).scalars().all()
 
     async def rounds(self, *, ticket_id: int) -> int:
         """How many times this ticket's assignee was already asked (one per close)."""

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from aiogram import Router
+from aiogram import F, Router
 from aiogram.filters import Command
 from aiogram.types import CallbackQuery, Message
 
@@ -19,6 +19,14 @@ def time_router() -> Router:
     router = Router(name="time")
     router.callback_query.register(time_tapped, TimeCb.filter())
     router.message.register(missing_command, Command("missing"))
+    # A plain message (not a reply, not a command) may be the time of the one open prompt.
+    router.message.register(
+        unprompted_time,
+        F.chat.type == "private",
+        F.text,
+        ~F.reply_to_message,
+        ~F.text.startswith("/"),
+    )
     return router
 
 
@@ -40,15 +48,24 @@ async def time_tapped(
                 actor=actor,
             )
         case TimeAction.FREE:
-            result = await time_tracker.choose(
-                prompt_id=prompt, minutes=0, billable=False, actor=actor
-            )
+            result = await time_tracker.ask_free(prompt_id=prompt, actor=actor)
         case TimeAction.OTHER:
             result = await time_tracker.ask_other(prompt_id=prompt, actor=actor)
         case TimeAction.CHANGE:
             result = await time_tracker.change(prompt_id=prompt, actor=actor)
     text, alert = _reply(result, texts)
     await safe_answer(query, text, alert)
+
+
+async def unprompted_time(
+    message: Message, time_tracker: TimeTracker, texts: Texts, actor: Actor
+) -> None:
+    """ "1h 30m" sent on its own by someone who has exactly one closed ticket to time."""
+    result = await time_tracker.answer_unprompted(text=message.text or "", actor=actor)
+    if result is not None and result.outcome == TimeOutcome.LOCKED:
+        await message.answer(
+            texts("This month's report was issued: its time can no longer change.")
+        )
 
 
 async def missing_command(message: Message, time_followup: TimeFollowUp) -> None:

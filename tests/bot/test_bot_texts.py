@@ -2,26 +2,24 @@
 
 from __future__ import annotations
 
-import dataclasses
 import re
 import string
 from datetime import UTC, datetime
-from typing import Any
 from zoneinfo import ZoneInfo
 
 import pytest
 
 from bot.callbacks import DispatchAction, DispatchCb
-from bot.i18n import LANGUAGES, Texts, load_catalog
+from bot.i18n import LANGUAGES, Texts, load_catalog, read_catalog
 from bot.renderers import TelegramRenderer, cut
 from config.routing import RoutingConfig, load_routing_text
-from dispatch.views import TicketView
 from tests.support.paths import REPO
 from tests.support.routing import ROUTING_YAML
+from tests.support.views import view
 
 BOT_DIR = REPO / "bot"
 # A call's first argument: one string literal, or several concatenated implicitly.
-_CALL = re.compile(r'(?:self\._t|\bt|texts)\(\s*((?:"(?:[^"\\]|\\.)*"\s*)+)', re.S)
+_CALL = re.compile(r'(?:self\._t|\bt|\b_d|texts)\(\s*((?:"(?:[^"\\]|\\.)*"\s*)+)', re.S)
 _PIECE = re.compile(r'"((?:[^"\\]|\\.)*)"')
 
 
@@ -31,6 +29,7 @@ def used_msgids() -> set[str]:
     for path in [
         *BOT_DIR.rglob("*.py"),
         BOT_DIR.parent / "dispatch" / "report_files.py",
+        BOT_DIR.parent / "dispatch" / "report_pdf.py",
         BOT_DIR.parent / "dispatch" / "report_delivery.py",
         BOT_DIR.parent / "dispatch" / "helpdesk_notes.py",
         BOT_DIR.parent / "dispatch" / "crm" / "timeline.py",
@@ -38,6 +37,34 @@ def used_msgids() -> set[str]:
         for literal in _CALL.findall(path.read_text(encoding="utf-8")):
             ids.add("".join(_PIECE.findall(literal)))
     return ids
+
+
+_PLURAL_CALL = re.compile(
+    r'ngettext\(\s*((?:"(?:[^"\\]|\\.)*"\s*)+),\s*((?:"(?:[^"\\]|\\.)*"\s*)+),', re.S
+)
+
+
+def used_plurals() -> set[tuple[str, str]]:
+    """Every (singular, plural) pair the bot code passes to ``ngettext``."""
+    pairs: set[tuple[str, str]] = set()
+    for path in BOT_DIR.rglob("*.py"):
+        for one, many in _PLURAL_CALL.findall(path.read_text(encoding="utf-8")):
+            pairs.add(("".join(_PIECE.findall(one)), "".join(_PIECE.findall(many))))
+    return pairs
+
+
+def test_every_plural_text_has_the_forms_of_both_languages() -> None:
+    pairs = used_plurals()
+    assert len(pairs) >= 3
+    ru = read_catalog("ru")
+    for singular, plural in pairs:
+        forms = ru.plurals.get(singular)
+        assert forms is not None, f"ru does not translate {singular!r}"
+        assert len(forms) == 3, f"ru lacks the 3 forms of {singular!r}"
+        for form in forms:
+            assert placeholders(form) <= placeholders(plural) | {"n"}, form
+        assert singular in _po_ids("en"), f"en does not list {singular!r}"
+    assert [ru.plural_index(n) for n in (1, 2, 5, 11, 21, 22, 25, 111)] == [0, 1, 2, 2, 0, 1, 2, 2]
 
 
 def placeholders(template: str) -> set[str]:
@@ -82,32 +109,6 @@ def test_callback_data_fits_64_bytes_with_the_longest_keys_and_ids() -> None:
     )
     assert len(longest.pack().encode()) <= 64
     assert DispatchCb.unpack(longest.pack()) == longest
-
-
-BASE_VIEW = TicketView(
-    id=1,
-    number="A-1",
-    subject="Принтер",
-    body="Текст",
-    priority="high",
-    type="incident",
-    client_name="Мария",
-    client_email="",
-    client_company="ООО Ромашка",
-    url=None,
-    created_at=datetime(2026, 11, 22, 7, 30, tzinfo=UTC),
-    state="unassigned",
-    department_name=None,
-    assignee_name=None,
-    assigned_by_name=None,
-    assigned_at=None,
-    writeback="none",
-    writeback_error=None,
-)
-
-
-def view(**changes: Any) -> TicketView:
-    return dataclasses.replace(BASE_VIEW, **changes)
 
 
 @pytest.fixture

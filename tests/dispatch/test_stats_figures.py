@@ -186,7 +186,7 @@ async def test_the_text_carries_the_figures_in_english_and_russian(november: Sta
 
 def test_russian_counts_take_their_plural_forms() -> None:
     t = Texts("ru")
-    forms = [t.plural("{n} ticket", "{n} tickets", n) for n in (1, 2, 5, 11, 21, 22, 112)]
+    forms = [t.ngettext("{n} ticket", "{n} tickets", n) for n in (1, 2, 5, 11, 21, 22, 112)]
     assert forms == [
         "1 заявка",
         "2 заявки",
@@ -196,8 +196,8 @@ def test_russian_counts_take_their_plural_forms() -> None:
         "22 заявки",
         "112 заявок",
     ]
-    assert Texts("en").plural("{n} reply", "{n} replies", 1) == "1 reply"
-    assert Texts("en").plural("{n} reply", "{n} replies", 4) == "4 replies"
+    assert Texts("en").ngettext("{n} reply", "{n} replies", 1) == "1 reply"
+    assert Texts("en").ngettext("{n} reply", "{n} replies", 4) == "4 replies"
     assert duration(59, t) == "59 с"
     assert duration(90 * 60, t) == "1 ч 30 мин"
     assert duration(50 * HOUR, t) == "2 дн. 2 ч"
@@ -310,7 +310,7 @@ async def test_an_empty_period_has_zeros_and_an_empty_chart(database: Database) 
     assert Image.open(io.BytesIO(draw_png(chart, no_data="Нет данных"))).size[0] == 1080
 
 
-_PLURAL_CALL = re.compile(r'\.plural\(\s*"((?:[^"\\]|\\.)*)",\s*"((?:[^"\\]|\\.)*)"')
+_PLURAL_CALL = re.compile(r'\.ngettext\(\s*"((?:[^"\\]|\\.)*)",\s*"((?:[^"\\]|\\.)*)"')
 
 
 def test_counted_texts_and_labels_are_in_both_catalogs() -> None:

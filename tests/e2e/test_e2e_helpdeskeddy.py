@@ -15,17 +15,15 @@ import logging
 import time
 from collections.abc import AsyncIterator
 from contextlib import AbstractAsyncContextManager
-from typing import Any
 from zoneinfo import ZoneInfo
 
-import httpx
 import pytest
 from structlog.testing import capture_logs
 
 from config.routing import RoutingConfig
 from connectors.helpdeskeddy import HelpDeskEddyConnector
 from tests.support.dispatching import DISPATCH, IVAN, OLGA, assign_by_taps, card_text, labels, tap
-from tests.support.harness import SECRET, Harness, running_modest
+from tests.support.harness import Harness, post_hde, running_modest
 from tests.support.helpdeskeddy_fake import HelpDeskEddyFake
 from tests.support.telegram_emulator import TelegramEmulator
 
@@ -68,17 +66,6 @@ def modest(
         helpdeskeddy_email=hde.email,
         helpdeskeddy_api_key=hde.api_key,
     )
-
-
-async def post_hde(
-    h: Harness, fields: dict[str, Any], *, form: bool = False, secret: str | None = SECRET
-) -> httpx.Response:
-    """Deliver a HelpDeskEddy webhook the way its Dispatcher rule does: secret in the URL."""
-    params = {"secret": secret} if secret is not None else {}
-    if form:
-        data = {key: str(value) for key, value in fields.items()}
-        return await h.http.post("/webhooks/helpdeskeddy", params=params, data=data)
-    return await h.http.post("/webhooks/helpdeskeddy", params=params, json=fields)
 
 
 async def test_json_webhook_fetches_the_ticket_and_posts_its_card(

@@ -2,30 +2,16 @@
 
 from __future__ import annotations
 
-from sqlmodel import select
-
 from connectors.fake import FakeHelpdesk
-from storage.models import TimeEntryRow
-from tests.support.harness import Harness, running_modest, ticket_body
+from tests.support.harness import close_assigned, entries, running_modest
 from tests.support.routing import time_routing as routing
 from tests.support.telegram_emulator import TelegramEmulator
 
 OLGA = 1002
 
 
-async def close_assigned(h: Harness, external_id: str) -> None:
-    """A ticket assigned to Olga in the helpdesk, then closed there."""
-    await h.post_generic(ticket_body(external_id, assignee="12"))
-    await h.post_generic(ticket_body(external_id, event="ticket.closed", assignee="12"))
-
-
 def prompt_buttons(tg: TelegramEmulator, message_id: int) -> dict[str, str]:
     return {text: data or "" for text, data, _ in tg.buttons(OLGA, message_id)}
-
-
-async def entries(h: Harness) -> list[TimeEntryRow]:
-    async with h.service.database.unit_of_work() as uow:
-        return list((await uow.session.execute(select(TimeEntryRow))).scalars().all())
 
 
 async def test_close_asks_the_assignee_and_a_quick_answer_is_recorded_and_noted(

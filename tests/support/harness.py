@@ -21,7 +21,7 @@ from connectors.trackers import TrackerConnector
 from modest.app import ModestService, build_service
 from storage.db import Database
 from storage.migrate import upgrade
-from storage.models import TicketRow
+from storage.models import TicketRow, TimeEntryRow
 from tests.support.telegram_emulator import EmulatedMessage, TelegramEmulator
 
 SECRET = "hook-secret-1"
@@ -127,3 +127,25 @@ async def running_modest(
     finally:
         await http.aclose()
         await service.stop()
+
+
+async def post_hde(
+    h: Harness, fields: dict[str, Any], *, form: bool = False, secret: str | None = SECRET
+) -> httpx.Response:
+    """Deliver a HelpDeskEddy webhook the way its Dispatcher rule does: secret in the URL."""
+    params = {"secret": secret} if secret is not None else {}
+    if form:
+        data = {key: str(value) for key, value in fields.items()}
+        return await h.http.post("/webhooks/helpdeskeddy", params=params, data=data)
+    return await h.http.post("/webhooks/helpdeskeddy", params=params, json=fields)
+
+
+async def close_assigned(h: Harness, external_id: str) -> None:
+    """A ticket assigned to Olga in the helpdesk, then closed there."""
+    await h.post_generic(ticket_body(external_id, assignee="12"))
+    await h.post_generic(ticket_body(external_id, event="ticket.closed", assignee="12"))
+
+
+async def entries(h: Harness) -> list[TimeEntryRow]:
+    async with h.service.database.unit_of_work() as uow:
+        return list((await uow.session.execute(select(TimeEntryRow))).scalars().all())

@@ -22,7 +22,9 @@ What it serves (every path under ``/api/v2``, trailing slash optional):
 - ``GET /tickets/?page=&from_date_updated=&order_by=&status_list=&owner_list=``
   → ``data`` as an object keyed by id, 30 per page, with ``pagination``;
 - ``GET /users/{id}/`` → a user with ``organization``, ``group`` and, like the
-  real API, the user's ``api_key`` (so tests can check it never leaks).
+  real API, the user's ``api_key`` (so tests can check it never leaks);
+- ``GET /departments/`` → ``departments`` (id and a name per language);
+- ``GET /priorities/``, ``GET /types/`` → ``priorities``, ``types`` (the same shape).
 
 Every answer carries ``X-Rate-Limit`` (300) and ``X-Rate-Limit-Remaining``,
 counted per calendar minute of ``clock``; past the quota the answer is 429.
@@ -175,6 +177,14 @@ class HelpDeskEddyFake:
         self.posts: dict[int, list[Json]] = {}
         #: Internal comments in the order they were added (all tickets).
         self.comments: list[Json] = []
+        #: The portal's departments, in the API's shape.
+        self.departments: list[Json] = [{"id": 1, "name": {"ru": "Поддержка", "en": "Support"}}]
+        #: The portal's dictionaries of priorities and ticket types.
+        self.priorities: list[Json] = [
+            {"id": 1, "name": {"ru": "Низкий", "en": "Low"}},
+            {"id": 2, "name": {"ru": "Высокий", "en": "High"}},
+        ]
+        self.types: list[Json] = [{"id": 1, "name": {"ru": "Инцидент", "en": "Incident"}}]
         #: Every request received, in order.
         self.requests: list[HdeRequest] = []
         self.rate_limit = rate_limit
@@ -531,6 +541,13 @@ class HelpDeskEddyFake:
         method = record.method
         if path == "/tickets" and method == "GET":
             return self._list_tickets(record.query)
+        dictionaries = {
+            "/departments": self.departments,
+            "/priorities": self.priorities,
+            "/types": self.types,
+        }
+        if path in dictionaries and method == "GET":
+            return web.json_response({"data": dictionaries[path]})
         routes: list[tuple[re.Pattern[str], dict[str, Callable[[int, HdeRequest], web.Response]]]]
         routes = [
             (_TICKET, {"GET": self._get_ticket, "PUT": self._put_ticket}),

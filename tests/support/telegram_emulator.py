@@ -9,7 +9,7 @@ A real aiogram ``Bot`` talks to it over HTTP::
 URLs are ``{base_url}/bot{token}/{method}`` (method names are case-insensitive, as in Telegram);
 parameters are read from the query string, urlencoded or multipart forms and JSON bodies.
 Answers are Telegram's envelopes, so aiogram raises its own exceptions. Methods: getMe,
-getUpdates (long polling), setWebhook, deleteWebhook, getWebhookInfo, sendMessage,
+getChat, getUpdates (long polling), setWebhook, deleteWebhook, getWebhookInfo, sendMessage,
 editMessageText, editMessageReplyMarkup, deleteMessage, answerCallbackQuery, sendDocument,
 sendPhoto (PNG only, with Telegram's size rules), setMyCommands, deleteMyCommands, logOut,
 close. Message limits, the HTML parse mode and keyboard checks live in

@@ -46,6 +46,7 @@ class BotApiCore:
 
     HANDLERS: ClassVar[dict[str, str]] = {
         "getMe": "_api_get_me",
+        "getChat": "_api_get_chat",
         "getUpdates": "_api_get_updates",
         "setWebhook": "_api_set_webhook",
         "deleteWebhook": "_api_delete_webhook",
@@ -304,6 +305,19 @@ class BotApiCore:
             "can_join_groups": True,
             "can_read_all_group_messages": False,
             "supports_inline_queries": False,
+        }
+
+    def _api_get_chat(self, req: ApiRequest) -> dict[str, Any]:
+        # Like Telegram: a group the bot is not in (or was removed from) is "not found".
+        chat_id = int_param(req.params, "chat_id")
+        if chat_id is None or chat_id not in self._chats or chat_id in self._blocked:
+            raise bad_request("chat not found")
+        names = ("unlimited_gifts", "limited_gifts", "unique_gifts", "premium_subscription")
+        gifts = dict.fromkeys((*names, "gifts_from_channels"), False)
+        return self._chat_json(chat_id) | {
+            "accent_color_id": 0,
+            "max_reaction_count": 11,
+            "accepted_gift_types": gifts,
         }
 
     def _api_send_message(self, req: ApiRequest) -> dict[str, Any]:

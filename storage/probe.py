@@ -1,0 +1,35 @@
+"""Whether a database can be used, said in one line an operator can act on."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import asyncpg
+from sqlalchemy.engine import make_url
+from sqlalchemy.exc import DBAPIError
+
+from storage.db import Database
+
+
+async def unusable(database: Database) -> str | None:
+    """Why ``database`` cannot be used (one line, never the URL); None when it answers."""
+    try:
+        await database.ping()
+    except asyncpg.InvalidCatalogNameError as exc:
+        name = make_url(database.url).database
+        return f"{exc}; create it first (createdb {name})"
+    except asyncpg.PostgresError as exc:
+        return str(exc).splitlines()[0]
+    except OSError as exc:
+        return f"cannot connect: {exc.strerror or exc}"
+    except DBAPIError as exc:
+        reason = str(exc.orig or exc).splitlines()[0]
+        if database.is_sqlite:
+            return f"{reason}; does {_sqlite_directory(database.url)} exist and is it writable?"
+        return reason
+    return None
+
+
+def _sqlite_directory(url: str) -> str:
+    path = make_url(url).database or ""
+    return str(Path(path).parent) if path else "its directory"

@@ -1,0 +1,57 @@
+"""Russian that reads as written by a native speaker: units on the time buttons,
+attribution that fits anyone, whoever assigned the ticket."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from zoneinfo import ZoneInfo
+
+from bot.i18n import Texts
+from bot.renderers import TelegramRenderer
+from bot.replies import tap_reply
+from dispatch.assignment import TapOutcome, TapResult
+from dispatch.views import TimePromptView
+from tests.support.views import view
+
+MOSCOW = ZoneInfo("Europe/Moscow")
+
+
+def prompt_labels(language: str) -> tuple[list[str], str]:
+    renderer = TelegramRenderer(Texts(language), MOSCOW)
+    prompt = TimePromptView(prompt_id=3, ticket=view(), round=1, client_name=None)
+    rows = renderer.time_prompt(prompt)["reply_markup"]["inline_keyboard"]
+    placeholder = renderer.time_question(refused=None)["reply_markup"]["input_field_placeholder"]
+    return [button["text"] for row in rows for button in row], placeholder
+
+
+def test_time_buttons_in_russian_units() -> None:
+    labels, placeholder = prompt_labels("ru")
+    assert labels[:7] == ["15 мин", "30 мин", "45 мин", "1 ч", "1 ч 30 мин", "2 ч", "3 ч"]
+    assert placeholder == "1 ч 30 мин"
+    question = TelegramRenderer(Texts("ru"), MOSCOW).time_question(refused=None)["text"]
+    assert question == (
+        "Сколько времени заняло? Ответьте на это сообщение, например: 1 ч 30 мин, 90 или 1:30."
+    )
+
+
+def test_english_time_buttons_stay_short() -> None:
+    labels, placeholder = prompt_labels("en")
+    assert labels[:7] == ["15m", "30m", "45m", "1h", "1h30", "2h", "3h"]
+    assert placeholder == "1h 30m"
+
+
+def test_attribution_fits_any_gender() -> None:
+    texts = Texts("ru")
+    taken = TapResult(
+        TapOutcome.ALREADY_TAKEN,
+        taken_by="Ольга Смирнова",
+        taken_at=datetime(2026, 12, 3, 13, 34, tzinfo=UTC),
+        assignee="Иван Петров",
+    )
+    assert tap_reply(taken, texts, MOSCOW) == (
+        "Уже назначена: Иван Петров · Ольга Смирнова, 16:34.",
+        True,
+    )
+    renderer = TelegramRenderer(texts, MOSCOW)
+    private = renderer.assignee_message(view(assigned_by_name="Ольга Смирнова"))["text"]
+    assert "Назначено диспетчером: Ольга Смирнова" in private.splitlines()
