@@ -23,6 +23,7 @@ from dispatch.assignment import AssignmentService
 from dispatch.chats import ChatAccess
 from dispatch.dev_sync import DevTaskSync
 from dispatch.dev_tasks import DevTaskService
+from dispatch.health.unreadable import UnreadableTickets
 from dispatch.history import HistoryCommand
 from dispatch.lists import TicketLists
 from dispatch.portal.accounts import PortalAccounts
@@ -30,7 +31,6 @@ from dispatch.reminders import ReminderService
 from dispatch.stats.command import StatsReports
 from dispatch.time_followup import TimeFollowUp
 from dispatch.time_tracking import TimeTracker
-from dispatch.unreadable import UnreadableTickets
 
 
 def create_dispatcher(

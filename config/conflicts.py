@@ -3,12 +3,13 @@ and ids used twice (the reference keys a helpdesk looks entries up by among them
 
 from __future__ import annotations
 
-from collections.abc import Hashable, Iterable
+from collections.abc import Hashable, Iterable, Mapping
 from typing import TypeVar
 
 from pydantic import BaseModel, ValidationError
 
 from config.clients import Client
+from config.hints import did_you_mean
 from config.sections import (
     DEPARTMENT_REFERENCES,
     PERSON_REFERENCES,
@@ -16,7 +17,7 @@ from config.sections import (
     Department,
     Person,
 )
-from config.yaml_lines import Loc
+from config.yaml_lines import Loc, entry_names, format_loc
 
 _Entry = TypeVar("_Entry", bound=BaseModel)
 
@@ -39,6 +40,7 @@ def partial_conflicts(data: object) -> list[tuple[Loc, str]]:
         _valid_entries(data.get("departments"), Department),
         _valid_entries(data.get("clients"), Client),
         known={person.key for _, person in people} if complete else None,
+        names=entry_names(data),
     )
 
 
@@ -60,48 +62,60 @@ def entry_conflicts(
     clients: list[tuple[int, Client]],
     *,
     known: set[str] | None,
+    names: Mapping[Loc, str],
 ) -> list[tuple[Loc, str]]:
+    """Entries in conflict; ``names`` (``entry_names``) names the entry a message refers to."""
     conflicts = [
-        *_duplicates("departments", "key", ((d.key, i) for i, d in departments)),
-        *_unique_references("departments", DEPARTMENT_REFERENCES, departments),
-        *_duplicates("people", "key", ((p.key, i) for i, p in people)),
-        *_duplicates("people", "telegram_id", ((p.telegram_id, i) for i, p in people)),
-        *_unique_references("people", PERSON_REFERENCES, people),
-        *_duplicates("clients", "key", ((c.key, i) for i, c in clients)),
+        *_duplicates("departments", "key", ((d.key, i) for i, d in departments), names),
+        *_unique_references("departments", DEPARTMENT_REFERENCES, departments, names),
+        *_duplicates("people", "key", ((p.key, i) for i, p in people), names),
+        *_duplicates("people", "telegram_id", ((p.telegram_id, i) for i, p in people), names),
+        *_unique_references("people", PERSON_REFERENCES, people, names),
+        *_duplicates("clients", "key", ((c.key, i) for i, c in clients), names),
     ]
     if known is None:
         return conflicts
     for index, client in clients:
         if client.manager is not None and client.manager not in known:
-            conflicts.append((("clients", index, "manager"), f"unknown person {client.manager!r}"))
+            conflicts.append((("clients", index, "manager"), _unknown(client.manager, known)))
     for index, department in departments:
         listed: set[str] = set()
         for position, member in enumerate(department.members):
             loc: Loc = ("departments", index, "members", position)
             if member not in known:
-                conflicts.append((loc, f"unknown person {member!r}"))
+                conflicts.append((loc, _unknown(member, known)))
             elif member in listed:
                 conflicts.append((loc, f"duplicate member {member!r}"))
             listed.add(member)
     return conflicts
 
 
+def _unknown(person: str, known: set[str]) -> str:
+    return f"unknown person {person!r}{did_you_mean(person, known)}"
+
+
 def _unique_references(
     section: str,
     keys: tuple[str, ...],
     entries: list[tuple[int, Person]] | list[tuple[int, Department]],
+    names: Mapping[Loc, str],
 ) -> list[tuple[Loc, str]]:
     """Repeats of the reference keys a helpdesk looks entries up by."""
     return [
         conflict
         for key in keys
         if key in UNIQUE_REFERENCES
-        for conflict in _duplicates(section, key, ((e.refs.get(key), i) for i, e in entries))
+        for conflict in _duplicates(
+            section, key, ((e.refs.get(key), i) for i, e in entries), names
+        )
     ]
 
 
 def _duplicates(
-    section: str, attribute: str, values: Iterable[tuple[Hashable | None, int]]
+    section: str,
+    attribute: str,
+    values: Iterable[tuple[Hashable | None, int]],
+    names: Mapping[Loc, str],
 ) -> list[tuple[Loc, str]]:
     """Report every repeat of a value after its first use (None never counts)."""
     first: dict[Hashable, int] = {}
@@ -110,7 +124,8 @@ def _duplicates(
         if value is None:
             continue
         if value in first:
-            message = f"duplicate {attribute} {value!r}, already used by {section}[{first[value]}]"
+            used = format_loc((section, first[value]), names)
+            message = f"duplicate {attribute} {value!r}, already used by {used}"
             found.append(((section, index, attribute), message))
         else:
             first[value] = index

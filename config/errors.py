@@ -16,7 +16,8 @@ class ConfigError(Exception):
 
 @dataclass(frozen=True, slots=True)
 class Problem:
-    """One problem in a routing file, pinned to a line (0 when there is none)."""
+    """One problem in a routing file, pinned to a line (0 when there is none: the file
+    is missing or empty, and the line is then left out)."""
 
     file: str
     line: int
@@ -24,7 +25,8 @@ class Problem:
     message: str
 
     def __str__(self) -> str:
-        return f"{self.file}:{self.line}: {self.field}: {self.message}"
+        where = f"{self.file}:{self.line}" if self.line > 0 else self.file
+        return f"{where}: {self.field}: {self.message}"
 
 
 class RoutingConfigError(ConfigError):

@@ -6,6 +6,7 @@ and reports every problem as `file:line: field: message`.
 
 from __future__ import annotations
 
+import re
 from collections.abc import Collection, Mapping
 from pathlib import Path
 from typing import Annotated, Literal, NamedTuple
@@ -24,6 +25,7 @@ from config.clients import Client, ReportsSection, TimePromptSection
 from config.conflicts import entry_conflicts, partial_conflicts
 from config.crm import CrmSection
 from config.errors import Problem, RoutingConfigError
+from config.hints import accepted_keys, did_you_mean
 from config.quality import QualitySection
 from config.schedule import WorkingHours
 from config.sections import (
@@ -41,7 +43,7 @@ from config.sections import (
     invalid,
     null_as,
 )
-from config.yaml_lines import Loc, YamlSyntaxError, format_loc, parse_yaml
+from config.yaml_lines import Loc, YamlSyntaxError, entry_names, format_loc, parse_yaml
 
 #: The connector kind ``helpdesk.kind`` picks (``connectors.base.HELPDESK``).
 HELPDESK_KIND = "helpdesk"
@@ -125,7 +127,8 @@ class RoutingConfig(Section):
     def _cross_check(self) -> RoutingConfig:
         conflicts = find_conflicts(self)
         if conflicts:
-            text = "; ".join(f"{format_loc(loc)}: {message}" for loc, message in conflicts)
+            names = entry_names(self.model_dump())
+            text = "; ".join(f"{format_loc(loc, names)}: {m}" for loc, m in conflicts)
             # The structured list rides along so the loader can give each its own line.
             raise invalid(text, conflicts=tuple(conflicts))
         # Private attributes may be set on frozen models; validation is the only writer.
@@ -221,6 +224,7 @@ def find_conflicts(config: RoutingConfig) -> list[tuple[Loc, str]]:
         list(enumerate(config.departments)),
         list(enumerate(config.clients)),
         known={person.key for person in config.people},
+        names=entry_names(config.model_dump()),
     )
 
 
@@ -282,7 +286,12 @@ def _check_text(
     if document.data is None:
         return None, [Problem(filename, 0, "<yaml>", f"the file is empty; see {EXAMPLE_FILE}")]
     problems = [
-        Problem(filename, d.line, format_loc(d.loc), f"duplicate key, also on line {d.first_line}")
+        Problem(
+            filename,
+            d.line,
+            format_loc(d.loc, entry_names(document.data)),
+            f"duplicate key, also on line {d.first_line}",
+        )
         for d in document.duplicates
     ]
     config: RoutingConfig | None = None
@@ -294,8 +303,9 @@ def _check_text(
         found = [pair for error in errors for pair in _describe(error)]
         if not any("conflicts" in (error.get("ctx") or {}) for error in errors):
             found.extend(partial_conflicts(document.data))
+        names = entry_names(document.data)
         problems.extend(
-            Problem(filename, document.line_of(loc), format_loc(loc), message)
+            Problem(filename, document.line_of(loc), format_loc(loc, names), message)
             for loc, message in found
         )
     if problems:
@@ -307,7 +317,6 @@ def _check_text(
 # Plain messages, and prefixes that get the offending scalar appended.
 _FIXED_MESSAGES = {
     "missing": "required",
-    "extra_forbidden": "unknown key",
     "string_too_short": "must not be empty",
 }
 _TYPE_MESSAGES = {
@@ -332,17 +341,35 @@ def _describe(error: ErrorDetails) -> list[tuple[Loc, str]]:
         return [((*loc[:-1], str(error["input"])), "unknown key (not text; quote it)")]
     if kind == ERROR_TYPE:
         message = error["msg"]
+    elif kind == "extra_forbidden":
+        message = "unknown key" + _known_key(loc)
     elif kind in _FIXED_MESSAGES:
         message = _FIXED_MESSAGES[kind]
     elif kind in _TYPE_MESSAGES:
         message = _TYPE_MESSAGES[kind] + _got(error["input"])
     elif kind in {"literal_error", "enum"}:
-        message = f"expected {ctx['expected']}{_got(error['input'])}"
+        message = f"expected {ctx['expected']}{_got(error['input'])}" + _choice(error)
     elif kind == "greater_than":
         message = f"must be greater than {ctx['gt']}{_got(error['input'])}"
     else:
         message = error["msg"][:1].lower() + error["msg"][1:]
     return [(loc, message)]
+
+
+def _known_key(loc: Loc) -> str:
+    """``; did you mean 'members'?`` for a misspelt key of a section."""
+    key = loc[-1] if loc else None
+    if not isinstance(key, str):
+        return ""
+    return did_you_mean(key, accepted_keys(RoutingConfig, loc[:-1]))
+
+
+def _choice(error: ErrorDetails) -> str:
+    """``; did you mean 'dispatcher'?`` for a misspelt choice (a role, a language)."""
+    value = error["input"]
+    if not isinstance(value, str):
+        return ""
+    return did_you_mean(value, re.findall(r"'([^']*)'", str(error["ctx"]["expected"])))
 
 
 def _got(value: object) -> str:

@@ -22,6 +22,7 @@ from pydantic import (
 )
 from pydantic_core import PydanticCustomError
 
+from config.hints import did_you_mean
 from config.schedule import Duration
 
 _KEY_RE = re.compile(r"[a-z0-9_-]{1,20}")
@@ -72,7 +73,7 @@ def check_known(kind: str, slug: str | None, info: ValidationInfo) -> str | None
     known = ((info.context or {}).get(CONNECTORS_CONTEXT) or {}).get(kind)
     if slug is not None and known is not None and slug not in known:
         names = ", ".join(sorted(known)) or "none"
-        raise invalid(f"unknown {kind} {slug!r}; known: {names}")
+        raise invalid(f"unknown {kind} {slug!r}{did_you_mean(slug, known) or ';'} known: {names}")
     return slug
 
 

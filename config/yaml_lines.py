@@ -7,16 +7,31 @@ validation errors about the constructed data can point back into the file.
 
 from __future__ import annotations
 
+import re
+from collections import Counter
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
 import yaml
 from yaml.nodes import MappingNode, Node, ScalarNode, SequenceNode
 
-__all__ = ["DuplicateKey", "Loc", "YamlDocument", "YamlSyntaxError", "format_loc", "parse_yaml"]
+from config.yaml_words import mistake_of, plain
+
+__all__ = [
+    "DuplicateKey",
+    "Loc",
+    "YamlDocument",
+    "YamlSyntaxError",
+    "entry_names",
+    "format_loc",
+    "parse_yaml",
+]
 
 Loc = tuple[str | int, ...]
 _MERGE_TAG = "tag:yaml.org,2002:merge"
+#: What an entry's ``key`` looks like (``config.sections.Key``): only such keys name it.
+_ENTRY_KEY = re.compile(r"[a-z0-9_-]{1,20}")
 
 
 class YamlSyntaxError(Exception):
@@ -78,16 +93,50 @@ def _load(loader: yaml.SafeLoader) -> YamlDocument:
     return YamlDocument(data=data, lines=walker.lines, duplicates=tuple(walker.duplicates))
 
 
-def format_loc(loc: Loc) -> str:
-    """Render a path like `departments[0].members[1]` (`<root>` for the document)."""
+def format_loc(loc: Loc, names: Mapping[Loc, str] | None = None) -> str:
+    """Render a path like `people[olga].telegram_id` (`<root>` for the document).
+
+    A list item is named by its key when ``names`` has one for it (``entry_names``),
+    else by its position: `departments[0].members[1]`.
+    """
     text = ""
-    for part in loc:
+    for end, part in enumerate(loc, start=1):
         # bool is an int too, but a YAML key like `on:` is not a list index.
         if isinstance(part, int) and not isinstance(part, bool):
-            text += f"[{part}]"
+            text += f"[{(names or {}).get(loc[:end], part)}]"
         else:
             text += f".{part}" if text else str(part)
     return text or "<root>"
+
+
+def entry_names(data: object) -> dict[Loc, str]:
+    """The list items that can be named by their ``key`` (a valid key, unique in its list).
+
+    ``{("people", 1): "olga"}``: problems then say `people[olga].telegram_id`.
+    """
+    names: dict[Loc, str] = {}
+    active: set[int] = set()  # aliases may make the data recursive
+
+    def walk(value: object, loc: Loc) -> None:
+        if id(value) in active or not isinstance(value, dict | list | tuple):
+            return
+        active.add(id(value))
+        if isinstance(value, dict):
+            for key, item in value.items():
+                if isinstance(key, str):
+                    walk(item, (*loc, key))
+        else:
+            keys = [item.get("key") if isinstance(item, dict) else None for item in value]
+            counts = Counter(keys)
+            for index, item in enumerate(value):
+                key = keys[index]
+                if isinstance(key, str) and _ENTRY_KEY.fullmatch(key) and counts[key] == 1:
+                    names[(*loc, index)] = key
+                walk(item, (*loc, index))
+        active.discard(id(value))
+
+    walk(data, ())
+    return names
 
 
 class _Walker:
@@ -136,13 +185,21 @@ class _Walker:
 def _syntax_error(exc: yaml.YAMLError, text: str) -> YamlSyntaxError:
     """Describe a PyYAML error in one line, at the line where the parser stopped."""
     if isinstance(exc, yaml.MarkedYAMLError):
+        mistake = mistake_of(exc)
+        said = plain(mistake) if mistake is not None else None
+        if said is not None:
+            return YamlSyntaxError(*said)
         mark = exc.problem_mark or exc.context_mark
         # PyYAML phrases some problems as a continuation: "but found another document".
         message = (exc.problem or "").removeprefix("but ") or exc.context or "invalid YAML"
         if exc.context and exc.problem and exc.context_mark is not None:
             message += f" ({exc.context} started on line {exc.context_mark.line + 1})"
-        return YamlSyntaxError(mark.line + 1 if mark is not None else 0, message)
+        return YamlSyntaxError(mark.line + 1 if mark is not None else 1, message)
     if isinstance(exc, yaml.reader.ReaderError):
         line = text.count("\n", 0, exc.position) + 1
-        return YamlSyntaxError(line, f"character #x{exc.character:04x} is not allowed")
-    return YamlSyntaxError(0, str(exc).splitlines()[0] if str(exc) else "invalid YAML")
+        return YamlSyntaxError(
+            line,
+            f"a character YAML does not allow (U+{exc.character:04X}, invisible) is here:"
+            " delete it",
+        )
+    return YamlSyntaxError(1, str(exc).splitlines()[0] if str(exc) else "invalid YAML")

@@ -16,7 +16,8 @@ from connectors.base import (
     TransientError,
 )
 from dispatch.events import Actor, EventKind, Source, TicketLog
-from dispatch.health import ConnectorWatch
+from dispatch.health.unreadable import UnreadableTickets
+from dispatch.health.watch import ConnectorWatch
 from dispatch.intake import IntakeService
 from dispatch.job_payloads import (
     FetchTicket,
@@ -26,7 +27,6 @@ from dispatch.job_payloads import (
     WriteBack,
 )
 from dispatch.models import WritebackState
-from dispatch.unreadable import UnreadableTickets
 from dispatch.views import FetchProblem
 from storage.db import Database
 from storage.job_repository import RetryJob

@@ -21,7 +21,7 @@ from connectors.plugin import ConnectorKind
 from connectors.registry import ConnectorRegistry
 
 #: The routing-file sections that pick a connector, and the kind each picks.
-_KINDS = ("helpdesk", "tracker")
+_KINDS = ("helpdesk", "tracker", "crm")
 
 
 class RoutingPathOnly(BaseSettings):
@@ -57,7 +57,11 @@ def _missing_settings(
 ) -> list[str]:
     """A connector the routing file names whose settings are not all set."""
     source = {**dict(env), "routing": routing.model_dump()}
-    named = {"helpdesk": routing.helpdesk.kind, "tracker": routing.tracker.kind}
+    named = {
+        "helpdesk": routing.helpdesk.kind,
+        "tracker": routing.tracker.kind,
+        "crm": routing.crm.kind,
+    }
     lines: list[str] = []
     document = None
     for kind_name in _KINDS:

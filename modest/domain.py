@@ -17,7 +17,8 @@ from dispatch.crm.feature import CrmFeature, CrmJobs
 from dispatch.dev_sync import DevTaskSync
 from dispatch.dev_tasks import DevTaskService
 from dispatch.events import Source, TicketLog
-from dispatch.health import CHECK_EVERY, ConnectorWatch, Watched
+from dispatch.health.unreadable import UnreadableTickets
+from dispatch.health.watch import CHECK_EVERY, ConnectorWatch, Watched
 from dispatch.helpdesk_notes import HelpdeskNotes
 from dispatch.history import TicketHistory
 from dispatch.intake import IntakeService
@@ -46,7 +47,6 @@ from dispatch.stats.service import StatsService
 from dispatch.subscriptions import subscribe_features
 from dispatch.time_followup import TimeFollowUp
 from dispatch.time_tracking import TimeTracker
-from dispatch.unreadable import UnreadableTickets
 from dispatch.views import Renderer
 from dispatch.writeback import HelpdeskSync
 from scheduler.housekeeping import PeriodicJob

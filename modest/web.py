@@ -36,7 +36,7 @@ from connectors.webhooks import (
     WebhookResult,
 )
 from dispatch.dev_sync import DevTaskSync
-from dispatch.health import ConnectorWatch, intake_blocked
+from dispatch.health.watch import ConnectorWatch, intake_blocked
 from dispatch.intake import IntakeService
 from dispatch.models import HelpdeskEvent
 from dispatch.views import ConnectorStatus

@@ -12,7 +12,7 @@ from bot.i18n import Texts
 from bot.replies import safe_answer, tap_reply
 from dispatch.assignment import TapOutcome
 from dispatch.events import Actor
-from dispatch.unreadable import UnreadableTickets
+from dispatch.health.unreadable import UnreadableTickets
 
 
 def intake_router() -> Router:

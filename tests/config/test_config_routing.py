@@ -143,28 +143,28 @@ def test_helpdesk_section() -> None:
         pytest.param(
             "members: [ivan, olga]",
             "members: [ivan, petr]",
-            ["r.yaml:9: departments[0].members[1]: unknown person 'petr'"],
+            ["r.yaml:9: departments[support].members[1]: unknown person 'petr'"],
             id="unknown-member",
         ),
         pytest.param(
             "members: [ivan, olga]",
             "members:\n      - ivan\n      - olga\n      - petr\n      - ivan",
             [
-                "r.yaml:12: departments[0].members[2]: unknown person 'petr'",
-                "r.yaml:13: departments[0].members[3]: duplicate member 'ivan'",
+                "r.yaml:12: departments[support].members[2]: unknown person 'petr'",
+                "r.yaml:13: departments[support].members[3]: duplicate member 'ivan'",
             ],
             id="block-list-members",
         ),
         pytest.param(
             "members:",
             "membrs:",
-            ["r.yaml:9: departments[0].membrs: unknown key"],
+            ["r.yaml:9: departments[support].membrs: unknown key; did you mean 'members'?"],
             id="unknown-key",
         ),
         pytest.param(
             "    name: Support\n",
             "",
-            ["r.yaml:6: departments[0].name: required"],
+            ["r.yaml:6: departments[support].name: required"],
             id="missing-field",
         ),
         pytest.param(
@@ -196,8 +196,8 @@ def test_helpdesk_section() -> None:
                 SECOND_DEPARTMENT,
             ),
             [
-                "r.yaml:12: departments[1].helpdesk_id:"
-                " duplicate helpdesk_id '1', already used by departments[0]"
+                "r.yaml:12: departments[dev].helpdesk_id:"
+                " duplicate helpdesk_id '1', already used by departments[support]"
             ],
             id="duplicate-department-helpdesk-id",
         ),
@@ -205,7 +205,8 @@ def test_helpdesk_section() -> None:
             "  - key: olga",
             "  - key: ivan",
             [
-                "r.yaml:9: departments[0].members[1]: unknown person 'olga'",
+                "r.yaml:9: departments[support].members[1]: unknown person 'olga'",
+                # Two entries with one key: named by position, as the key names neither.
                 "r.yaml:16: people[1].key: duplicate key 'ivan', already used by people[0]",
             ],
             id="duplicate-person-key",
@@ -214,8 +215,8 @@ def test_helpdesk_section() -> None:
             "telegram_id: 1002",
             "telegram_id: 1001",
             [
-                "r.yaml:18: people[1].telegram_id:"
-                " duplicate telegram_id 1001, already used by people[0]"
+                "r.yaml:18: people[olga].telegram_id:"
+                " duplicate telegram_id 1001, already used by people[ivan]"
             ],
             id="duplicate-telegram-id",
         ),
@@ -223,8 +224,8 @@ def test_helpdesk_section() -> None:
             "helpdesk_id: 12",
             'helpdesk_id: "11"',
             [
-                "r.yaml:19: people[1].helpdesk_id:"
-                " duplicate helpdesk_id '11', already used by people[0]"
+                "r.yaml:19: people[olga].helpdesk_id:"
+                " duplicate helpdesk_id '11', already used by people[ivan]"
             ],
             id="duplicate-person-helpdesk-id",
         ),
@@ -232,8 +233,8 @@ def test_helpdesk_section() -> None:
             "roles: [dispatcher, specialist]",
             "roles: [dispatcher, boss]",
             [
-                "r.yaml:15: people[0].roles[1]: expected 'dispatcher', 'specialist', 'developer',"
-                " 'lead', 'manager' or 'admin', got 'boss'"
+                "r.yaml:15: people[ivan].roles[1]: expected 'dispatcher', 'specialist',"
+                " 'developer', 'lead', 'manager' or 'admin', got 'boss'"
             ],
             id="unknown-role",
         ),
@@ -249,13 +250,13 @@ def test_helpdesk_section() -> None:
         pytest.param(
             "telegram_id: 1002",
             "telegram_id: olga",
-            ["r.yaml:18: people[1].telegram_id: expected a whole number, got 'olga'"],
+            ["r.yaml:18: people[olga].telegram_id: expected a whole number, got 'olga'"],
             id="not-a-number",
         ),
         pytest.param(
             "    name: Olga\n",
             "    name: ' '\n",
-            ["r.yaml:17: people[1].name: must not be empty"],
+            ["r.yaml:17: people[olga].name: must not be empty"],
             id="blank-name",
         ),
         pytest.param(
@@ -300,7 +301,7 @@ def test_problems_come_in_line_order() -> None:
     assert problems(text) == [
         "r.yaml:1: timezone: unknown time zone 'Mars/Olympus'",
         "r.yaml:4: dispatch.chat_id: expected a whole number, got 'many'",
-        "r.yaml:16: people[1].name: required",
+        "r.yaml:16: people[olga].name: required",
     ]
 
 
@@ -310,8 +311,9 @@ def test_problems_between_entries_come_with_field_problems_in_one_round() -> Non
     text = edit("    helpdesk_id: 12\n", "    helpdesk_id: 11\n", text)
     assert problems(text) == [
         "r.yaml:1: timezone: unknown time zone 'Mars/Olympus'",
-        "r.yaml:9: departments[0].members[1]: unknown person 'petr'",
-        "r.yaml:19: people[1].helpdesk_id: duplicate helpdesk_id '11', already used by people[0]",
+        "r.yaml:9: departments[support].members[1]: unknown person 'petr'",
+        "r.yaml:19: people[olga].helpdesk_id:"
+        " duplicate helpdesk_id '11', already used by people[ivan]",
     ]
 
 
@@ -329,29 +331,30 @@ def test_an_invalid_person_is_not_also_reported_as_unknown_where_it_is_listed() 
     [
         pytest.param(
             "timezone: UTC\ndispatch:\n  chat_id: 1\n departments: []\n",
-            "r.yaml:4: <yaml>: expected <block end>, but found '<block mapping start>'"
-            " (while parsing a block mapping started on line 1)",
+            "r.yaml:4: <yaml>: this line is indented differently from the lines above it:"
+            " the keys of one section start in the same column",
             id="indentation",
         ),
         pytest.param(
             "timezone: UTC\npeople:\n  - key: a\n    name: [unclosed\n",
-            "r.yaml:5: <yaml>: expected ',' or ']', but got '<stream end>'"
-            " (while parsing a flow sequence started on line 4)",
+            "r.yaml:5: <yaml>: the list opened with '[' on line 4 is not closed with ']'"
+            " (its items are separated by commas; quote an item that contains one)",
             id="unclosed-flow",
         ),
         pytest.param(
             "timezone: UTC\n\tdispatch: 1\n",
-            "r.yaml:2: <yaml>: found character '\\t' that cannot start any token",
+            "r.yaml:2: <yaml>: a tab character: indent with spaces only",
             id="tab",
         ),
         pytest.param(
             "timezone: UTC\nlanguage: r\x07u\n",
-            "r.yaml:2: <yaml>: character #x0007 is not allowed",
+            "r.yaml:2: <yaml>: a character YAML does not allow (U+0007, invisible) is here:"
+            " delete it",
             id="control-character",
         ),
         pytest.param(
             "# all commented out\n",
-            "r.yaml:0: <yaml>: the file is empty; see config/routing.example.yaml",
+            "r.yaml: <yaml>: the file is empty; see config/routing.example.yaml",
             id="empty",
         ),
         pytest.param("- a\n- b\n", "r.yaml:1: <root>: expected a mapping", id="not-a-mapping"),
@@ -380,8 +383,10 @@ def test_file_problems_name_the_file(tmp_path: Path) -> None:
     path = tmp_path / "routing.yaml"
     path.write_text(edit("members: [ivan, olga]", "members: [ivan, petr]"), encoding="utf-8")
     [problem] = check_routing(path)
-    assert problem == Problem(str(path), 9, "departments[0].members[1]", "unknown person 'petr'")
-    assert str(problem) == f"{path}:9: departments[0].members[1]: unknown person 'petr'"
+    assert problem == Problem(
+        str(path), 9, "departments[support].members[1]", "unknown person 'petr'"
+    )
+    assert str(problem) == f"{path}:9: departments[support].members[1]: unknown person 'petr'"
 
 
 def test_file_not_utf8(tmp_path: Path) -> None:
@@ -407,5 +412,5 @@ def test_cross_checks_apply_without_the_loader() -> None:
         "departments": [{"key": "a", "name": "A", "members": ["ghost"]}],
         "people": [],
     }
-    with pytest.raises(ValidationError, match=r"departments\[0\]\.members\[0\]: unknown person"):
+    with pytest.raises(ValidationError, match=r"departments\[a\]\.members\[0\]: unknown person"):
         RoutingConfig.model_validate(data)

@@ -34,7 +34,9 @@ def test_check_config_prints_each_problem_with_file_line_and_field(
     path.write_text(ROUTING_YAML.replace("members: [ivan, olga]", "members: [ivan, olgaa]"))
     assert main(["check-config", str(path)]) == 1
     out = capsys.readouterr().out.splitlines()
-    assert out == [f"{path}:9: departments[0].members[1]: unknown person 'olgaa'"]
+    assert out == [
+        f"{path}:9: departments[support].members[1]: unknown person 'olgaa'; did you mean 'olga'?"
+    ]
 
 
 def test_check_config_of_the_example_file_is_ok(capsys: pytest.CaptureFixture[str]) -> None:

@@ -73,7 +73,8 @@ async def test_doctor_without_a_token_still_checks_the_routing_file(
     assert code == 1
     assert lines == [
         "✗ settings: TELEGRAM_BOT_TOKEN: required, set it in the environment or .env",
-        f"✗ routing file: {path}:9: departments[0].members[1]: unknown person 'olgaa'",
+        f"✗ routing file: {path}:9: departments[support].members[1]: unknown person 'olgaa';"
+        " did you mean 'olga'?",
         "Fix the ✗ lines, then run `modest doctor` again.",
     ]
 
