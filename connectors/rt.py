@@ -35,9 +35,13 @@ from connectors.base import (
     HelpdeskConnector,
     PermanentError,
 )
-from connectors.helpdeskeddy_parse import html_to_text
 from connectors.http import classified_request, transient_retries, with_retries
 from connectors.plugin import Capabilities
+from connectors.rt_parse import PER_PAGE, JsonObject, Params, parse_rt_datetime
+from connectors.rt_parse import body_of as _body_of
+from connectors.rt_parse import items as _items
+from connectors.rt_parse import name as _name
+from connectors.rt_parse import text as _text
 from connectors.types import Client, TicketData
 
 __all__ = [
@@ -52,10 +56,8 @@ log = structlog.get_logger(__name__)
 
 CLOSED_STATUSES = frozenset({"resolved", "rejected", "deleted"})
 NOBODY = "nobody"  # the owner of every unowned ticket
-PER_PAGE = 100  # the largest page REST2 serves
 _MAX_ERROR_TEXT = 300
 _BODY_CACHE_SIZE = 512
-_EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 #: What a search returns per ticket: names of the queue, owner and requestors included.
 _TICKET_FIELDS: tuple[tuple[str, str], ...] = (
     ("fields", "Subject,Status,Queue,Owner,Priority,Requestor,Created,LastUpdated"),
@@ -63,21 +65,6 @@ _TICKET_FIELDS: tuple[tuple[str, str], ...] = (
     ("fields[Owner]", "Name"),
     ("fields[Requestor]", "Name,EmailAddress,RealName"),
 )
-
-JsonObject = dict[str, object]
-Params = tuple[tuple[str, str | int], ...]
-
-
-def parse_rt_datetime(value: object) -> datetime | None:
-    """An RT date as an aware UTC datetime; None when unset (the epoch) or unreadable."""
-    if not isinstance(value, str) or not value.strip():
-        return None
-    try:
-        moment = datetime.fromisoformat(value.strip().replace("Z", "+00:00"))
-        moment = moment.replace(tzinfo=UTC) if moment.tzinfo is None else moment.astimezone(UTC)
-    except (ValueError, OverflowError):  # OverflowError: in UTC it falls off the calendar
-        return None
-    return None if moment <= _EPOCH else moment
 
 
 def _rt_reading(wall: datetime, zone: tzinfo) -> datetime:
@@ -102,19 +89,6 @@ def rt_date_bound(moment: datetime, zone: tzinfo) -> str:
             break
         wall -= late
     return wall.strftime("%Y-%m-%d %H:%M:%S")
-
-
-def _text(value: object) -> str:
-    if value is None or isinstance(value, bool):
-        return ""
-    return str(value).strip() if isinstance(value, str | int | float) else ""
-
-
-def _name(record: object) -> str:
-    """A linked record's name: ``Name`` when expanded, else its id (a user's id is its name)."""
-    if isinstance(record, dict):
-        return _text(record.get("Name")) or _text(record.get("id"))
-    return _text(record)
 
 
 def _client(requestors: object) -> Client:
@@ -149,22 +123,6 @@ def ticket_from_rt(raw: Mapping[str, object], *, url_template: str, body: str = 
         updated_at=parse_rt_datetime(raw.get("LastUpdated")),
         closed=status in CLOSED_STATUSES,
     )
-
-
-def _items(answer: object) -> list[JsonObject]:
-    items = answer.get("items") if isinstance(answer, dict) else None
-    return [item for item in items if isinstance(item, dict)] if isinstance(items, list) else []
-
-
-def _body_of(parts: list[JsonObject]) -> str:
-    """A message's text: its first inline text/plain part, else its first text/html one."""
-    inline = [p for p in parts if not _text(p.get("Filename")) and _text(p.get("Content"))]
-    for wanted in ("text/plain", "text/html"):
-        for part in inline:
-            if _text(part.get("ContentType")).lower().startswith(wanted):
-                content = _text(part.get("Content")).replace("\r\n", "\n")
-                return html_to_text(content) if wanted == "text/html" else content
-    return ""
 
 
 def _same(record: object, ref: str) -> bool:
