@@ -23,7 +23,7 @@ hour early (a deliberate overlap) but never late.
 from __future__ import annotations
 
 import dataclasses
-from collections.abc import AsyncIterator, Mapping
+from collections.abc import AsyncIterator, Iterable, Mapping
 from datetime import UTC, datetime, timedelta, tzinfo
 from typing import ClassVar
 
@@ -42,6 +42,7 @@ from connectors.rt_parse import body_of as _body_of
 from connectors.rt_parse import items as _items
 from connectors.rt_parse import name as _name
 from connectors.rt_parse import text as _text
+from connectors.rt_replies import Conversations
 from connectors.types import Client, TicketData
 
 __all__ = [
@@ -145,7 +146,9 @@ class RequestTrackerConnector(HelpdeskConnector):
     """A Request Tracker 5 instance reached through its REST2 API.
 
     ``base_url`` is RT's web root (``RT_URL``); ``token`` wins over ``user`` and
-    ``password``; ``timezone`` is the zone RT reads dates in for that user (``RT_TIMEZONE``).
+    ``password``; ``timezone`` is the zone RT reads dates in for that user (``RT_TIMEZONE``);
+    ``staff_users`` are RT users known as staff (the routing file's ``rt_user``), whose
+    replies need no look-up of their privileges.
     Departments are queue names, people are user names. The ticket link is
     ``{base_url}/Ticket/Display.html?id={id}`` unless ``ticket_url_template``
     (``{id}``, ``{number}``) says otherwise.
@@ -153,12 +156,14 @@ class RequestTrackerConnector(HelpdeskConnector):
 
     slug: ClassVar[str] = "rt"
     # RT sends no events of its own (a scrip may): polling is how tickets come in.
+    # Tickets carry their Correspond transactions as replies (connectors/rt_replies.py).
     capabilities: ClassVar[Capabilities] = Capabilities(
         writes_back=True,
         lists_changes=True,
         polls_for_intake=True,
         accepts_events=True,
         fetches_tickets=True,
+        tells_replies=True,
     )
 
     def __init__(
@@ -170,6 +175,7 @@ class RequestTrackerConnector(HelpdeskConnector):
         password: str | None = None,
         ticket_url_template: str | None = None,
         timezone: tzinfo = UTC,
+        staff_users: Iterable[str] = (),
         timeout: float = 10.0,
         transport: httpx.AsyncBaseTransport | None = None,
         retry_attempts: int = 4,
@@ -191,6 +197,7 @@ class RequestTrackerConnector(HelpdeskConnector):
         self._retrying = transient_retries(retry_attempts, retry_wait)
         self._timezone = timezone
         self._bodies: dict[int, str] = {}  # insertion-ordered: the oldest goes first
+        self._conversations = Conversations(self._get, staff_users=staff_users)
         self._client = httpx.AsyncClient(
             base_url=f"{root}/REST/2.0/",
             auth=auth,
@@ -204,7 +211,8 @@ class RequestTrackerConnector(HelpdeskConnector):
         await self._client.aclose()
 
     async def fetch_ticket(self, external_id: str) -> TicketData:
-        """Read a ticket with its queue, owner and requestor names and its first message."""
+        """Read a ticket with its queue, owner and requestor names, its first message and
+        its replies (the Correspond transactions)."""
         ticket_id = _ticket_id(external_id)
         raw = await self._find(ticket_id)
         if raw is None:
@@ -214,7 +222,9 @@ class RequestTrackerConnector(HelpdeskConnector):
         if _text(raw.get("id")) != str(ticket_id):
             raise PermanentError(f"RT ticket {ticket_id}: the answer is about another ticket")
         body = await self._body(ticket_id)
-        return ticket_from_rt(raw, url_template=self._url_template, body=body)
+        replies = await self._conversations.replies([raw], since=None)
+        ticket = ticket_from_rt(raw, url_template=self._url_template, body=body)
+        return dataclasses.replace(ticket, replies=replies.get(ticket.external_id, ()))
 
     async def assign(
         self, external_id: str, *, department_ref: str | None, assignee_ref: str | None
@@ -269,7 +279,8 @@ class RequestTrackerConnector(HelpdeskConnector):
 
         Only open tickets created since ``since`` (the ones that may get a new card)
         have their first message read, once per ticket: RT spends about 250 ms on
-        every authenticated request.
+        every authenticated request. Each page's tickets carry the replies written
+        since ``since``, read together (:class:`~connectors.rt_replies.Conversations`).
         """
         since = since if since.tzinfo else since.replace(tzinfo=UTC)
         since_second = since.replace(microsecond=0)  # RT dates have whole seconds
@@ -279,6 +290,7 @@ class RequestTrackerConnector(HelpdeskConnector):
         while True:
             answer = await self._search(query, page=page)
             items = _items(answer)
+            replies = await self._conversations.replies(items, since=since_second)
             for raw in items:
                 try:
                     ticket = ticket_from_rt(raw, url_template=self._url_template)
@@ -289,7 +301,7 @@ class RequestTrackerConnector(HelpdeskConnector):
                 if created is not None and created >= since_second and not ticket.closed:
                     body = await self._body(int(ticket.external_id))
                     ticket = dataclasses.replace(ticket, body=body)
-                yield ticket
+                yield dataclasses.replace(ticket, replies=replies.get(ticket.external_id, ()))
             # "total" and "pages" are null for users who may not see every ticket.
             if len(items) < PER_PAGE:
                 return
@@ -334,6 +346,10 @@ class RequestTrackerConnector(HelpdeskConnector):
         params = (("per_page", PER_PAGE), ("fields", "ContentType,Content,Filename"))
         parts = await self._call("GET", f"transaction/{transaction}/attachments", params=params)
         return _body_of(_items(parts))
+
+    async def _get(self, path: str, params: Params) -> object:
+        """A GET of the API (retried as every call is)."""
+        return await self._call("GET", path, params=params)
 
     async def _call(
         self, method: str, path: str, *, params: Params = (), payload: JsonObject | None = None
