@@ -24,7 +24,9 @@ client's side, mail from an address RT does not know as staff) is the client's s
 Requests: one search per page of listed tickets (more only past 100 replies in the
 window), one for the text of replies not read before, one per author who is neither a
 requestor nor a routing-file person, once per process. A ticket whose ``LastUpdated``
-is the one seen last time is not read again.
+is the one seen last time is not read again, if that read came :data:`SETTLED` after
+it: RT's dates have whole seconds, so a reply in the same second as the one read last
+time leaves ``LastUpdated`` as it was.
 """
 
 from __future__ import annotations
@@ -32,7 +34,7 @@ from __future__ import annotations
 import json
 from collections.abc import Awaitable, Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from typing import TypeVar
 from urllib.parse import quote
 
@@ -60,6 +62,9 @@ CORRESPOND = "Correspond"
 REPLY_TEXT_CHARS = 4000
 #: At most this many pages of one search (10,000 replies or text parts).
 MAX_PAGES = 100
+#: How long after a ticket's ``LastUpdated`` its replies must have been read for that
+#: read to stand for the same ``LastUpdated`` later (covers clocks a little apart).
+SETTLED = timedelta(seconds=30)
 _TICKETS_CACHED = 512
 _TEXTS_CACHED = 2048
 _USERS_CACHED = 1024
@@ -122,13 +127,39 @@ def _query(*limits: JsonObject) -> str:
     return json.dumps(list(limits), separators=(",", ":"))
 
 
+@dataclass(frozen=True, slots=True)
+class _Read:
+    """A ticket's replies as read at ``read_at`` (local time), its ``LastUpdated`` then."""
+
+    updated: datetime | None
+    read_at: datetime
+    replies: tuple[Reply, ...]
+
+    def stands_for(self, updated: datetime | None) -> bool:
+        """Whether this read is still the ticket's conversation at ``updated``."""
+        return (
+            updated is not None and updated == self.updated and (self.read_at - updated >= SETTLED)
+        )
+
+
+def _now() -> datetime:
+    return datetime.now(UTC)
+
+
 class Conversations:
     """Reads listed tickets' correspondence in batches; keeps what does not change."""
 
-    def __init__(self, get: GetJson, *, staff_users: Iterable[str] = ()) -> None:
+    def __init__(
+        self,
+        get: GetJson,
+        *,
+        staff_users: Iterable[str] = (),
+        clock: Callable[[], datetime] = _now,
+    ) -> None:
         self._get = get
         self._staff = frozenset(user.strip().casefold() for user in staff_users if user.strip())
-        self._tickets: dict[str, tuple[datetime | None, tuple[Reply, ...]]] = {}
+        self._clock = clock
+        self._tickets: dict[str, _Read] = {}
         self._texts: dict[str, str] = {}
         self._privileged: dict[str, bool] = {}
 
@@ -148,13 +179,13 @@ class Conversations:
             if not ticket_id.isdecimal():
                 continue
             cached = self._tickets.get(ticket_id)
-            updated = parse_rt_datetime(raw.get("LastUpdated"))
-            if cached is not None and updated is not None and cached[0] == updated:
-                found[ticket_id] = cached[1]
+            if cached is not None and cached.stands_for(parse_rt_datetime(raw.get("LastUpdated"))):
+                found[ticket_id] = cached.replies
             else:
                 wanted[ticket_id] = raw
         if not wanted:
             return found
+        read_at = self._clock()
         try:
             read = await self._read(wanted, since)
         except PermanentError as exc:
@@ -163,7 +194,7 @@ class Conversations:
         for ticket_id, raw in wanted.items():
             replies = read.get(ticket_id, ())
             updated = parse_rt_datetime(raw.get("LastUpdated"))
-            _remember(self._tickets, ticket_id, (updated, replies), _TICKETS_CACHED)
+            _remember(self._tickets, ticket_id, _Read(updated, read_at, replies), _TICKETS_CACHED)
             found[ticket_id] = replies
         return found
 

@@ -152,6 +152,19 @@ async def test_an_unchanged_ticket_is_not_read_again_and_texts_are_read_once(
     assert len(user_calls) == 1, "an author's rights are asked once"
 
 
+async def test_a_ticket_read_within_the_second_it_changed_is_read_again(
+    api: respx.MockRouter, rt: RequestTrackerConnector
+) -> None:
+    # RT's dates have whole seconds: a reply later in that second leaves LastUpdated as is.
+    searched, _texts = recorded_replies(api)
+    moment = fixture("tickets_search_replies")
+    moment["items"][0]["LastUpdated"] = datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+    api.get("tickets", params={"query": "id = 2"}).respond(json=moment)
+    await rt.fetch_ticket("2")
+    await rt.fetch_ticket("2")
+    assert searched.call_count == 2
+
+
 async def test_listing_reads_a_pages_replies_in_one_search_from_the_window_start(
     api: respx.MockRouter,
 ) -> None:
