@@ -99,10 +99,15 @@ def _remember(cache: dict[K, V], key: K, value: V, limit: int) -> None:
         del cache[next(iter(cache))]
 
 
+def _numeric(value: str) -> bool:
+    """An RT id as it may go into a query: ASCII digits only."""
+    return value.isascii() and value.isdecimal()
+
+
 def _message(raw: Mapping[str, object]) -> _Message | None:
     transaction_id, ticket_id = text(raw.get("id")), text(raw.get("ObjectId"))
     if text(raw.get("Type")) != CORRESPOND or not (
-        transaction_id.isdecimal() and ticket_id.isdecimal()
+        _numeric(transaction_id) and _numeric(ticket_id)
     ):
         return None
     creator = raw.get("Creator")
@@ -176,7 +181,7 @@ class Conversations:
         wanted: dict[str, Mapping[str, object]] = {}
         for raw in tickets:
             ticket_id = text(raw.get("id"))
-            if not ticket_id.isdecimal():
+            if not _numeric(ticket_id):
                 continue
             cached = self._tickets.get(ticket_id)
             if cached is not None and cached.stands_for(parse_rt_datetime(raw.get("LastUpdated"))):
