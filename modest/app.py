@@ -259,6 +259,7 @@ def build_service(
     )
     texts = Texts(routing.language)
     renderer = TelegramRenderer(texts, routing.tz)
+    limiter = limiter or TelegramRateLimiter()
     domain = build_domain(
         database,
         routing,
@@ -269,6 +270,7 @@ def build_service(
         stats_renderer=TelegramStatsRenderer(texts),
         tracker=tracker,
         crm=crm,
+        pace=limiter.pace(),
     )
     portal = None
     if settings.portal_on and settings.portal_base_url:
@@ -282,7 +284,7 @@ def build_service(
     sender = OutboxSender(
         database,
         AiogramTransport(bot),
-        limiter or TelegramRateLimiter(),
+        limiter,
         lease_seconds=OUTBOX_CLAIM_SECONDS,
         reachability=reachability,
     )
