@@ -291,6 +291,7 @@ def build_service(
     )
     texts = Texts(routing.language)
     renderer = TelegramRenderer(texts, routing.tz, dispatch_chat=routing.dispatch.chat_id)
+    limiter = limiter or TelegramRateLimiter()
     domain = build_domain(
         database,
         routing,
@@ -301,6 +302,7 @@ def build_service(
         stats_renderer=TelegramStatsRenderer(texts),
         tracker=tracker,
         crm=crm,
+        pace=limiter.pace(),
     )
     portal = None
     if settings.portal_on and settings.portal_base_url:
@@ -315,7 +317,7 @@ def build_service(
     sender = OutboxSender(
         database,
         AiogramTransport(bot),
-        limiter or TelegramRateLimiter(),
+        limiter,
         lease_seconds=OUTBOX_CLAIM_SECONDS,
         reachability=reachability,
     )
