@@ -18,6 +18,7 @@ from typing import Any, Generic, TypeVar
 from pydantic import BaseModel, ConfigDict, Field, SecretStr
 
 from connectors.budgets import SharedBudgets
+from connectors.observe import RequestObserver
 from connectors.webhooks import Webhook
 
 C = TypeVar("C")
@@ -86,6 +87,11 @@ class ConnectorSettings(BaseModel):
     #: connectors that call the same system.
     budgets: SharedBudgets | None = Field(
         None, validation_alias="budgets", exclude=True, repr=False
+    )
+    #: Handed in by the composition root like ``budgets``: told how each HTTP request
+    #: ended (metrics); None builds connectors that report nothing.
+    observer: RequestObserver | None = Field(
+        None, validation_alias="observer", exclude=True, repr=False
     )
 
     def missing(self) -> str | None:

@@ -13,6 +13,7 @@ from pydantic import AliasPath, Field, field_validator
 from connectors.base import HELPDESK, HelpdeskConnector
 from connectors.environment import HelpdeskWebhookEnvironment, RequestTrackerEnvironment
 from connectors.helpdeskeddy_plugin import parse_ticket_reference
+from connectors.observe import observed
 from connectors.plugin import ConnectorPlugin, ConnectorSettings, References, secret_value
 from connectors.rt import RequestTrackerConnector
 from connectors.webhooks import Webhook, admit_shared_secret
@@ -66,6 +67,9 @@ def _build(settings: RequestTrackerSettings) -> HelpdeskConnector:
         ticket_url_template=settings.ticket_url_template,
         timezone=settings.rt_tz,
         staff_users=settings.staff_users,
+        transport=observed(
+            None, settings.observer, kind=HELPDESK.name, system=RequestTrackerConnector.slug
+        ),
     )
 
 

@@ -53,7 +53,7 @@ from dispatch.time_tracking import TimeTracker
 from dispatch.views import Renderer
 from dispatch.writeback import HelpdeskSync
 from scheduler.housekeeping import PeriodicJob
-from scheduler.jobs import JobKind, JobRunner
+from scheduler.jobs import JobKind, JobObserver, JobRunner
 from storage.db import Database
 
 
@@ -117,13 +117,15 @@ def build_domain(
     crm: CrmConnector | None = None,
     stats_renderer: StatsRendering | None = None,
     pace: ChatPace | None = None,
+    job_observer: JobObserver | None = None,
 ) -> Domain:
     """Wire the dispatch services around one ticket event log.
 
     The features that follow a ticket's changes subscribe to the log here
     (``dispatch.subscriptions``). Statistics and the reply check come with a
     ``stats_renderer``. ``pace`` is how fast the outbox may post into the dispatch chat
-    (the limiter's; burst digests decide with it).
+    (the limiter's; burst digests decide with it); ``job_observer`` is told how each
+    job run ended (metrics).
     """
     events = TicketLog()
     crm_feature = CrmFeature(database, routing, crm, translate=translate) if crm else None
@@ -179,7 +181,7 @@ def build_domain(
         time_tracker=time_tracker,
         time_followup=TimeFollowUp(database, routing, renderer, time_tracker),
         poller=HelpdeskPoller(database, helpdesk, intake, via=via),
-        job_runner=JobRunner(database, kinds),
+        job_runner=JobRunner(database, kinds, observer=job_observer),
         events=events,
         history=TicketHistory(database, routing),
         health=health,

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import UTC, datetime
 from typing import Any
 
 from sqlalchemy import exists, func, select, update
@@ -50,6 +50,13 @@ class Withdrawn:
     outbox_id: int
     message_row_id: int
     ticket_id: int
+
+
+def _aware(moment: datetime | str) -> datetime:
+    """An aggregate's datetime: SQLite hands MIN() back as text, without the column type."""
+    if isinstance(moment, str):
+        moment = datetime.fromisoformat(moment)
+    return moment if moment.tzinfo is not None else moment.replace(tzinfo=UTC)
 
 
 class OutboxRepository:
@@ -338,6 +345,16 @@ class OutboxRepository:
         )
         value = (await self._session.execute(stmt)).scalar_one_or_none()
         return value if isinstance(value, datetime) else None
+
+    async def backlog_by_chat(self) -> list[tuple[int, int, datetime]]:
+        """Per chat with undelivered rows: the chat, how many, when the oldest was queued."""
+        stmt = (
+            select(col(OutboxRow.chat_id), func.count(), func.min(col(OutboxRow.created_at)))
+            .where(col(OutboxRow.status).in_(_LIVE))
+            .group_by(col(OutboxRow.chat_id))
+        )
+        rows = (await self._session.execute(stmt)).all()
+        return [(int(chat), int(n), _aware(oldest)) for chat, n, oldest in rows]
 
     async def blocked_chats(self) -> set[int]:
         """Chats where Telegram refuses our messages."""
