@@ -35,6 +35,7 @@ from dispatch.job_payloads import (
     WriteBack,
 )
 from dispatch.lists import TicketLists
+from dispatch.reassign import Reassignment
 from dispatch.reconcile import HelpdeskPoller
 from dispatch.reminders import ReminderService
 from dispatch.report_delivery import MonthlyReports, ReportMailer
@@ -81,6 +82,7 @@ class Domain:
 
     intake: IntakeService
     assignment: AssignmentService
+    reassignment: Reassignment
     reminders: ReminderService
     lists: TicketLists
     time_tracker: TimeTracker
@@ -164,6 +166,14 @@ def build_domain(
         monthly_reports=MonthlyReports(reports, ReportMailer(routing, translate)),
         intake=intake,
         assignment=assignment,
+        reassignment=Reassignment(
+            database,
+            routing,
+            cards,
+            events,
+            writes_back=writes_back,
+            notes=notes if writes_back else None,
+        ),
         reminders=ReminderService(database, routing, cards, renderer, events),
         lists=TicketLists(database, routing, renderer),
         time_tracker=time_tracker,
