@@ -16,6 +16,14 @@ class DispatchAction(StrEnum):
     BACK = "b"
     ASSIGN = "a"
     RETRY = "r"
+    #: An assigned ticket: show the departments (``dept`` empty) or a department's people.
+    REASSIGN = "m"
+    #: Reassign to ``person`` of ``dept``.
+    MOVE = "v"
+    #: Leave reassigning: the card as it was.
+    CANCEL = "c"
+    #: A dispatcher who is also a specialist takes the ticket.
+    TAKE = "t"
 
 
 class DispatchCb(CallbackData, prefix="dp"):
@@ -29,6 +37,20 @@ class DispatchCb(CallbackData, prefix="dp"):
     ticket: int
     dept: str = ""
     person: str = ""
+
+
+class HandAction(StrEnum):
+    """What a button on the assignee's private message does."""
+
+    #: Give the ticket back to dispatch.
+    BACK = "b"
+
+
+class HandCb(CallbackData, prefix="hb"):
+    """A button on the assignee's private message: ``hb:<action>:<ticket id>``."""
+
+    action: HandAction
+    ticket: int
 
 
 class NagAction(StrEnum):

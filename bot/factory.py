@@ -27,6 +27,7 @@ from dispatch.health.unreadable import UnreadableTickets
 from dispatch.history import HistoryCommand
 from dispatch.lists import TicketLists
 from dispatch.portal.accounts import PortalAccounts
+from dispatch.reassign import Reassignment
 from dispatch.reminders import ReminderService
 from dispatch.stats.command import StatsReports
 from dispatch.time_followup import TimeFollowUp
@@ -36,6 +37,7 @@ from dispatch.time_tracking import TimeTracker
 def create_dispatcher(
     *,
     assignment: AssignmentService,
+    reassignment: Reassignment,
     reminders: ReminderService,
     lists: TicketLists,
     time_tracker: TimeTracker,
@@ -55,6 +57,7 @@ def create_dispatcher(
     """A Dispatcher whose handlers get the services, and the ``actor``, as workflow data."""
     dispatcher = Dispatcher(
         assignment=assignment,
+        reassignment=reassignment,
         reminders=reminders,
         lists=lists,
         time_tracker=time_tracker,

@@ -13,7 +13,7 @@ from datetime import datetime, tzinfo
 
 from aiogram.types import InlineKeyboardButton
 
-from bot.callbacks import DevAction, DevCb, DispatchAction, DispatchCb
+from bot.callbacks import DevAction, DevCb, DispatchAction, DispatchCb, HandAction, HandCb
 from bot.connector_renderers import ConnectorRenderer
 from bot.crm_renderers import CrmRenderer
 from bot.dev_renderers import DevTaskRenderer
@@ -24,7 +24,7 @@ from bot.time_renderers import TimeRenderer
 from config.routing import Department, Person
 from dispatch.durations import format_minutes as hours
 from dispatch.models import TicketState, WritebackState
-from dispatch.views import Payload, ReminderNote, TicketView
+from dispatch.views import Payload, Release, ReminderNote, TicketView
 
 EXCERPT_CHARS = 500
 SUBJECT_CHARS = 300
@@ -54,6 +54,8 @@ class TelegramRenderer(
         browsing: Department | None = None,
         members: Sequence[Person] = (),
         reminder: ReminderNote | None = None,
+        reassigning: bool = False,
+        take: bool = False,
     ) -> Payload:
         """The dispatch card in its current state (a short reminder when ``reminder``)."""
         head = self._reminder_head(ticket, reminder) if reminder else self._header(ticket)
@@ -64,11 +66,49 @@ class TelegramRenderer(
                 if browsing
                 else self._department_rows(ticket, departments)
             )
-        elif ticket.writeback == WritebackState.FAILED:
-            rows = [[self._button(self._t("Retry saving"), ticket, DispatchAction.RETRY)]]
-        else:
+            if take and not browsing:
+                rows.append(
+                    [self._button(self._t("🙋 Take it myself"), ticket, DispatchAction.TAKE)]
+                )
+        elif ticket.state == TicketState.CLOSED:
             rows = []
+        elif reassigning:
+            lines.append(self._reassign_line(browsing))
+            rows = self._reassign_rows(ticket, departments, browsing, members)
+        else:
+            rows = [[self._button(self._t("↪️ Reassign"), ticket, DispatchAction.REASSIGN)]]
+            if ticket.writeback == WritebackState.FAILED:
+                rows.insert(
+                    0, [self._button(self._t("Retry saving"), ticket, DispatchAction.RETRY)]
+                )
         return payload_of("\n".join(lines), rows)
+
+    def _reassign_line(self, browsing: Department | None) -> str:
+        if browsing is None:
+            return self._t("↪️ Reassign: choose a department")
+        return self._t("↪️ Reassign to someone in {department}:", department=esc(browsing.name))
+
+    def _reassign_rows(
+        self,
+        ticket: TicketView,
+        departments: Sequence[Department],
+        browsing: Department | None,
+        members: Sequence[Person],
+    ) -> list[list[InlineKeyboardButton]]:
+        """Reassigning: the departments and "cancel", or a department's people and "back"."""
+        if browsing is None:
+            buttons = [
+                self._button(d.name, ticket, DispatchAction.REASSIGN, dept=d.key)
+                for d in departments
+            ]
+            back = self._button(self._t("« Cancel"), ticket, DispatchAction.CANCEL)
+        else:
+            buttons = [
+                self._button(p.name, ticket, DispatchAction.MOVE, dept=browsing.key, person=p.key)
+                for p in members
+            ]
+            back = self._button(self._t("« Back"), ticket, DispatchAction.REASSIGN)
+        return [*(buttons[i : i + 2] for i in range(0, len(buttons), 2)), [back]]
 
     def _reminder_head(self, ticket: TicketView, reminder: ReminderNote) -> list[str]:
         return [
@@ -91,7 +131,28 @@ class TelegramRenderer(
         if dev_task:
             data = DevCb(action=DevAction.START, ref=ticket.id).pack()
             rows.append([InlineKeyboardButton(text=self._t("Developer task"), callback_data=data)])
+        if ticket.state == TicketState.ASSIGNED:
+            data = HandCb(action=HandAction.BACK, ticket=ticket.id).pack()
+            rows.append([InlineKeyboardButton(text=self._t("↩️ Hand back"), callback_data=data)])
         return payload_of("\n".join(lines), rows)
+
+    def assignee_released(self, ticket: TicketView, release: Release) -> Payload:
+        """The former assignee's message: reassigned to someone else, or handed back."""
+        t = self._t
+        at = self._time(release.at)
+        if release.to is None:
+            note = t("↩️ Handed back to dispatch, {at}", at=at)
+        elif release.by is None:
+            note = t("↪️ Reassigned in the helpdesk: {who}, {at}", who=esc(release.to), at=at)
+        else:
+            note = t(
+                "↪️ Reassigned: {who} · {by}, {at}",
+                who=esc(release.to),
+                by=esc(release.by),
+                at=at,
+            )
+        head = f"<b>#{esc(ticket.number, 64)}</b> {esc(ticket.subject, SUBJECT_CHARS)}"
+        return payload_of(f"{head}\n{note}", [])
 
     def _header(self, ticket: TicketView) -> list[str]:
         t = self._t
@@ -137,9 +198,16 @@ class TelegramRenderer(
                 parts.append(hours(ticket.time_spent))
             return ["", " · ".join(part for part in parts if part)]
         if ticket.state == TicketState.UNASSIGNED:
+            back = ticket.handed_back
+            note = (
+                [t("↩️ Handed back: {who}, {at}", who=esc(back.by or "?"), at=self._time(back.at))]
+                if back
+                else []
+            )
             if browsing is not None:
-                return ["", t("Choose a person in {department}:", department=esc(browsing.name))]
-            return ["", t("🆕 Not assigned. Choose a department:")]
+                choose = t("Choose a person in {department}:", department=esc(browsing.name))
+                return ["", *note, choose]
+            return ["", *note, t("🆕 Not assigned. Choose a department:")]
         return ["", self._assigned_line(ticket), *self._writeback_lines(ticket)]
 
     def _assigned_line(self, ticket: TicketView) -> str:

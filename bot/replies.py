@@ -36,6 +36,14 @@ def tap_reply(result: TapResult, texts: Texts, tz: tzinfo) -> tuple[str | None, 
             return t("This ticket is closed."), True
         case TapOutcome.NOTHING_TO_RETRY:
             return t("Nothing to retry: the assignment is saved."), False
+        case TapOutcome.UNCHANGED:
+            return t("Already assigned to {name}.", name=result.assignee or "?"), False
+        case TapOutcome.HANDED_BACK:
+            return t("Handed back to dispatch."), False
+        case TapOutcome.NOT_YOURS:
+            return t("This ticket is no longer yours."), True
+        case TapOutcome.NOT_A_MEMBER:
+            return t("You are in no department: choose someone on the card."), True
         case _:
             return t("This button is out of date."), True
 

@@ -15,7 +15,7 @@ from enum import StrEnum
 
 import structlog
 
-from config.routing import Person, Role, RoutingConfig
+from config.routing import Department, Person, Role, RoutingConfig
 from dispatch.cards import CardPublisher
 from dispatch.events import Actor, EventKind, TicketEvent, TicketLog
 from dispatch.job_payloads import WriteBack, enqueue
@@ -37,6 +37,13 @@ class TapOutcome(StrEnum):
     ALREADY_TAKEN = "already_taken"
     CLOSED = "closed"
     NOTHING_TO_RETRY = "nothing_to_retry"
+    #: Reassigned to whoever already had it.
+    UNCHANGED = "unchanged"
+    #: "Hand back" from someone who no longer has the ticket.
+    NOT_YOURS = "not_yours"
+    HANDED_BACK = "handed_back"
+    #: "Take it myself" from a dispatcher in no department.
+    NOT_A_MEMBER = "not_a_member"
 
 
 @dataclass(frozen=True, slots=True)
@@ -47,6 +54,13 @@ class TapResult:
     taken_by: str | None = None
     taken_at: datetime | None = None
     assignee: str | None = None
+
+
+def dispatcher_of(routing: RoutingConfig, actor: Actor) -> Person | None:
+    """The dispatcher who acts, or None when the actor is not one."""
+    key = actor.person_key
+    person = routing.person(key) if key else None
+    return person if person is not None and Role.DISPATCHER in person.roles else None
 
 
 class AssignmentService:
@@ -71,9 +85,7 @@ class AssignmentService:
 
     def dispatcher(self, actor: Actor) -> Person | None:
         """The dispatcher who acts, or None when the actor is not one."""
-        key = actor.person_key
-        person = self._routing.person(key) if key else None
-        return person if person is not None and Role.DISPATCHER in person.roles else None
+        return dispatcher_of(self._routing, actor)
 
     async def browse(
         self, *, ticket_id: int, department_key: str | None, actor: Actor
@@ -114,6 +126,38 @@ class AssignmentService:
         person = self._routing.person(person_key)
         if department is None or person is None or person.key not in department.members:
             return TapResult(TapOutcome.UNKNOWN_CHOICE)
+        return await self._claim(ticket_id, department, person, dispatcher, actor, how="button")
+
+    async def take(self, *, ticket_id: int, actor: Actor) -> TapResult:
+        """A dispatcher who is also a specialist takes the ticket; the first tap wins.
+
+        The department is the one the helpdesk files the ticket under when they are in
+        it, else their first department.
+        """
+        dispatcher = self.dispatcher(actor)
+        if dispatcher is None:
+            return TapResult(TapOutcome.NOT_DISPATCHER)
+        departments = self._routing.departments_of(dispatcher.key)
+        if not departments:
+            return TapResult(TapOutcome.NOT_A_MEMBER)
+        async with self._db.unit_of_work() as uow:
+            ticket = await uow.tickets.get(ticket_id=ticket_id)
+        filed = ticket.helpdesk_department if ticket is not None else None
+        department = self._routing.department_by_helpdesk_id(filed) if filed else None
+        if department is None or department not in departments:
+            department = departments[0]
+        return await self._claim(ticket_id, department, dispatcher, dispatcher, actor, how="take")
+
+    async def _claim(
+        self,
+        ticket_id: int,
+        department: Department,
+        person: Person,
+        dispatcher: Person,
+        actor: Actor,
+        *,
+        how: str,
+    ) -> TapResult:
         async with self._db.unit_of_work() as uow:
             claimed = await uow.tickets.claim_assignment(
                 ticket_id=ticket_id,
@@ -134,7 +178,7 @@ class AssignmentService:
                 EventKind.ASSIGNED,
                 actor,
                 changes={"assignee": (None, person.key), "department": (None, department.key)},
-                detail={"how": "button"},
+                detail={"how": how},
             )
             await uow.commit()
         log.info(
@@ -194,8 +238,9 @@ class WritebackQueue:
 
     async def on_event(self, uow: UnitOfWork, ticket: TicketRow, event: TicketEvent) -> None:
         """Queue the write-back job of a button assignment or a retry."""
-        made_here = (
-            event.kind == EventKind.WRITEBACK_RETRIED or event.detail.get("how") == "button"
+        made_here = event.kind == EventKind.WRITEBACK_RETRIED or event.detail.get("how") in (
+            "button",
+            "take",
         )
         if self._writes_back and made_here:
             assert ticket.id is not None

@@ -6,15 +6,23 @@ import dataclasses
 from datetime import datetime
 
 from config.clients import Client
-from config.routing import Department, RoutingConfig
+from config.routing import Department, Person, Role, RoutingConfig
 from dispatch.clients import ClientDirectory
 from dispatch.crm.cards import CrmCardBlocks
 from dispatch.events import EventKind, TicketEvent, TicketLog
 from dispatch.models import TicketState
-from dispatch.views import CardMessages, Payload, ReminderNote, TicketView
+from dispatch.views import CardMessages, Payload, Release, ReminderNote, TicketView
 from storage.db import UnitOfWork
 from storage.models import MessageKind, TelegramMessageRow, TicketRow
 from storage.types import utcnow
+
+#: The events after which the last one says whether the ticket was handed back.
+_WHO_HAS_IT = (
+    EventKind.UNASSIGNED,
+    EventKind.ASSIGNED,
+    EventKind.REASSIGNED,
+    EventKind.REOPENED,
+)
 
 
 class CardPublisher:
@@ -35,11 +43,17 @@ class CardPublisher:
         self._clients = clients or ClientDirectory(routing)
         #: The CRM block of the card (who wrote, the company, its contract), when a CRM is set.
         self._crm = crm
+        #: Whether any dispatcher is also in a department: then cards offer "take it myself".
+        self._takers = any(
+            Role.DISPATCHER in person.roles and routing.departments_of(person.key)
+            for person in routing.people
+        )
 
     def subscribe(self, events: TicketLog) -> None:
         """Keep the card and the assignee's message in step with the ticket's events."""
         events.subscribe((EventKind.CREATED,), self._on_created)
         events.subscribe((EventKind.ASSIGNED, EventKind.REASSIGNED), self._on_assigned)
+        events.subscribe((EventKind.UNASSIGNED,), self._on_unassigned)
         events.subscribe((EventKind.REOPENED,), self._on_reopened)
         events.subscribe(
             (
@@ -58,9 +72,59 @@ class CardPublisher:
         if ticket.state == TicketState.UNASSIGNED:
             await self.post_card(uow, ticket)
 
-    async def _on_assigned(self, uow: UnitOfWork, ticket: TicketRow, _: TicketEvent) -> None:
+    async def _on_assigned(self, uow: UnitOfWork, ticket: TicketRow, event: TicketEvent) -> None:
         await self.refresh_card(uow, ticket)
         await self.notify_assignee(uow, ticket)
+        before = event.changes.get("assignee", (None, None))[0]
+        if before and before != ticket.assignee_key:
+            view = TicketView.of(ticket, self._routing)
+            release = Release(by=self._actor_name(event), at=event.at, to=view.assignee_name)
+            await self._tell_former_assignee(uow, ticket, before, release)
+
+    async def _on_unassigned(self, uow: UnitOfWork, ticket: TicketRow, event: TicketEvent) -> None:
+        """Handed back: the card asks for a department again, posted anew to be seen."""
+        await self.refresh_card(uow, ticket)
+        await self.post_card(uow, ticket)
+        before = event.changes.get("assignee", (None, None))[0]
+        if before:
+            release = Release(by=self._actor_name(event), at=event.at)
+            await self._release_messages(uow, ticket, before, release)
+
+    async def _tell_former_assignee(
+        self, uow: UnitOfWork, ticket: TicketRow, person_key: str, release: Release
+    ) -> None:
+        """Their message loses its buttons, and a new one says who has the ticket now."""
+        person = await self._release_messages(uow, ticket, person_key, release)
+        if person is None or person.telegram_id is None:
+            return
+        assert ticket.id is not None
+        message = await uow.messages.create(
+            ticket_id=ticket.id, kind=MessageKind.ASSIGNEE, chat_id=person.telegram_id
+        )
+        payload = self._renderer.assignee_released(TicketView.of(ticket, self._routing), release)
+        await uow.outbox.enqueue_send(message=message, payload=payload, ticket_id=ticket.id)
+
+    async def _release_messages(
+        self, uow: UnitOfWork, ticket: TicketRow, person_key: str, release: Release
+    ) -> Person | None:
+        """Edit a former assignee's messages about the ticket: what became of it, no buttons."""
+        person = self._routing.person(person_key)
+        if person is None or person.telegram_id is None:
+            return person
+        assert ticket.id is not None
+        payload = self._renderer.assignee_released(TicketView.of(ticket, self._routing), release)
+        for message in await uow.messages.find(ticket_id=ticket.id, kind=MessageKind.ASSIGNEE):
+            if message.chat_id == person.telegram_id:
+                await uow.outbox.enqueue_edit(
+                    message=message, payload=payload, ticket_id=ticket.id
+                )
+        return person
+
+    def _actor_name(self, event: TicketEvent) -> str | None:
+        """Who made the change, by name; None for the helpdesk or Modest itself."""
+        key = event.actor.person_key
+        person = self._routing.person(key) if key else None
+        return person.name if person else None
 
     async def _on_reopened(self, uow: UnitOfWork, ticket: TicketRow, _: TicketEvent) -> None:
         if ticket.state == TicketState.ASSIGNED:
@@ -83,12 +147,21 @@ class CardPublisher:
         )
 
     async def refresh_card(
-        self, uow: UnitOfWork, ticket: TicketRow, *, browsing: Department | None = None
+        self,
+        uow: UnitOfWork,
+        ticket: TicketRow,
+        *,
+        browsing: Department | None = None,
+        reassigning: bool = False,
     ) -> bool:
-        """Edit every card of the ticket to its current state; False if it has none."""
+        """Edit every card of the ticket to its current state; False if it has none.
+
+        ``browsing`` and ``reassigning``: the card's own navigation (a department's people,
+        the departments to reassign to).
+        """
         assert ticket.id is not None
         cards = await uow.messages.find(ticket_id=ticket.id, kind=MessageKind.CARD)
-        payload = await self._render(uow, ticket, browsing=browsing)
+        payload = await self._render(uow, ticket, browsing=browsing, reassigning=reassigning)
         for message in cards:
             await uow.outbox.enqueue_edit(message=message, payload=payload, ticket_id=ticket.id)
         await self._refresh_reminder(uow, ticket, browsing)
@@ -155,8 +228,11 @@ class CardPublisher:
         *,
         browsing: Department | None = None,
         reminder: ReminderNote | None = None,
+        reassigning: bool = False,
     ) -> Payload:
         view = TicketView.of(ticket, self._routing)
+        if ticket.state == TicketState.UNASSIGNED:
+            view = dataclasses.replace(view, handed_back=await self._handed_back(uow, ticket))
         client = await self._clients.for_ticket(uow, ticket)
         if ticket.state != TicketState.CLOSED:
             view = dataclasses.replace(view, over_package=await self._over_package(uow, client))
@@ -173,7 +249,21 @@ class CardPublisher:
             browsing=browsing,
             members=members,
             reminder=reminder,
+            reassigning=reassigning,
+            take=self._takers,
         )
+
+    async def _handed_back(self, uow: UnitOfWork, ticket: TicketRow) -> Release | None:
+        """Who handed the ticket back, when its last assignee did (a ticket once assigned)."""
+        if ticket.version == 0:
+            return None  # never assigned: nothing was handed back
+        assert ticket.id is not None
+        events = await uow.events.for_ticket(ticket_id=ticket.id, kinds=_WHO_HAS_IT)
+        last = events[-1] if events else None
+        if last is None or last.kind != EventKind.UNASSIGNED:
+            return None
+        person = self._routing.person(last.actor) if last.actor else None
+        return Release(by=person.name if person else (last.actor or "?"), at=last.at)
 
     async def _over_package(
         self, uow: UnitOfWork, client: Client | None

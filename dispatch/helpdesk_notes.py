@@ -11,7 +11,7 @@ from dispatch.report_files import Translate
 
 
 class HelpdeskNotes:
-    """Texts of the internal notes: time recorded, developer tasks."""
+    """Texts of the internal notes: time recorded, hand backs, developer tasks."""
 
     def __init__(self, translate: Translate) -> None:
         self._t = translate
@@ -21,6 +21,10 @@ class HelpdeskNotes:
         if billable:
             return self._t("Time spent: {time} ({who})", time=hours(minutes), who=who)
         return self._t("Time spent: {time} ({who}), no charge", time=hours(minutes), who=who)
+
+    def hand_back_note(self, *, who: str) -> str:
+        """The note of an assignee giving the ticket back to dispatch."""
+        return self._t("Handed back to dispatch by {who} in Modest.", who=who)
 
     def dev_note(self, kind: str, *, url: str | None, author: str = "", text: str = "") -> str:
         """A note about a developer task: ``created``, ``comment``, ``done``, ``reopened``."""

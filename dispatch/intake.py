@@ -161,7 +161,7 @@ class IntakeService:
     async def _update(
         self, uow: UnitOfWork, ticket: TicketRow, data: TicketData, actor: Actor
     ) -> None:
-        old_status = ticket.status
+        old_status, old_assignee_ref = ticket.status, ticket.helpdesk_assignee
         changes = _copy_fields(ticket, data)
         if changes:
             await self._events.record(uow, ticket, EventKind.UPDATED, actor, changes=changes)
@@ -178,7 +178,10 @@ class IntakeService:
                 await self._close(uow, ticket, actor)
         elif ticket.state == TicketState.CLOSED:
             await self._reopen(uow, ticket, data, actor)
-        elif data.assignee_ref:
+        elif data.assignee_ref and not (
+            # Handed back in Modest: the helpdesk still names the one who handed it back.
+            ticket.state == TicketState.UNASSIGNED and ticket.helpdesk_assignee == old_assignee_ref
+        ):
             await self._assigned_in_helpdesk(uow, ticket, data, actor)
 
     async def _create(

@@ -46,6 +46,8 @@ class TicketView:
     crm: CrmCard | None = None
     #: The time recorded on a closed ticket, over all its closes (None: none yet).
     time_spent: int | None = None
+    #: An unassigned ticket its last assignee handed back to dispatch: who, and when.
+    handed_back: Release | None = None
 
     @classmethod
     def of(cls, row: TicketRow, routing: RoutingConfig) -> TicketView:
@@ -98,6 +100,18 @@ def _actor_name(routing: RoutingConfig, actor: str | None) -> str | None:
         return None
     person = routing.person(actor)
     return person.name if person else actor
+
+
+@dataclass(frozen=True, slots=True)
+class Release:
+    """An assignee let go of a ticket: handed it back (``to`` None) or it was reassigned."""
+
+    #: Who did it: the assignee handing it back, or whoever reassigned it (None: the
+    #: helpdesk).
+    by: str | None
+    at: datetime
+    #: The new assignee, when reassigned.
+    to: str | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -254,11 +268,21 @@ class CardMessages(Protocol):
         browsing: Department | None = None,
         members: Sequence[Person] = (),
         reminder: ReminderNote | None = None,
+        reassigning: bool = False,
+        take: bool = False,
     ) -> Payload:
-        """The dispatch card in its current state (a reminder when ``reminder`` is given)."""
+        """The dispatch card in its current state (a reminder when ``reminder`` is given).
+
+        ``reassigning``: an assigned ticket's card shows the departments (or, with
+        ``browsing``, its people) to reassign it to. ``take``: an unassigned card offers
+        "take it myself" to dispatchers who are also specialists.
+        """
 
     def assignee_message(self, ticket: TicketView, *, dev_task: bool = False) -> Payload:
-        """The private message that hands a ticket to its assignee."""
+        """The private message that hands a ticket to its assignee ("hand back" on it)."""
+
+    def assignee_released(self, ticket: TicketView, release: Release) -> Payload:
+        """The former assignee's message: the ticket was reassigned, or handed back."""
 
 
 class DigestMessages(Protocol):

@@ -330,6 +330,7 @@ def build_service(
     )
     dispatcher = create_dispatcher(
         assignment=domain.assignment,
+        reassignment=domain.reassignment,
         reminders=domain.reminders,
         lists=domain.lists,
         dev_tasks=domain.dev_tasks,

@@ -38,6 +38,7 @@ from dispatch.job_payloads import (
     WriteBack,
 )
 from dispatch.lists import TicketLists
+from dispatch.reassign import Reassignment
 from dispatch.reconcile import HelpdeskPoller
 from dispatch.reminders import ReminderService
 from dispatch.report_delivery import MonthlyReports, ReportMailer
@@ -84,6 +85,7 @@ class Domain:
 
     intake: IntakeService
     assignment: AssignmentService
+    reassignment: Reassignment
     reminders: ReminderService
     lists: TicketLists
     time_tracker: TimeTracker
@@ -176,6 +178,14 @@ def build_domain(
         monthly_reports=MonthlyReports(reports, ReportMailer(routing, translate)),
         intake=intake,
         assignment=assignment,
+        reassignment=Reassignment(
+            database,
+            routing,
+            cards,
+            events,
+            writes_back=writes_back,
+            notes=notes if writes_back else None,
+        ),
         reminders=ReminderService(database, routing, cards, renderer, events, digests=digests),
         lists=TicketLists(database, routing, renderer),
         time_tracker=time_tracker,

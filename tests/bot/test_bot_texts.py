@@ -138,7 +138,9 @@ def test_assigned_card_in_russian_names_who_and_when(ru_routing: RoutingConfig) 
     )
     payload = renderer.card(assigned, departments=ru_routing.departments)
     assert "✅ Назначено: Ольга (Поддержка), назначил Иван в 12:05" in payload["text"]
-    assert "reply_markup" not in payload
+    # An assigned card keeps one button: "Reassign" (issue 17.10).
+    rows = payload["reply_markup"]["inline_keyboard"]
+    assert [b["text"] for row in rows for b in row] == ["↪️ Переназначить"]
 
 
 def test_cut_keeps_short_text_and_cuts_long_text_at_a_word() -> None:

@@ -10,7 +10,7 @@ from bot.i18n import Texts
 from bot.renderers import TelegramRenderer
 from bot.replies import tap_reply
 from dispatch.assignment import TapOutcome, TapResult
-from dispatch.views import TimePromptView
+from dispatch.views import Release, TimePromptView
 from tests.support.views import view
 
 MOSCOW = ZoneInfo("Europe/Moscow")
@@ -55,3 +55,34 @@ def test_attribution_fits_any_gender() -> None:
     renderer = TelegramRenderer(texts, MOSCOW)
     private = renderer.assignee_message(view(assigned_by_name="Ольга Смирнова"))["text"]
     assert "Назначено диспетчером: Ольга Смирнова" in private.splitlines()
+
+
+def test_reassign_hand_back_and_take_read_in_russian() -> None:
+    renderer = TelegramRenderer(Texts("ru"), MOSCOW)
+    assigned = view(
+        state="assigned",
+        assignee_name="Ольга Смирнова",
+        department_name="Сопровождение",
+        assigned_by_name="Иван Петров",
+        assigned_at=datetime(2026, 12, 3, 13, 34, tzinfo=UTC),
+    )
+    card = renderer.card(assigned, departments=())
+    assert [b["text"] for row in card["reply_markup"]["inline_keyboard"] for b in row] == [
+        "↪️ Переназначить"
+    ]
+    private = renderer.assignee_message(assigned)
+    labels = [b["text"] for row in private["reply_markup"]["inline_keyboard"] for b in row]
+    assert labels == ["↩️ Вернуть диспетчерам"]
+    at = datetime(2026, 12, 3, 13, 40, tzinfo=UTC)
+    moved = renderer.assignee_released(
+        assigned, Release(by="Иван Петров", at=at, to="Пётр Иванов")
+    )
+    assert moved["text"].splitlines()[-1] == "↪️ Переназначено: Пётр Иванов · Иван Петров, 16:40"
+    back = renderer.assignee_released(assigned, Release(by="Ольга Смирнова", at=at))
+    assert back["text"].splitlines()[-1] == "↩️ Возвращено диспетчерам, 16:40"
+    handed = view(handed_back=Release(by="Ольга Смирнова", at=at))
+    card = renderer.card(handed, departments=(), take=True)
+    assert "↩️ Возвращено диспетчерам: Ольга Смирнова, 16:40" in card["text"].splitlines()
+    assert [b["text"] for row in card["reply_markup"]["inline_keyboard"] for b in row] == [
+        "🙋 Взять себе"
+    ]

@@ -211,6 +211,7 @@ async def test_a_client_s_whole_day_in_the_cabinet(
         assert [label for label, _, _ in tg.buttons(h.chat_id, card.message_id)] == [
             "Support",
             "Development",
+            "🙋 Take it myself",  # its dispatchers are specialists too (issue 17.10)
         ]
 
         await page.click("nav >> text=Account")

@@ -42,6 +42,7 @@ async def create_task(h: Harness, tg: TelegramEmulator, tracker: FakeTracker) ->
     assert [b[0] for b in tg.buttons(OLGA, handed.message_id)] == [
         "Open in helpdesk",
         "Developer task",
+        "↩️ Hand back",  # issue 17.10
     ]
     press(tg, OLGA, handed, "Developer task")
     question = await wait_message(tg, OLGA, "What should the developer do?")

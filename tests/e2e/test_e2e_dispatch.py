@@ -14,7 +14,7 @@ import pytest
 from config.routing import RoutingConfig
 from connectors.base import PermanentError
 from connectors.fake import FakeHelpdesk
-from tests.support.dispatching import ANNA, DISPATCH, IVAN, OLGA, assign_on_card, tap
+from tests.support.dispatching import ANNA, DISPATCH, IVAN, OLGA, REASSIGN, assign_on_card, tap
 from tests.support.harness import running_modest, ticket_body
 from tests.support.telegram_emulator import TelegramEmulator
 
@@ -33,7 +33,10 @@ async def test_webhook_to_card_to_assignment_written_back_and_sent_privately(
         assert "Maria, Acme" in card.text
         assert "22.11.2026 10:30" in card.text  # 07:30 UTC in Europe/Moscow
         assert "Flames everywhere." in card.text
-        assert [b[0] for b in tg.buttons(DISPATCH, card.message_id)] == ["Support", "Development"]
+        assert [b[0] for b in tg.buttons(DISPATCH, card.message_id)] == [
+            *("Support", "Development"),
+            "🙋 Take it myself",  # its dispatchers are specialists too (issue 17.10)
+        ]
 
         await tap(h, card.message_id, IVAN, "Support")
         await tg.wait_for(
@@ -56,14 +59,15 @@ async def test_webhook_to_card_to_assignment_written_back_and_sent_privately(
                 in tg.message(DISPATCH, card.message_id).text
             )
         )
-        assert tg.buttons(DISPATCH, card.message_id) == []
+        assert [b[0] for b in tg.buttons(DISPATCH, card.message_id)] == [REASSIGN]
 
         await tg.wait_for(lambda: len(tg.messages(OLGA)) == 1)
         private = tg.messages(OLGA)[0]
         assert "A ticket for you" in private.text
         assert "#A-101" in private.text
         assert tg.buttons(OLGA, private.message_id) == [
-            ("Open in helpdesk", None, "https://help.example/tickets/101")
+            ("Open in helpdesk", None, "https://help.example/tickets/101"),
+            ("↩️ Hand back", "hb:b:1", None),  # issue 17.10
         ]
         assert tg.unanswered_callbacks() == []
         assert len(tg.messages(DISPATCH)) == 1, "the card is edited, never re-posted"
@@ -155,7 +159,10 @@ async def test_a_non_dispatcher_tap_is_refused_with_an_alert(
         answer = await tap(h, card.message_id, ANNA, "Support")
         assert answer["show_alert"] in (True, "true")
         assert answer["text"] == "Only dispatchers can dispatch tickets."
-        assert [b[0] for b in tg.buttons(DISPATCH, card.message_id)] == ["Support", "Development"]
+        assert [b[0] for b in tg.buttons(DISPATCH, card.message_id)] == [
+            *("Support", "Development"),
+            "🙋 Take it myself",  # its dispatchers are specialists too (issue 17.10)
+        ]
         (ticket,) = await h.tickets()
         assert ticket.state == "unassigned"
 
@@ -190,8 +197,10 @@ async def test_writeback_that_fails_for_good_shows_retry_and_retry_writes_it(
             ),
             timeout=8,
         )
-        assert [b[0] for b in tg.buttons(DISPATCH, card.message_id)] == ["Retry saving"]
+        assert [b[0] for b in tg.buttons(DISPATCH, card.message_id)] == ["Retry saving", REASSIGN]
         await tap(h, card.message_id, OLGA, "Retry saving")
         await tg.wait_for(lambda: helpdesk.assignments == [("11", "2", "13")])
-        await tg.wait_for(lambda: tg.buttons(DISPATCH, card.message_id) == [], timeout=8)
+        await tg.wait_for(
+            lambda: [b[0] for b in tg.buttons(DISPATCH, card.message_id)] == [REASSIGN], timeout=8
+        )
         assert "Not saved" not in tg.message(DISPATCH, card.message_id).text

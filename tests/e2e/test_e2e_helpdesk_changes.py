@@ -8,7 +8,7 @@ import json
 from structlog.testing import capture_logs
 
 from config.routing import RoutingConfig
-from tests.support.dispatching import DISPATCH, OLGA, PETR
+from tests.support.dispatching import DISPATCH, OLGA, PETR, REASSIGN
 from tests.support.harness import SECRET, Harness, running_modest, ticket_body
 from tests.support.telegram_emulator import TelegramEmulator
 
@@ -29,7 +29,7 @@ async def test_assigned_then_closed_then_reopened_in_the_helpdesk(
                 in tg.message(DISPATCH, card.message_id).text
             )
         )
-        assert tg.buttons(DISPATCH, card.message_id) == []
+        assert [b[0] for b in tg.buttons(DISPATCH, card.message_id)] == [REASSIGN]
         await tg.wait_for(lambda: len(tg.messages(OLGA)) == 1)
 
         await h.post_generic(ticket_body("81", event="ticket.closed", assignee="12"))

@@ -22,7 +22,16 @@ from structlog.testing import capture_logs
 
 from config.routing import RoutingConfig
 from connectors.helpdeskeddy import HelpDeskEddyConnector
-from tests.support.dispatching import DISPATCH, IVAN, OLGA, assign_by_taps, card_text, labels, tap
+from tests.support.dispatching import (
+    DISPATCH,
+    IVAN,
+    OLGA,
+    REASSIGN,
+    assign_by_taps,
+    card_text,
+    labels,
+    tap,
+)
 from tests.support.harness import Harness, post_hde, running_modest
 from tests.support.helpdeskeddy_fake import HelpDeskEddyFake
 from tests.support.telegram_emulator import TelegramEmulator
@@ -99,7 +108,10 @@ async def test_json_webhook_fetches_the_ticket_and_posts_its_card(
         assert "Nobody can connect since 9:00." in card.text
         assert "Please help!" in card.text
         assert "Reply" not in card.text, "the body is the first post, not the latest"
-        assert labels(h, card.message_id) == ["Support", "Development"]
+        assert labels(h, card.message_id) == [
+            *("Support", "Development"),
+            "🙋 Take it myself",  # its dispatchers are specialists too (issue 17.10)
+        ]
 
         seen = [(r.method, r.path, r.query.get("page")) for r in hde.requests]
         assert seen == [
@@ -160,7 +172,7 @@ async def test_two_taps_write_the_assignment_back_and_reach_the_assignee(
                 and "Saving" not in card_text(h, card.message_id)
             )
         )
-        assert tg.buttons(DISPATCH, card.message_id) == []
+        assert labels(h, card.message_id) == [REASSIGN]
 
         await tg.wait_for(lambda: len(tg.messages(OLGA)) == 1)
         private = tg.messages(OLGA)[0]
@@ -202,7 +214,7 @@ async def test_writeback_answered_503_twice_is_retried_and_ends_assigned(
             )
         )
         assert "Not saved" not in card_text(h, card.message_id)
-        assert tg.buttons(DISPATCH, card.message_id) == []
+        assert labels(h, card.message_id) == [REASSIGN]
         (ticket,) = await h.tickets()
         assert ticket.writeback == "done"
 
@@ -239,7 +251,7 @@ async def test_writeback_failing_beyond_the_connector_retries_is_retried_as_a_jo
         )
         await tg.wait_for(
             lambda: (
-                tg.buttons(DISPATCH, card.message_id) == []
+                labels(h, card.message_id) == [REASSIGN]
                 and "Saving" not in card_text(h, card.message_id)
             )
         )
@@ -260,7 +272,7 @@ async def test_writeback_refused_for_good_offers_retry_and_the_retry_saves_it(
         await tg.wait_for(
             lambda: (
                 "Not saved to the helpdesk:" in card_text(h, card.message_id)
-                and labels(h, card.message_id) == ["Retry saving"]
+                and labels(h, card.message_id) == ["Retry saving", REASSIGN]
             )
         )
         text = card_text(h, card.message_id)
@@ -280,7 +292,7 @@ async def test_writeback_refused_for_good_offers_retry_and_the_retry_saves_it(
         }
         await tg.wait_for(
             lambda: (
-                labels(h, card.message_id) == []
+                labels(h, card.message_id) == [REASSIGN]
                 and "Not saved" not in card_text(h, card.message_id)
                 and "Saving" not in card_text(h, card.message_id)
             )
@@ -297,7 +309,10 @@ async def test_assignment_and_closing_in_the_helpdesk_update_the_card(
     async with modest(tg, routing, sqlite_url, hde) as h:
         await post_hde(h, {"ticket_id": "9", "event": "created", "delivery_id": "9-c"})
         card = await h.card()
-        assert labels(h, card.message_id) == ["Support", "Development"]
+        assert labels(h, card.message_id) == [
+            *("Support", "Development"),
+            "🙋 Take it myself",  # its dispatchers are specialists too (issue 17.10)
+        ]
 
         hde.set_owner(9, HDE_OLGA)  # a supervisor assigns it in the web UI
         await post_hde(h, {"ticket_id": "9", "event": "ticket.assigned", "delivery_id": "9-a"})
@@ -307,7 +322,7 @@ async def test_assignment_and_closing_in_the_helpdesk_update_the_card(
                 in card_text(h, card.message_id)
             )
         )
-        assert tg.buttons(DISPATCH, card.message_id) == []
+        assert labels(h, card.message_id) == [REASSIGN]
         await tg.wait_for(lambda: len(tg.messages(OLGA)) == 1)
         private = tg.messages(OLGA)[0]
         assert "A ticket for you" in private.text
@@ -408,7 +423,7 @@ async def test_the_api_key_never_reaches_the_logs(
             await post_hde(h, {"ticket_id": "13", "event": "created"})
             card = await h.card()
             await assign_by_taps(h, card.message_id)
-            await tg.wait_for(lambda: labels(h, card.message_id) == ["Retry saving"])
+            await tg.wait_for(lambda: labels(h, card.message_id) == ["Retry saving", REASSIGN])
             await tap(h, card.message_id, IVAN, "Retry saving")
             await tg.wait_for(lambda: hde.tickets[13]["owner_id"] == HDE_OLGA)
             await post_hde(h, {"ticket_id": "bad", "event": "created"})

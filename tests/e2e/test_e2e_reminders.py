@@ -53,6 +53,7 @@ async def test_a_reminder_replies_to_the_card_with_buttons_that_dispatch(
         assert [b[0] for b in tg.buttons(DISPATCH, reminder.message_id)] == [
             "Support",
             "Development",
+            "🙋 Take it myself",  # its dispatchers are specialists too (issue 17.10)
         ]
         await tap(h, reminder.message_id, IVAN, "Support")
         # The card and the live reminder both show the department's people.

@@ -27,7 +27,7 @@ from connectors.base import PermanentError
 from connectors.rt import RequestTrackerConnector
 from modest.app import build_helpdesk
 from storage.db import Database
-from tests.support.dispatching import DISPATCH, OLGA, assign_by_taps, labels
+from tests.support.dispatching import DISPATCH, OLGA, REASSIGN, assign_by_taps, labels
 from tests.support.harness import SECRET, Harness, migrate, running_modest
 from tests.support.rt import RtServer
 from tests.support.telegram_emulator import EmulatedMessage, TelegramEmulator
@@ -186,7 +186,10 @@ async def test_polled_ticket_gets_a_card_and_taps_set_queue_and_owner_in_rt(
         assert "📂 Support" in card.text, "the queue, by its department name"
         assert "Nobody can connect since 9:00." in card.text
         assert f'href="{rt_server.url}/Ticket/Display.html?id={ticket_id}"' in card.html
-        assert labels(h, card.message_id) == ["Support", "Development"]
+        assert labels(h, card.message_id) == [
+            *("Support", "Development"),
+            "🙋 Take it myself",  # its dispatchers are specialists too (issue 17.10)
+        ]
 
         await assign_by_taps(h, card.message_id, department="Development", person="Olga Sidorova")
         await tg.wait_for(
@@ -223,7 +226,7 @@ async def test_ticket_taken_in_rt_by_another_user_updates_the_card(
                 ),
                 timeout=5,
             )
-            assert tg.buttons(DISPATCH, card.message_id) == []
+            assert [b[0] for b in tg.buttons(DISPATCH, card.message_id)] == [REASSIGN]
             await tg.wait_for(lambda: any(subject in m.text for m in tg.messages(OLGA)))
             async with h.service.database.unit_of_work() as uow:
                 ticket = await uow.tickets.get_by_external(source="rt", external_id=ticket_id)

@@ -6,6 +6,8 @@ from tests.support.harness import Harness
 
 DISPATCH = -1001234567890
 IVAN, OLGA, PETR, ANNA = 1001, 1002, 1003, 1004
+#: The one button an assigned card keeps (issue 17.10).
+REASSIGN = "↪️ Reassign"
 
 
 def button(h: Harness, message_id: int, label: str) -> str:
