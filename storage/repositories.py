@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Sequence
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import delete, func, select, update
+from sqlalchemy import Update, bindparam, delete, func, select, update
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -20,6 +21,17 @@ from storage.models import (
     WebhookDeliveryRow,
 )
 from storage.types import rowcount, utcnow
+
+
+@functools.cache
+def _set_message_id_statement() -> Update:
+    """Built once: the sender runs it for every delivered send."""
+    table = TelegramMessageRow.__table__  # type: ignore[attr-defined]
+    return (
+        update(table)
+        .where(table.c.id == bindparam("row_id"))
+        .values(message_id=bindparam("telegram_id"))
+    )
 
 
 def _insert(session: AsyncSession, table: type[Any]) -> Any:
@@ -181,13 +193,10 @@ class MessageRepository:
         return row
 
     async def set_message_id(self, *, message_row_id: int, message_id: int) -> None:
-        """Remember which Telegram message a delivered send became."""
-        stmt = (
-            update(TelegramMessageRow)
-            .where(col(TelegramMessageRow.id) == message_row_id)
-            .values(message_id=message_id)
-        )
-        await self._session.execute(stmt)
+        """Remember which Telegram message a delivered send became (a Core UPDATE: a row
+        already loaded in this unit of work keeps the value it had)."""
+        params = {"row_id": message_row_id, "telegram_id": message_id}
+        await self._session.execute(_set_message_id_statement(), params)
 
     async def get_by_telegram(self, *, chat_id: int, message_id: int) -> TelegramMessageRow | None:
         """The row for a Telegram message, e.g. the one a button was pressed on."""
