@@ -6,19 +6,25 @@ messages waiting in ``HELD_CHATS`` chats (``N / HELD_CHATS`` each), all of them 
 head of every held chat, may send none of them, and claims nothing: what it costs is finding
 the heads (and the blocked chats) among every undelivered row.
 
-Measured with the real ``OutboxSender.pass_once`` (its unit of work, its queries), wall time
-in this process (SQLite's thread included), median of ``PASSES`` passes after ``WARMUP``:
+Measured with the real ``OutboxSender.pass_once`` (its unit of work, its queries) on three
+databases side by side, so that a busy moment of the machine falls on all three alike:
 
 * an empty outbox;
 * the heads alone: one held message in each of the ``HELD_CHATS`` chats;
 * the backlog: ``N`` held messages in the same chats.
+
+The passes go round-robin, ``BLOCK`` on each database in turn, ``ROUNDS`` times after a
+warm-up; reported is the median of the wall time and of this process's CPU time (SQLite's
+thread included; PostgreSQL's own work is only in the wall time). What exists before the
+passes is frozen out of the garbage collector's reach, as the service does once started.
 """
 
 from __future__ import annotations
 
+import gc
 import statistics
 import time
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import timedelta
 from typing import Any
 
@@ -31,8 +37,9 @@ from storage.models import OutboxOp, OutboxRow, OutboxStatus
 from storage.types import utcnow
 
 HELD_CHATS = 50
-PASSES = 300
-WARMUP = 30
+BLOCK = 10
+ROUNDS = 40
+WARMUP_ROUNDS = 3
 BATCH = 10_000
 
 
@@ -72,38 +79,54 @@ async def add_held(database: Database, count: int) -> None:
         await uow.commit()
 
 
-async def pass_ms(database: Database) -> float:
-    """Median wall milliseconds of one pass that may send nothing."""
-    sender = OutboxSender(database, NoTransport(), TelegramRateLimiter())
-    timings = []
-    for n in range(WARMUP + PASSES):
-        started = time.perf_counter()
-        await sender.pass_once()
-        if n >= WARMUP:
-            timings.append((time.perf_counter() - started) * 1000)
-    return statistics.median(timings)
+@dataclass
+class Timings:
+    """Milliseconds of each pass on one database."""
+
+    wall: list[float] = field(default_factory=list)
+    cpu: list[float] = field(default_factory=list)
+
+    async def passes(self, sender: OutboxSender, count: int, *, keep: bool) -> None:
+        """Run ``count`` passes that may send nothing, timing each."""
+        for _ in range(count):
+            wall, cpu = time.perf_counter(), time.process_time()
+            await sender.pass_once()
+            if keep:
+                self.cpu.append((time.process_time() - cpu) * 1000)
+                self.wall.append((time.perf_counter() - wall) * 1000)
+
+    def median(self) -> tuple[float, float]:
+        """Median wall and CPU milliseconds."""
+        return statistics.median(self.wall), statistics.median(self.cpu)
 
 
 @dataclass(frozen=True)
 class PassCost:
-    """Median milliseconds of a pass: empty outbox, heads alone, heads behind a backlog."""
+    """Median (wall, CPU) milliseconds of a pass: empty, heads alone, heads behind a backlog."""
 
     backlog: int
-    empty_ms: float
-    heads_ms: float
-    backlog_ms: float
+    empty: tuple[float, float]
+    heads: tuple[float, float]
+    behind: tuple[float, float]
 
-    @property
-    def ratio(self) -> float:
-        """The backlog's pass over the empty outbox's."""
-        return self.backlog_ms / self.empty_ms if self.empty_ms else 0.0
+    def ratio(self, index: int) -> float:
+        """The backlog's pass over the empty outbox's (0: wall, 1: CPU)."""
+        return self.behind[index] / self.empty[index] if self.empty[index] else 0.0
 
 
-async def measure(database: Database, backlog: int) -> PassCost:
-    """Empty, then one held message per chat, then ``backlog`` held messages in all."""
-    empty = await pass_ms(database)
-    await add_held(database, HELD_CHATS)
-    heads = await pass_ms(database)
-    await add_held(database, max(backlog - HELD_CHATS, 0))
-    behind = await pass_ms(database)
-    return PassCost(backlog=backlog, empty_ms=empty, heads_ms=heads, backlog_ms=behind)
+async def measure(empty: Database, heads: Database, behind: Database, backlog: int) -> PassCost:
+    """Fill the heads and the backlog databases, then time passes on all three in turn."""
+    await add_held(heads, HELD_CHATS)
+    await add_held(behind, backlog)
+    databases = (empty, heads, behind)
+    senders = [OutboxSender(db, NoTransport(), TelegramRateLimiter()) for db in databases]
+    timings = [Timings() for _ in databases]
+    gc.freeze()  # as ``modest run`` does once started (``modest.app``)
+    try:
+        for round_ in range(WARMUP_ROUNDS + ROUNDS):
+            for sender, timing in zip(senders, timings, strict=True):
+                await timing.passes(sender, BLOCK, keep=round_ >= WARMUP_ROUNDS)
+    finally:
+        gc.unfreeze()
+    medians = [timing.median() for timing in timings]
+    return PassCost(backlog=backlog, empty=medians[0], heads=medians[1], behind=medians[2])
