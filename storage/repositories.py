@@ -147,7 +147,8 @@ class TicketRepository:
             await self._session.refresh(cached)
 
     async def open_assigned_to(self, *, assignee_key: str, limit: int) -> Sequence[TicketRow]:
-        """Tickets assigned to a person and not closed, oldest first."""
+        """Tickets assigned to a person and not closed, oldest first (read in order from
+        ``ix_ticket_assignee_state_received_at``, up to ``limit``)."""
         stmt = (
             select(TicketRow)
             .where(
