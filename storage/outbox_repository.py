@@ -12,7 +12,19 @@ from collections.abc import Sequence
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Select, Update, and_, bindparam, func, or_, select, union_all, update
+from sqlalchemy import (
+    Select,
+    Update,
+    and_,
+    bindparam,
+    case,
+    func,
+    or_,
+    select,
+    union,
+    union_all,
+    update,
+)
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import defer
 from sqlmodel import col
@@ -24,7 +36,7 @@ from storage.models import (
     OutboxStatus,
     TelegramMessageRow,
 )
-from storage.types import utcnow
+from storage.types import UTCDateTime, utcnow
 
 _OUTBOX = OutboxRow.__table__  # type: ignore[attr-defined]
 _NOT_READ_FOR_HEADS = ("payload", "created_at", "sent_at", "last_error")
@@ -32,7 +44,47 @@ _NOT_READ_FOR_HEADS = ("payload", "created_at", "sent_at", "last_error")
 
 @functools.cache
 def _heads_statement(limit: int) -> Select[tuple[OutboxRow, int]]:
-    """The oldest live row of each chat and whether that chat is blocked, by index walk.
+    """The heads that may go at ``:now``, the first to be free of those held (one held by a
+    retry time, one by a live lease), and whether their chats are blocked.
+
+    A head is the oldest live row of its chat, found by ``_head_ids``. Held heads are not
+    read, but for the one of each kind that is free first: the caller waits until then
+    (after an outage every chat's head waits out a backoff, and every pass read them all).
+    """
+    pending, sending = OutboxStatus.PENDING.value, OutboxStatus.SENDING.value
+    now = bindparam("now", type_=UTCDateTime())
+    head = _OUTBOX.alias("head")
+    leased = and_(head.c.status == sending, head.c.locked_until > now)
+    free_at = case((leased, head.c.locked_until), else_=head.c.not_before).label("free_at")
+    ids = _head_ids()
+    heads = select(head.c.id, head.c.status, free_at).join(ids, head.c.id == ids.c.id).cte("heads")
+
+    def first_held(status: str) -> Select[tuple[int]]:
+        held = (
+            select(heads.c.id)
+            .where(heads.c.status == status, heads.c.free_at > now)
+            .order_by(heads.c.free_at)
+            .limit(1)
+            .subquery()
+        )
+        return select(held.c.id)
+
+    picked = union(
+        select(heads.c.id).where(heads.c.free_at <= now), first_held(pending), first_held(sending)
+    ).subquery("picked")
+    return (
+        select(OutboxRow, col(BlockedChatRow.chat_id))
+        .join(picked, col(OutboxRow.id) == picked.c.id)
+        .outerjoin(BlockedChatRow, col(BlockedChatRow.chat_id) == col(OutboxRow.chat_id))
+        .order_by(col(OutboxRow.id))
+        .limit(limit)
+        # Not read for every head: the payload comes with the claim, as committed then.
+        .options(*(defer(getattr(OutboxRow, name)) for name in _NOT_READ_FOR_HEADS))
+    )
+
+
+def _head_ids() -> Any:
+    """The id of the oldest live row of each chat (``head_ids.id``), by index walk.
 
     A skip-scan over ``ix_outbox_status_chat_id`` (status, chat_id, id): a recursive CTE
     steps from one chat with pending rows to the next with one index seek each (the
@@ -65,16 +117,7 @@ def _heads_statement(limit: int) -> Select[tuple[OutboxRow, int]]:
         .where(_OUTBOX.c.status == sending)
         .group_by(_OUTBOX.c.chat_id),
     ).subquery("live")
-    heads = select(func.min(live.c.id).label("id")).group_by(live.c.chat_id).subquery("heads")
-    return (
-        select(OutboxRow, col(BlockedChatRow.chat_id))
-        .join(heads, col(OutboxRow.id) == heads.c.id)
-        .outerjoin(BlockedChatRow, col(BlockedChatRow.chat_id) == col(OutboxRow.chat_id))
-        .order_by(col(OutboxRow.id))
-        .limit(limit)
-        # Not read for every head: the payload comes with the claim, as committed then.
-        .options(*(defer(getattr(OutboxRow, name)) for name in _NOT_READ_FOR_HEADS))
-    )
+    return select(func.min(live.c.id).label("id")).group_by(live.c.chat_id).subquery("head_ids")
 
 
 @functools.cache
@@ -199,18 +242,23 @@ class OutboxRepository:
         )
         await self._session.execute(stmt)
 
-    async def heads(self, *, limit: int) -> Sequence[OutboxRow]:
-        """The oldest undelivered row of each chat: only it may go (order per chat).
+    async def heads(self, *, limit: int, now: datetime | None = None) -> Sequence[OutboxRow]:
+        """The oldest undelivered row of each chat (only it may go: order per chat) that
+        may go at ``now``; of those held by a retry time or by a live lease, the one of
+        each kind free first, so that the caller knows how long to wait.
 
         The payload is not loaded (``claim`` returns it), nor are ``created_at``,
         ``sent_at`` and ``last_error``.
         """
-        rows, _ = await self.heads_and_blocked(limit=limit)
+        rows, _ = await self.heads_and_blocked(limit=limit, now=now)
         return rows
 
-    async def heads_and_blocked(self, *, limit: int) -> tuple[Sequence[OutboxRow], set[int]]:
+    async def heads_and_blocked(
+        self, *, limit: int, now: datetime | None = None
+    ) -> tuple[Sequence[OutboxRow], set[int]]:
         """``heads``, and which of their chats are marked blocked, in one statement."""
-        result = (await self._session.execute(_heads_statement(limit))).all()
+        params = {"now": now or utcnow()}
+        result = (await self._session.execute(_heads_statement(limit), params)).all()
         return [row for row, _ in result], {chat for _, chat in result if chat is not None}
 
     async def claim(
