@@ -11,14 +11,12 @@ import re
 from collections.abc import Sequence
 from datetime import datetime, tzinfo
 
-from aiogram.types import InlineKeyboardButton
-
 from bot.callbacks import DevAction, DevCb, DispatchAction, DispatchCb
 from bot.crm_renderers import CrmRenderer
 from bot.dev_renderers import DevTaskRenderer
 from bot.history_renderers import HistoryRenderer
 from bot.i18n import Texts
-from bot.list_renderers import ListRenderer, cut, esc, payload_of, waited
+from bot.list_renderers import Button, ListRenderer, button, cut, esc, payload_of, waited
 from bot.time_renderers import TimeRenderer
 from config.routing import Department, Person
 from dispatch.durations import format_minutes as hours
@@ -81,12 +79,12 @@ class TelegramRenderer(ListRenderer, TimeRenderer, DevTaskRenderer, HistoryRende
         lines = [self._t("📌 <b>A ticket for you</b>"), *self._header(ticket)]
         if ticket.assigned_by_name and ticket.assigned_by_name != "helpdesk":
             lines.append(self._t("Assigned by {name}", name=esc(ticket.assigned_by_name)))
-        rows: list[list[InlineKeyboardButton]] = []
+        rows: list[list[Button]] = []
         if ticket.url:
-            rows.append([InlineKeyboardButton(text=self._t("Open in helpdesk"), url=ticket.url)])
+            rows.append([button(self._t("Open in helpdesk"), url=ticket.url)])
         if dev_task:
             data = DevCb(action=DevAction.START, ref=ticket.id).pack()
-            rows.append([InlineKeyboardButton(text=self._t("Developer task"), callback_data=data)])
+            rows.append([button(self._t("Developer task"), callback_data=data)])
         return payload_of("\n".join(lines), rows)
 
     def _header(self, ticket: TicketView) -> list[str]:
@@ -163,7 +161,7 @@ class TelegramRenderer(ListRenderer, TimeRenderer, DevTaskRenderer, HistoryRende
 
     def _department_rows(
         self, ticket: TicketView, departments: Sequence[Department]
-    ) -> list[list[InlineKeyboardButton]]:
+    ) -> list[list[Button]]:
         buttons = [
             self._button(d.name, ticket, DispatchAction.DEPARTMENT, dept=d.key)
             for d in departments
@@ -172,7 +170,7 @@ class TelegramRenderer(ListRenderer, TimeRenderer, DevTaskRenderer, HistoryRende
 
     def _member_rows(
         self, ticket: TicketView, department: Department, members: Sequence[Person]
-    ) -> list[list[InlineKeyboardButton]]:
+    ) -> list[list[Button]]:
         buttons = [
             self._button(p.name, ticket, DispatchAction.ASSIGN, dept=department.key, person=p.key)
             for p in members
@@ -184,9 +182,9 @@ class TelegramRenderer(ListRenderer, TimeRenderer, DevTaskRenderer, HistoryRende
     @staticmethod
     def _button(
         text: str, ticket: TicketView, action: DispatchAction, dept: str = "", person: str = ""
-    ) -> InlineKeyboardButton:
+    ) -> Button:
         data = DispatchCb(action=action, ticket=ticket.id, dept=dept, person=person).pack()
-        return InlineKeyboardButton(text=cut(text, 60), callback_data=data)
+        return button(cut(text, 60), callback_data=data)
 
     def _when(self, moment: datetime | None) -> str:
         if moment is None:
