@@ -11,8 +11,8 @@ every message arrived exactly once and in order in its chat.
 
 With ``--backlog N`` the cost of one sender pass is measured first, with an empty outbox and
 then with ``N`` messages held in 50 other chats (``bench.outbox_backlog``), and the drain
-runs with that backlog still in the table. ``--db postgres`` runs on a database of its own
-on the local PostgreSQL, dropped afterwards.
+runs with that backlog still in the table (``--no-drain``: the pass costs only). ``--db
+postgres`` runs on a database of its own on the local PostgreSQL, dropped afterwards.
 """
 
 from __future__ import annotations
@@ -150,7 +150,9 @@ async def database_url(db: str) -> AsyncIterator[str]:
         await admin.close()
 
 
-async def run(db: str, backlog: int) -> tuple[outbox_backlog.PassCost | None, Drain]:
+async def run(
+    db: str, backlog: int, *, drain_too: bool = True
+) -> tuple[outbox_backlog.PassCost | None, Drain | None]:
     """A migrated database, the pass costs (with a backlog), the queued messages, the drain."""
     chats = chat_ids()
     async with database_url(db) as url:
@@ -158,6 +160,8 @@ async def run(db: str, backlog: int) -> tuple[outbox_backlog.PassCost | None, Dr
         try:
             await upgrade(database)
             passes = await pass_costs(db, database, backlog) if backlog else None
+            if not drain_too:
+                return passes, None
             await enqueue_all(database, chats)
             async with TelegramEmulator(enforce_rate_limits=True) as tg:
                 for chat_id in chats:
@@ -207,12 +211,10 @@ def pass_lines(cost: outbox_backlog.PassCost) -> list[str]:
 
 
 def report_lines(
-    result: Drain, passes: outbox_backlog.PassCost | None = None, db: str = "sqlite"
+    result: Drain | None, passes: outbox_backlog.PassCost | None = None, db: str = "sqlite"
 ) -> list[str]:
     """The results table."""
     total = (PRIVATE_CHATS + GROUP_CHATS) * PER_CHAT
-    ratio = result.floor / result.elapsed if result.elapsed else 0.0
-    exact = result.delivered == total and result.duplicates == 0 and result.in_order
     behind = f"; {passes.backlog:,} held messages in the table" if passes else ""
     return [
         f"bench.outbox ({db})  {total} messages, {PRIVATE_CHATS} private chats + "
@@ -222,6 +224,16 @@ def report_lines(
         f"| {'metric':<42} | {'measured':>12} | {'goal':>12} | {'':<6} |",
         "|" + "-" * 44 + "|" + "-" * 14 + "|" + "-" * 14 + "|" + "-" * 8 + "|",
         *(pass_lines(passes) if passes else []),
+        *(drain_lines(result) if result else []),
+    ]
+
+
+def drain_lines(result: Drain) -> list[str]:
+    """The rows of the drain."""
+    total = (PRIVATE_CHATS + GROUP_CHATS) * PER_CHAT
+    ratio = result.floor / result.elapsed if result.elapsed else 0.0
+    exact = result.delivered == total and result.duplicates == 0 and result.in_order
+    return [
         _row("first -> last delivered call (s)", f"{result.elapsed:.2f}", "", None),
         _row("legal minimum, allowed_rate_floor_seconds", f"{result.floor:.2f}", "", None),
         _row("share of the allowed rate (floor/elapsed)", f"{ratio:.1%}", ">= 90%",
@@ -246,9 +258,10 @@ def main() -> None:
         help="measure a pass behind N held messages, and drain with them",
     )
     parser.add_argument("--db", choices=["sqlite", "postgres"], default="sqlite")
+    parser.add_argument("--no-drain", action="store_true", help="only the pass costs")
     args = parser.parse_args()
     production_logging()
-    passes, result = asyncio.run(run(args.db, args.backlog))
+    passes, result = asyncio.run(run(args.db, args.backlog, drain_too=not args.no_drain))
     print("\n".join(report_lines(result, passes, args.db)))
 
 
