@@ -14,6 +14,7 @@ from typing import Any
 
 from sqlalchemy import (
     Select,
+    Subquery,
     Update,
     and_,
     bindparam,
@@ -83,7 +84,7 @@ def _heads_statement(limit: int) -> Select[tuple[OutboxRow, int]]:
     )
 
 
-def _head_ids() -> Any:
+def _head_ids() -> Subquery:
     """The id of the oldest live row of each chat (``head_ids.id``), by index walk.
 
     A skip-scan over ``ix_outbox_status_chat_id`` (status, chat_id, id): a recursive CTE
