@@ -27,6 +27,7 @@ from bot.i18n import Texts
 from bot.renderers import TelegramRenderer
 from config.routing import RoutingConfig, load_routing_text
 from dispatch.cards import CardPublisher
+from dispatch.events import TicketLog
 from dispatch.reminders import ReminderService
 from storage.db import Database
 from storage.migrate import upgrade
@@ -103,7 +104,8 @@ async def make_due(database: Database, due: int) -> None:
 async def measure(database: Database, routing: RoutingConfig, due: int, runs: int) -> float:
     """Median milliseconds of one pass with ``due`` reminders due."""
     renderer = TelegramRenderer(Texts("en"), routing.tz)
-    service = ReminderService(database, routing, CardPublisher(routing, renderer), renderer)
+    cards = CardPublisher(routing, renderer)
+    service = ReminderService(database, routing, cards, renderer, TicketLog())
     timings = []
     for _ in range(runs):
         await make_due(database, due)

@@ -8,7 +8,7 @@ from collections.abc import Callable, Sequence
 from datetime import timedelta
 from typing import Any
 
-from aiogram.types import InlineKeyboardButton, InlineKeyboardMarkup
+from aiogram.types import InlineKeyboardButton
 
 from bot.callbacks import NagAction, NagCb
 from bot.i18n import Texts
@@ -63,13 +63,37 @@ def card_link(chat_id: int | None, message_id: int | None) -> str | None:
     return f"https://t.me/c/{text.removeprefix('-100')}/{message_id}"
 
 
-def payload_of(text: str, rows: list[list[InlineKeyboardButton]]) -> Payload:
-    """A Telegram payload: HTML text and, when there are buttons, an inline keyboard."""
+#: An inline keyboard button as plain data: the dict ``InlineKeyboardButton`` dumps to.
+Button = dict[str, str]
+
+
+def button(text: str, *, callback_data: str | None = None, url: str | None = None) -> Button:
+    """A button with a callback or a link, without building aiogram's model of it (the
+    payload is stored as JSON and read back by the transport, so the model would only be
+    dumped to this very dict)."""
+    made = {"text": text}
+    if callback_data is not None:
+        made["callback_data"] = callback_data
+    if url is not None:
+        made["url"] = url
+    return made
+
+
+def payload_of(text: str, rows: Sequence[Sequence[InlineKeyboardButton | Button]]) -> Payload:
+    """A Telegram payload: HTML text and, when there are buttons, an inline keyboard (the
+    ``model_dump(mode="json", exclude_none=True)`` of ``InlineKeyboardMarkup``)."""
     payload: dict[str, Any] = {"text": text}
     if rows:
-        markup = InlineKeyboardMarkup(inline_keyboard=rows)
-        payload["reply_markup"] = markup.model_dump(mode="json", exclude_none=True)
+        keyboard = [[_plain(b) for b in row] for row in rows]
+        payload["reply_markup"] = {"inline_keyboard": keyboard}
     return payload
+
+
+def _plain(made: InlineKeyboardButton | Button) -> Button:
+    if isinstance(made, dict):
+        return made
+    dumped: Button = made.model_dump(mode="json", exclude_none=True)
+    return dumped
 
 
 class ListRenderer:

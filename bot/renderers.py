@@ -11,15 +11,13 @@ import re
 from collections.abc import Sequence
 from datetime import datetime, tzinfo
 
-from aiogram.types import InlineKeyboardButton
-
 from bot.callbacks import DevAction, DevCb, DispatchAction, DispatchCb, HandAction, HandCb
 from bot.connector_renderers import ConnectorRenderer
 from bot.crm_renderers import CrmRenderer
 from bot.dev_renderers import DevTaskRenderer
 from bot.history_renderers import HistoryRenderer
 from bot.i18n import Texts
-from bot.list_renderers import ListRenderer, cut, esc, payload_of, waited
+from bot.list_renderers import Button, ListRenderer, button, cut, esc, payload_of, waited
 from bot.time_renderers import TimeRenderer
 from config.routing import Department, Person
 from dispatch.durations import format_minutes as hours
@@ -94,7 +92,7 @@ class TelegramRenderer(
         departments: Sequence[Department],
         browsing: Department | None,
         members: Sequence[Person],
-    ) -> list[list[InlineKeyboardButton]]:
+    ) -> list[list[Button]]:
         """Reassigning: the departments and "cancel", or a department's people and "back"."""
         if browsing is None:
             buttons = [
@@ -125,15 +123,15 @@ class TelegramRenderer(
         lines = [self._t("📌 <b>A ticket for you</b>"), *self._header(ticket)]
         if ticket.assigned_by_name and ticket.assigned_by_name != "helpdesk":
             lines.append(self._t("Assigned by {name}", name=esc(ticket.assigned_by_name)))
-        rows: list[list[InlineKeyboardButton]] = []
+        rows: list[list[Button]] = []
         if ticket.url:
-            rows.append([InlineKeyboardButton(text=self._t("Open in helpdesk"), url=ticket.url)])
+            rows.append([button(self._t("Open in helpdesk"), url=ticket.url)])
         if dev_task:
             data = DevCb(action=DevAction.START, ref=ticket.id).pack()
-            rows.append([InlineKeyboardButton(text=self._t("Developer task"), callback_data=data)])
+            rows.append([button(self._t("Developer task"), callback_data=data)])
         if ticket.state == TicketState.ASSIGNED:
             data = HandCb(action=HandAction.BACK, ticket=ticket.id).pack()
-            rows.append([InlineKeyboardButton(text=self._t("↩️ Hand back"), callback_data=data)])
+            rows.append([button(self._t("↩️ Hand back"), callback_data=data)])
         return payload_of("\n".join(lines), rows)
 
     def assignee_released(self, ticket: TicketView, release: Release) -> Payload:
@@ -239,7 +237,7 @@ class TelegramRenderer(
 
     def _department_rows(
         self, ticket: TicketView, departments: Sequence[Department]
-    ) -> list[list[InlineKeyboardButton]]:
+    ) -> list[list[Button]]:
         buttons = [
             self._button(d.name, ticket, DispatchAction.DEPARTMENT, dept=d.key)
             for d in departments
@@ -248,7 +246,7 @@ class TelegramRenderer(
 
     def _member_rows(
         self, ticket: TicketView, department: Department, members: Sequence[Person]
-    ) -> list[list[InlineKeyboardButton]]:
+    ) -> list[list[Button]]:
         buttons = [
             self._button(p.name, ticket, DispatchAction.ASSIGN, dept=department.key, person=p.key)
             for p in members
@@ -260,9 +258,9 @@ class TelegramRenderer(
     @staticmethod
     def _button(
         text: str, ticket: TicketView, action: DispatchAction, dept: str = "", person: str = ""
-    ) -> InlineKeyboardButton:
+    ) -> Button:
         data = DispatchCb(action=action, ticket=ticket.id, dept=dept, person=person).pack()
-        return InlineKeyboardButton(text=cut(text, 60), callback_data=data)
+        return button(cut(text, 60), callback_data=data)
 
     def _when(self, moment: datetime | None) -> str:
         if moment is None:

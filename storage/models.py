@@ -69,6 +69,9 @@ class TicketRow(SQLModel, table=True):
         UniqueConstraint("source", "external_id", name="uq_ticket_source_external"),
         # Statistics count the tickets open at a moment from the index alone.
         Index("ix_ticket_state_closed_at", "state", "closed_at", "received_at", "assigned_at"),
+        # /queue and /mine read their first tickets in order, whatever the table holds.
+        Index("ix_ticket_state_received_at", "state", "received_at"),
+        Index("ix_ticket_assignee_state_received_at", "assignee_key", "state", "received_at"),
     )
 
     id: int | None = Field(default=None, primary_key=True)
@@ -88,7 +91,7 @@ class TicketRow(SQLModel, table=True):
     helpdesk_assignee: str | None = Field(default=None, max_length=64)
     created_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
     received_at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime)
-    state: str = Field(default="unassigned", max_length=16, index=True)
+    state: str = Field(default="unassigned", max_length=16)
     department_key: str | None = Field(default=None, max_length=32)
     assignee_key: str | None = Field(default=None, max_length=32)
     assigned_by: str | None = Field(default=None, max_length=64)
@@ -125,7 +128,11 @@ class OutboxRow(SQLModel, table=True):
     """One Telegram call to make after the transaction that caused it commits."""
 
     __tablename__ = "outbox"
-    __table_args__ = (Index("ix_outbox_status_chat_id", "status", "chat_id", "id"),)
+    __table_args__ = (
+        Index("ix_outbox_status_chat_id", "status", "chat_id", "id"),
+        # The oldest undelivered row (/healthz) and the prune of delivered ones.
+        Index("ix_outbox_status_created_at", "status", "created_at"),
+    )
 
     id: int | None = Field(default=None, primary_key=True)
     chat_id: int = Field(sa_type=BigInteger)
@@ -172,7 +179,10 @@ class JobRow(SQLModel, table=True):
     """Work to do after commit that talks to a helpdesk: fetch a ticket, write back."""
 
     __tablename__ = "job"
-    __table_args__ = (Index("ix_job_status_not_before", "status", "not_before"),)
+    __table_args__ = (
+        Index("ix_job_status_not_before", "status", "not_before"),
+        Index("ix_job_status_created_at", "status", "created_at"),  # the prune of done jobs
+    )
 
     id: int | None = Field(default=None, primary_key=True)
     kind: str = Field(max_length=32)

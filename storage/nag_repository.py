@@ -127,11 +127,15 @@ class NagRepository:
         return value if isinstance(value, datetime) else None
 
     async def waiting(self, *, limit: int) -> Sequence[TicketRow]:
-        """Unassigned tickets being reminded about, oldest first."""
+        """Unassigned tickets being reminded about, oldest first.
+
+        Read in order from ``ix_ticket_state_received_at`` (the unassigned ones), each
+        checked for an active reminder, up to ``limit``: no sort of every reminder.
+        """
         stmt = (
             select(TicketRow)
             .join(NagRow, col(TicketRow.id) == col(NagRow.ticket_id))
-            .where(col(NagRow.active).is_(True))
+            .where(col(TicketRow.state) == "unassigned", col(NagRow.active).is_(True))
             .order_by(col(TicketRow.received_at))
             .limit(limit)
         )

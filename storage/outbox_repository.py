@@ -1,15 +1,35 @@
-"""The transactional outbox of Telegram calls: queueing, coalescing, claiming."""
+"""The transactional outbox of Telegram calls: queueing, coalescing, claiming.
+
+The sender's statements (heads, claim, finish, reschedule) run on every pass and every
+call: each is built once (the cached ``_*_statement`` functions) and given its values as
+parameters, so SQLAlchemy neither rebuilds it nor works out its cache key anew.
+"""
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
-from sqlalchemy import exists, func, select, update
+from sqlalchemy import (
+    Select,
+    Subquery,
+    Update,
+    and_,
+    bindparam,
+    case,
+    exists,
+    func,
+    or_,
+    select,
+    union,
+    union_all,
+    update,
+)
 from sqlalchemy.ext.asyncio import AsyncSession
-from sqlalchemy.orm import aliased
+from sqlalchemy.orm import aliased, defer
 from sqlmodel import col
 
 from storage.models import (
@@ -21,7 +41,115 @@ from storage.models import (
     TelegramMessageRow,
     TicketRow,
 )
-from storage.types import lease_claim, rowcount, utcnow
+from storage.types import UTCDateTime, rowcount, utcnow
+
+_OUTBOX = OutboxRow.__table__  # type: ignore[attr-defined]
+_NOT_READ_FOR_HEADS = ("payload", "created_at", "sent_at", "last_error")
+
+
+@functools.cache
+def _heads_statement(limit: int) -> Select[tuple[OutboxRow, int]]:
+    """The heads that may go at ``:now``, the first to be free of those held (one held by a
+    retry time, one by a live lease), and whether their chats are blocked.
+
+    A head is the oldest live row of its chat, found by ``_head_ids``. Held heads are not
+    read, but for the one of each kind that is free first: the caller waits until then
+    (after an outage every chat's head waits out a backoff, and every pass read them all).
+    """
+    pending, sending = OutboxStatus.PENDING.value, OutboxStatus.SENDING.value
+    now = bindparam("now", type_=UTCDateTime())
+    head = _OUTBOX.alias("head")
+    leased = and_(head.c.status == sending, head.c.locked_until > now)
+    free_at = case((leased, head.c.locked_until), else_=head.c.not_before).label("free_at")
+    ids = _head_ids()
+    heads = select(head.c.id, head.c.status, free_at).join(ids, head.c.id == ids.c.id).cte("heads")
+
+    def first_held(status: str) -> Select[tuple[int]]:
+        held = (
+            select(heads.c.id)
+            .where(heads.c.status == status, heads.c.free_at > now)
+            .order_by(heads.c.free_at)
+            .limit(1)
+            .subquery()
+        )
+        return select(held.c.id)
+
+    picked = union(
+        select(heads.c.id).where(heads.c.free_at <= now), first_held(pending), first_held(sending)
+    ).subquery("picked")
+    return (
+        select(OutboxRow, col(BlockedChatRow.chat_id))
+        .join(picked, col(OutboxRow.id) == picked.c.id)
+        .outerjoin(BlockedChatRow, col(BlockedChatRow.chat_id) == col(OutboxRow.chat_id))
+        .order_by(col(OutboxRow.id))
+        .limit(limit)
+        # Not read for every head: the payload comes with the claim, as committed then.
+        .options(*(defer(getattr(OutboxRow, name)) for name in _NOT_READ_FOR_HEADS))
+    )
+
+
+def _head_ids() -> Subquery:
+    """The id of the oldest live row of each chat (``head_ids.id``), by index walk.
+
+    A skip-scan over ``ix_outbox_status_chat_id`` (status, chat_id, id): a recursive CTE
+    steps from one chat with pending rows to the next with one index seek each (the
+    smallest ``chat_id`` above the last one), and each chat's first pending id is one more
+    seek. The cost grows with the chats that have something to send, not with their rows
+    (a GROUP BY over every pending row cost 19 ms at 100,000 rows in 50 chats). Rows being
+    sent are few (at most a chat's head each) and are grouped directly.
+    """
+    pending, sending = OutboxStatus.PENDING.value, OutboxStatus.SENDING.value
+    first_chat = select(func.min(_OUTBOX.c.chat_id).label("chat_id")).where(
+        _OUTBOX.c.status == pending
+    )
+    chats = first_chat.cte("pending_chat", recursive=True)
+    later = _OUTBOX.alias("later")
+    next_chat = (
+        select(func.min(later.c.chat_id))
+        .where(later.c.status == pending, later.c.chat_id > chats.c.chat_id)
+        .scalar_subquery()
+    )
+    chats = chats.union_all(select(next_chat).where(chats.c.chat_id.is_not(None)))
+    first = _OUTBOX.alias("first")
+    first_id = (
+        select(func.min(first.c.id))
+        .where(first.c.status == pending, first.c.chat_id == chats.c.chat_id)
+        .scalar_subquery()
+    )
+    live = union_all(
+        select(chats.c.chat_id, first_id.label("id")).where(chats.c.chat_id.is_not(None)),
+        select(_OUTBOX.c.chat_id, func.min(_OUTBOX.c.id).label("id"))
+        .where(_OUTBOX.c.status == sending)
+        .group_by(_OUTBOX.c.chat_id),
+    ).subquery("live")
+    return select(func.min(live.c.id).label("id")).group_by(live.c.chat_id).subquery("head_ids")
+
+
+@functools.cache
+def _claim_statement() -> Update:
+    """``lease_claim`` for an outbox row, returning its payload; values as parameters."""
+    t, pending, sending = _OUTBOX, OutboxStatus.PENDING.value, OutboxStatus.SENDING.value
+    return (
+        update(t)
+        .where(
+            t.c.id == bindparam("row_id"),
+            or_(
+                t.c.status == pending,
+                and_(t.c.status == sending, t.c.locked_until < bindparam("now")),
+            ),
+        )
+        .values(status=sending, locked_until=bindparam("lease_until"))
+        .returning(t.c.payload)
+    )
+
+
+@functools.cache
+def _update_statement(columns: tuple[str, ...]) -> Update:
+    """``UPDATE outbox SET <columns> WHERE id = :row_id``, the values as ``v_<column>``."""
+    t = _OUTBOX
+    values = {name: bindparam(f"v_{name}", type_=t.c[name].type) for name in columns}
+    return update(t).where(t.c.id == bindparam("row_id")).values(values)
+
 
 _LIVE = (OutboxStatus.PENDING, OutboxStatus.SENDING)
 
@@ -155,28 +283,23 @@ class OutboxRepository:
         )
         await self._session.execute(stmt)
 
-    async def heads(self, *, limit: int) -> Sequence[OutboxRow]:
-        """The oldest undelivered row of each chat: only it may go (order per chat)."""
-        rows, _ = await self.heads_and_blocked(limit=limit)
+    async def heads(self, *, limit: int, now: datetime | None = None) -> Sequence[OutboxRow]:
+        """The oldest undelivered row of each chat (only it may go: order per chat) that
+        may go at ``now``; of those held by a retry time or by a live lease, the one of
+        each kind free first, so that the caller knows how long to wait.
+
+        The payload is not loaded (``claim`` returns it), nor are ``created_at``,
+        ``sent_at`` and ``last_error``.
+        """
+        rows, _ = await self.heads_and_blocked(limit=limit, now=now)
         return rows
 
-    async def heads_and_blocked(self, *, limit: int) -> tuple[Sequence[OutboxRow], set[int]]:
+    async def heads_and_blocked(
+        self, *, limit: int, now: datetime | None = None
+    ) -> tuple[Sequence[OutboxRow], set[int]]:
         """``heads``, and which of their chats are marked blocked, in one statement."""
-        live = (OutboxStatus.PENDING, OutboxStatus.SENDING)
-        firsts = (
-            select(func.min(col(OutboxRow.id)).label("id"))
-            .where(col(OutboxRow.status).in_(live))
-            .group_by(col(OutboxRow.chat_id))
-            .subquery()
-        )
-        stmt = (
-            select(OutboxRow, col(BlockedChatRow.chat_id))
-            .join(firsts, col(OutboxRow.id) == firsts.c.id)
-            .outerjoin(BlockedChatRow, col(BlockedChatRow.chat_id) == col(OutboxRow.chat_id))
-            .order_by(col(OutboxRow.id))
-            .limit(limit)
-        )
-        result = (await self._session.execute(stmt)).all()
+        params = {"now": now or utcnow()}
+        result = (await self._session.execute(_heads_statement(limit), params)).all()
         return [row for row, _ in result], {chat for _, chat in result if chat is not None}
 
     async def claim(
@@ -184,15 +307,8 @@ class OutboxRepository:
     ) -> dict[str, Any] | None:
         """Take a row for sending and read its payload as committed now (an edit may have
         been folded into it); None if another sender holds it."""
-        stmt = lease_claim(
-            OutboxRow,
-            row_id=row_id,
-            now=now,
-            lease_until=lease_until,
-            pending=OutboxStatus.PENDING,
-            working=OutboxStatus.SENDING,
-        ).returning(col(OutboxRow.payload))
-        row = (await self._session.execute(stmt)).first()
+        params = {"row_id": row_id, "now": now, "lease_until": lease_until}
+        row = (await self._session.execute(_claim_statement(), params)).first()
         return None if row is None else dict(row[0] or {})
 
     async def finish(self, *, row_id: int, status: str, error: str | None = None) -> None:
@@ -323,13 +439,9 @@ class OutboxRepository:
         return await self._pending(message.id, OutboxOp.SEND) is not None
 
     async def _update(self, row_id: int, values: dict[str, Any]) -> None:
-        stmt = (
-            update(OutboxRow)
-            .where(col(OutboxRow.id) == row_id)
-            .values(**values)
-            .execution_options(synchronize_session=False)
-        )
-        await self._session.execute(stmt)
+        stmt = _update_statement(tuple(sorted(values)))
+        params = {f"v_{name}": value for name, value in values.items()}
+        await self._session.execute(stmt, {"row_id": row_id, **params})
 
     async def backlog(self) -> int:
         """How many rows wait to be delivered."""

@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Sequence
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import delete, func, select, update
+from sqlalchemy import Update, bindparam, delete, func, select, update
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -21,6 +22,17 @@ from storage.models import (
     WebhookDeliveryRow,
 )
 from storage.types import rowcount, utcnow
+
+
+@functools.cache
+def _set_message_id_statement() -> Update:
+    """Built once: the sender runs it for every delivered send."""
+    table = TelegramMessageRow.__table__  # type: ignore[attr-defined]
+    return (
+        update(table)
+        .where(table.c.id == bindparam("row_id"))
+        .values(message_id=bindparam("telegram_id"))
+    )
 
 
 def _insert(session: AsyncSession, table: type[Any]) -> Any:
@@ -143,7 +155,8 @@ class TicketRepository:
             await self._session.refresh(cached)
 
     async def open_assigned_to(self, *, assignee_key: str, limit: int) -> Sequence[TicketRow]:
-        """Tickets assigned to a person and not closed, oldest first."""
+        """Tickets assigned to a person and not closed, oldest first (read in order from
+        ``ix_ticket_assignee_state_received_at``, up to ``limit``)."""
         stmt = (
             select(TicketRow)
             .where(
@@ -189,13 +202,10 @@ class MessageRepository:
         return row
 
     async def set_message_id(self, *, message_row_id: int, message_id: int) -> None:
-        """Remember which Telegram message a delivered send became."""
-        stmt = (
-            update(TelegramMessageRow)
-            .where(col(TelegramMessageRow.id) == message_row_id)
-            .values(message_id=message_id)
-        )
-        await self._session.execute(stmt)
+        """Remember which Telegram message a delivered send became (a Core UPDATE: a row
+        already loaded in this unit of work keeps the value it had)."""
+        params = {"row_id": message_row_id, "telegram_id": message_id}
+        await self._session.execute(_set_message_id_statement(), params)
 
     async def mark_withdrawn(self, *, message_row_ids: Sequence[int]) -> None:
         """These messages will never go out (their send was withdrawn)."""
