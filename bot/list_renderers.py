@@ -12,7 +12,7 @@ from aiogram.types import InlineKeyboardButton, InlineKeyboardMarkup
 
 from bot.callbacks import NagAction, NagCb
 from bot.i18n import Texts
-from dispatch.views import Payload, WaitingTicket
+from dispatch.views import DigestKind, Payload, WaitingTicket
 
 FIELD_CHARS = 120
 LIST_LINES = 30
@@ -79,14 +79,59 @@ class ListRenderer:
         self._t = texts
         self._dispatch_chat = dispatch_chat
 
-    def digest(self, tickets: Sequence[WaitingTicket], total: int) -> Payload:
+    def digest(
+        self,
+        tickets: Sequence[WaitingTicket],
+        total: int,
+        *,
+        kind: DigestKind = DigestKind.REMINDER,
+    ) -> Payload:
         """One message listing waiting tickets, a button per ticket to bring up its card."""
+        if kind == DigestKind.BURST:
+            return self._burst(tickets)
         head = self._t.ngettext(
             "⏰ <b>{n} ticket is waiting for an assignee</b>",
             "⏰ <b>{n} tickets are waiting for an assignee</b>",
             total,
         )
         return self._listing(head, tickets, total, buttons=True)
+
+    def _burst(self, tickets: Sequence[WaitingTicket]) -> Payload:
+        """A burst digest: every ticket with its client and priority, urgent ones marked.
+
+        A line is at most ~170 visible characters, so ``BURST_PAGE`` (20) lines fit
+        Telegram's 4,096 with room to spare.
+        """
+        t = self._t
+        lines = [
+            t.ngettext(
+                "🆕 <b>{n} new ticket at once</b>",
+                "🆕 <b>{n} new tickets at once</b>",
+                len(tickets),
+            ),
+            t("Their cards would wait for Telegram's limits: tap a number to bring a card up."),
+            "",
+        ]
+        for item in tickets:
+            parts = [f"<b>#{esc(item.number, 32)}</b> {esc(item.subject, 60)}"]
+            parts += [
+                esc(value, limit)
+                for value, limit in ((item.client, 40), (item.priority, 20))
+                if value
+            ]
+            lines.append(("🔥 " if item.urgent else "") + " · ".join(parts))
+        return payload_of("\n".join(lines), self._show_buttons(tickets))
+
+    @staticmethod
+    def _show_buttons(tickets: Sequence[WaitingTicket]) -> list[list[InlineKeyboardButton]]:
+        keys = [
+            InlineKeyboardButton(
+                text=f"#{cut(item.number, 20)}",
+                callback_data=NagCb(action=NagAction.SHOW, ticket=item.ticket_id).pack(),
+            )
+            for item in tickets
+        ]
+        return [keys[i : i + 4] for i in range(0, len(keys), 4)]
 
     def escalation(self, tickets: Sequence[WaitingTicket], reminders: int) -> Payload:
         """A lead's private message about tickets nobody took: a link to each card."""
@@ -136,14 +181,5 @@ class ListRenderer:
             )
         if total > len(shown):
             lines.append(self._t("…and {more} more", more=total - len(shown)))
-        rows: list[list[InlineKeyboardButton]] = []
-        if buttons:
-            keys = [
-                InlineKeyboardButton(
-                    text=f"#{cut(item.number, 20)}",
-                    callback_data=NagCb(action=NagAction.SHOW, ticket=item.ticket_id).pack(),
-                )
-                for item in shown
-            ]
-            rows = [keys[i : i + 4] for i in range(0, len(keys), 4)]
+        rows = self._show_buttons(shown) if buttons else []
         return payload_of("\n".join(lines), rows)

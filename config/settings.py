@@ -73,6 +73,9 @@ class Settings(BaseSettings, ConnectorEnvironment):
     #: The client cabinet: None means on when PORTAL_BASE_URL is set.
     portal_enabled: bool | None = None
     portal_base_url: str | None = None
+    #: ``GET /metrics`` wants ``Authorization: Bearer <this>``; unset, it answers only
+    #: requests from the loopback interface.
+    metrics_token: SecretStr | None = None
 
     @field_validator("telegram_api_base", "telegram_webhook_url", "portal_base_url")
     @classmethod

@@ -15,6 +15,7 @@ from connectors.bitrix24_crm import Bitrix24CrmConnector
 from connectors.bitrix24_rest import portal_limiter
 from connectors.crm import CRM, CrmConnector
 from connectors.environment import Bitrix24CrmEnvironment, Bitrix24Environment
+from connectors.observe import observed
 from connectors.plugin import ConnectorPlugin, ConnectorSettings, References
 
 _CONTRACT = ("routing", "crm", "contract")
@@ -51,6 +52,9 @@ def _build(settings: Bitrix24CrmSettings) -> CrmConnector:
         deal_category=settings.deal_category,
         fields=fields,
         limiter=portal_limiter(settings.budgets, url),
+        transport=observed(
+            None, settings.observer, kind=CRM.name, system=Bitrix24CrmConnector.slug
+        ),
     )
 
 

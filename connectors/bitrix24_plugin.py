@@ -13,6 +13,7 @@ from connectors.bitrix24 import Bitrix24Connector
 from connectors.bitrix24_parse import parse_event
 from connectors.bitrix24_rest import portal_limiter
 from connectors.environment import Bitrix24Environment, unset
+from connectors.observe import observed
 from connectors.payload import PayloadError
 from connectors.plugin import ConnectorPlugin, ConnectorSettings, References
 from connectors.trackers import TRACKER, TrackerConnector
@@ -60,6 +61,9 @@ def _build(settings: Bitrix24Settings) -> TrackerConnector:
         webhook_url=url,
         done_statuses=settings.done_statuses,
         limiter=portal_limiter(settings.budgets, url),
+        transport=observed(
+            None, settings.observer, kind=TRACKER.name, system=Bitrix24Connector.slug
+        ),
     )
 
 

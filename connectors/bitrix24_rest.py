@@ -85,6 +85,13 @@ class PortalRateLimiter:
         self._at: float | None = None
         self._lock: asyncio.Lock | None = None  # made on first use, inside the loop
 
+    def left(self) -> float:
+        """How many requests the bucket takes right now without a wait."""
+        level = self._level
+        if self._at is not None:
+            level = max(0.0, level - (self._clock() - self._at) * self._rate)
+        return max(self._burst - level, 0.0)
+
     async def acquire(self) -> None:
         """Wait for this request's turn, then count it."""
         if self._lock is None:

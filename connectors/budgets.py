@@ -32,6 +32,10 @@ class SharedBudgets:
             )
         return budget
 
+    def items(self) -> list[tuple[str, object]]:
+        """Every budget handed out so far, by key (sorted)."""
+        return sorted(self._budgets.items())
+
     def keys(self) -> list[str]:
         """The keys handed out so far, sorted."""
         return sorted(self._budgets)

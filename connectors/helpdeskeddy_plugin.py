@@ -15,7 +15,9 @@ from connectors.base import HELPDESK, HelpdeskConnector
 from connectors.environment import HelpDeskEddyEnvironment, HelpdeskWebhookEnvironment, unset
 from connectors.helpdeskeddy import HelpDeskEddyConnector
 from connectors.helpdeskeddy_parse import parse_webhook
+from connectors.observe import observed
 from connectors.plugin import ConnectorPlugin, ConnectorSettings, References, Selection
+from connectors.ratelimit import shared_budget
 from connectors.webhooks import (
     TicketNamed,
     Webhook,
@@ -81,6 +83,14 @@ def _build(settings: HelpDeskEddySettings) -> HelpdeskConnector:
         api_key=settings.helpdeskeddy_api_key.get_secret_value(),
         ticket_url_template=settings.ticket_url_template,
         max_requests_per_minute=settings.requests_per_minute,
+        budget=shared_budget(
+            settings.budgets,
+            f"{HelpDeskEddyConnector.slug}:{settings.helpdeskeddy_url}",
+            settings.requests_per_minute,
+        ),
+        transport=observed(
+            None, settings.observer, kind=HELPDESK.name, system=HelpDeskEddyConnector.slug
+        ),
         portal_tz=ZoneInfo(zone)
         if (zone := settings.portal_timezone or settings.timezone)
         else None,

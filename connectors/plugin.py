@@ -18,6 +18,7 @@ from typing import Any, Generic, TypeVar
 from pydantic import BaseModel, ConfigDict, Field, SecretStr
 
 from connectors.budgets import SharedBudgets
+from connectors.observe import RequestObserver
 from connectors.webhooks import Webhook
 
 C = TypeVar("C")
@@ -40,6 +41,9 @@ class Capabilities:
     fetches_tickets: bool = False
     #: ``create_ticket`` opens a ticket as its requester (the client cabinet's requests).
     creates_tickets: bool = False
+    #: Tickets come with their conversation's replies, so the first staff reply is known
+    #: (else the SLA counts the assignment as the first response).
+    tells_replies: bool = False
 
 
 @dataclass(frozen=True, slots=True)
@@ -83,6 +87,11 @@ class ConnectorSettings(BaseModel):
     #: connectors that call the same system.
     budgets: SharedBudgets | None = Field(
         None, validation_alias="budgets", exclude=True, repr=False
+    )
+    #: Handed in by the composition root like ``budgets``: told how each HTTP request
+    #: ended (metrics); None builds connectors that report nothing.
+    observer: RequestObserver | None = Field(
+        None, validation_alias="observer", exclude=True, repr=False
     )
 
     def missing(self) -> str | None:

@@ -12,6 +12,8 @@ import time
 from collections import deque
 from collections.abc import Awaitable, Callable
 
+from connectors.budgets import SharedBudgets
+
 WINDOW_SECONDS = 60.0
 #: Below this many remaining requests (or 10 % of the server's quota) we slow down.
 LOW_REMAINING_FLOOR = 10
@@ -62,6 +64,10 @@ class RequestBudget:
     def spacing(self) -> float:
         """Minimum seconds between requests while the server says few are left (0 = off)."""
         return self._spacing
+
+    def left(self) -> float:
+        """How many more requests fit in the budget right now."""
+        return float(max(self.max_per_minute - self.requests_in_window(), 0))
 
     def requests_in_window(self) -> int:
         """How many requests were let through in the last 60 seconds."""
@@ -117,3 +123,15 @@ class RequestBudget:
     def _expire(self, now: float) -> None:
         while self._stamps and self._stamps[0] <= now - WINDOW_SECONDS:
             self._stamps.popleft()
+
+
+def shared_budget(
+    budgets: SharedBudgets | None, key: str, max_per_minute: int
+) -> RequestBudget | None:
+    """The budget under ``key`` in ``budgets`` (made on first use); None without them.
+
+    Kept there, the composition root can read what is left of it (metrics).
+    """
+    if budgets is None:
+        return None
+    return budgets.get(key, RequestBudget, lambda: RequestBudget(max_per_minute))

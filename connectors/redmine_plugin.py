@@ -12,7 +12,9 @@ import json
 from pydantic import AliasPath, Field
 
 from connectors.environment import RedmineEnvironment, unset
+from connectors.observe import observed
 from connectors.plugin import ConnectorPlugin, ConnectorSettings, References
+from connectors.ratelimit import shared_budget
 from connectors.redmine import RedmineConnector, verify_webhook
 from connectors.trackers import TRACKER, TrackerConnector
 from connectors.webhooks import TaskNamed, Webhook, WebhookRejected, WebhookRequest
@@ -60,6 +62,14 @@ def _build(settings: RedmineSettings) -> TrackerConnector:
         project=settings.project,
         tracker_id=settings.tracker_id,
         max_requests_per_minute=settings.redmine_max_requests_per_minute,
+        budget=shared_budget(
+            settings.budgets,
+            f"{RedmineConnector.slug}:{settings.redmine_url}",
+            settings.redmine_max_requests_per_minute,
+        ),
+        transport=observed(
+            None, settings.observer, kind=TRACKER.name, system=RedmineConnector.slug
+        ),
     )
 
 

@@ -23,7 +23,7 @@ hour early (a deliberate overlap) but never late.
 from __future__ import annotations
 
 import dataclasses
-from collections.abc import AsyncIterator, Mapping
+from collections.abc import AsyncIterator, Iterable, Mapping
 from datetime import UTC, datetime, timedelta, tzinfo
 from typing import ClassVar
 
@@ -36,9 +36,14 @@ from connectors.base import (
     PermanentError,
     client_error,
 )
-from connectors.helpdeskeddy_parse import html_to_text
 from connectors.http import classified_request, transient_retries, with_retries
 from connectors.plugin import Capabilities
+from connectors.rt_parse import PER_PAGE, JsonObject, Params, parse_rt_datetime
+from connectors.rt_parse import body_of as _body_of
+from connectors.rt_parse import items as _items
+from connectors.rt_parse import name as _name
+from connectors.rt_parse import text as _text
+from connectors.rt_replies import Conversations
 from connectors.types import Client, TicketData
 
 __all__ = [
@@ -53,10 +58,8 @@ log = structlog.get_logger(__name__)
 
 CLOSED_STATUSES = frozenset({"resolved", "rejected", "deleted"})
 NOBODY = "nobody"  # the owner of every unowned ticket
-PER_PAGE = 100  # the largest page REST2 serves
 _MAX_ERROR_TEXT = 300
 _BODY_CACHE_SIZE = 512
-_EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 #: What a search returns per ticket: names of the queue, owner and requestors included.
 _TICKET_FIELDS: tuple[tuple[str, str], ...] = (
     ("fields", "Subject,Status,Queue,Owner,Priority,Requestor,Created,LastUpdated"),
@@ -64,21 +67,6 @@ _TICKET_FIELDS: tuple[tuple[str, str], ...] = (
     ("fields[Owner]", "Name"),
     ("fields[Requestor]", "Name,EmailAddress,RealName"),
 )
-
-JsonObject = dict[str, object]
-Params = tuple[tuple[str, str | int], ...]
-
-
-def parse_rt_datetime(value: object) -> datetime | None:
-    """An RT date as an aware UTC datetime; None when unset (the epoch) or unreadable."""
-    if not isinstance(value, str) or not value.strip():
-        return None
-    try:
-        moment = datetime.fromisoformat(value.strip().replace("Z", "+00:00"))
-        moment = moment.replace(tzinfo=UTC) if moment.tzinfo is None else moment.astimezone(UTC)
-    except (ValueError, OverflowError):  # OverflowError: in UTC it falls off the calendar
-        return None
-    return None if moment <= _EPOCH else moment
 
 
 def _rt_reading(wall: datetime, zone: tzinfo) -> datetime:
@@ -103,19 +91,6 @@ def rt_date_bound(moment: datetime, zone: tzinfo) -> str:
             break
         wall -= late
     return wall.strftime("%Y-%m-%d %H:%M:%S")
-
-
-def _text(value: object) -> str:
-    if value is None or isinstance(value, bool):
-        return ""
-    return str(value).strip() if isinstance(value, str | int | float) else ""
-
-
-def _name(record: object) -> str:
-    """A linked record's name: ``Name`` when expanded, else its id (a user's id is its name)."""
-    if isinstance(record, dict):
-        return _text(record.get("Name")) or _text(record.get("id"))
-    return _text(record)
 
 
 def _client(requestors: object) -> Client:
@@ -152,22 +127,6 @@ def ticket_from_rt(raw: Mapping[str, object], *, url_template: str, body: str = 
     )
 
 
-def _items(answer: object) -> list[JsonObject]:
-    items = answer.get("items") if isinstance(answer, dict) else None
-    return [item for item in items if isinstance(item, dict)] if isinstance(items, list) else []
-
-
-def _body_of(parts: list[JsonObject]) -> str:
-    """A message's text: its first inline text/plain part, else its first text/html one."""
-    inline = [p for p in parts if not _text(p.get("Filename")) and _text(p.get("Content"))]
-    for wanted in ("text/plain", "text/html"):
-        for part in inline:
-            if _text(part.get("ContentType")).lower().startswith(wanted):
-                content = _text(part.get("Content")).replace("\r\n", "\n")
-                return html_to_text(content) if wanted == "text/html" else content
-    return ""
-
-
 def _same(record: object, ref: str) -> bool:
     """Whether a queue or user record is the one ``ref`` names (by name or by id)."""
     wanted = ref.strip().casefold()
@@ -188,7 +147,9 @@ class RequestTrackerConnector(HelpdeskConnector):
     """A Request Tracker 5 instance reached through its REST2 API.
 
     ``base_url`` is RT's web root (``RT_URL``); ``token`` wins over ``user`` and
-    ``password``; ``timezone`` is the zone RT reads dates in for that user (``RT_TIMEZONE``).
+    ``password``; ``timezone`` is the zone RT reads dates in for that user (``RT_TIMEZONE``);
+    ``staff_users`` are RT users known as staff (the routing file's ``rt_user``), whose
+    replies need no look-up of their privileges.
     Departments are queue names, people are user names. The ticket link is
     ``{base_url}/Ticket/Display.html?id={id}`` unless ``ticket_url_template``
     (``{id}``, ``{number}``) says otherwise.
@@ -197,12 +158,14 @@ class RequestTrackerConnector(HelpdeskConnector):
     slug: ClassVar[str] = "rt"
     title: ClassVar[str] = "Request Tracker"
     # RT sends no events of its own (a scrip may): polling is how tickets come in.
+    # Tickets carry their Correspond transactions as replies (connectors/rt_replies.py).
     capabilities: ClassVar[Capabilities] = Capabilities(
         writes_back=True,
         lists_changes=True,
         polls_for_intake=True,
         accepts_events=True,
         fetches_tickets=True,
+        tells_replies=True,
     )
 
     def __init__(
@@ -214,6 +177,7 @@ class RequestTrackerConnector(HelpdeskConnector):
         password: str | None = None,
         ticket_url_template: str | None = None,
         timezone: tzinfo = UTC,
+        staff_users: Iterable[str] = (),
         timeout: float = 10.0,
         transport: httpx.AsyncBaseTransport | None = None,
         retry_attempts: int = 4,
@@ -235,6 +199,7 @@ class RequestTrackerConnector(HelpdeskConnector):
         self._retrying = transient_retries(retry_attempts, retry_wait)
         self._timezone = timezone
         self._bodies: dict[int, str] = {}  # insertion-ordered: the oldest goes first
+        self._conversations = Conversations(self._get, staff_users=staff_users)
         self._client = httpx.AsyncClient(
             base_url=f"{root}/REST/2.0/",
             auth=auth,
@@ -252,7 +217,8 @@ class RequestTrackerConnector(HelpdeskConnector):
         await self._call("GET", "rt")
 
     async def fetch_ticket(self, external_id: str) -> TicketData:
-        """Read a ticket with its queue, owner and requestor names and its first message."""
+        """Read a ticket with its queue, owner and requestor names, its first message and
+        its replies (the Correspond transactions)."""
         ticket_id = _ticket_id(external_id)
         raw = await self._find(ticket_id)
         if raw is None:
@@ -262,7 +228,9 @@ class RequestTrackerConnector(HelpdeskConnector):
         if _text(raw.get("id")) != str(ticket_id):
             raise PermanentError(f"RT ticket {ticket_id}: the answer is about another ticket")
         body = await self._body(ticket_id)
-        return ticket_from_rt(raw, url_template=self._url_template, body=body)
+        replies = await self._conversations.replies([raw], since=None)
+        ticket = ticket_from_rt(raw, url_template=self._url_template, body=body)
+        return dataclasses.replace(ticket, replies=replies.get(ticket.external_id, ()))
 
     async def assign(
         self, external_id: str, *, department_ref: str | None, assignee_ref: str | None
@@ -317,7 +285,8 @@ class RequestTrackerConnector(HelpdeskConnector):
 
         Only open tickets created since ``since`` (the ones that may get a new card)
         have their first message read, once per ticket: RT spends about 250 ms on
-        every authenticated request.
+        every authenticated request. Each page's tickets carry the replies written
+        since ``since``, read together (:class:`~connectors.rt_replies.Conversations`).
         """
         since = since if since.tzinfo else since.replace(tzinfo=UTC)
         since_second = since.replace(microsecond=0)  # RT dates have whole seconds
@@ -327,6 +296,7 @@ class RequestTrackerConnector(HelpdeskConnector):
         while True:
             answer = await self._search(query, page=page)
             items = _items(answer)
+            replies = await self._conversations.replies(items, since=since_second)
             for raw in items:
                 try:
                     ticket = ticket_from_rt(raw, url_template=self._url_template)
@@ -337,7 +307,7 @@ class RequestTrackerConnector(HelpdeskConnector):
                 if created is not None and created >= since_second and not ticket.closed:
                     body = await self._body(int(ticket.external_id))
                     ticket = dataclasses.replace(ticket, body=body)
-                yield ticket
+                yield dataclasses.replace(ticket, replies=replies.get(ticket.external_id, ()))
             # "total" and "pages" are null for users who may not see every ticket.
             if len(items) < PER_PAGE:
                 return
@@ -382,6 +352,10 @@ class RequestTrackerConnector(HelpdeskConnector):
         params = (("per_page", PER_PAGE), ("fields", "ContentType,Content,Filename"))
         parts = await self._call("GET", f"transaction/{transaction}/attachments", params=params)
         return _body_of(_items(parts))
+
+    async def _get(self, path: str, params: Params) -> object:
+        """A GET of the API (retried as every call is)."""
+        return await self._call("GET", path, params=params)
 
     async def _call(
         self, method: str, path: str, *, params: Params = (), payload: JsonObject | None = None

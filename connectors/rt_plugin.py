@@ -2,29 +2,47 @@
 
 RT is polled (``helpdesk.poll_interval``); a scrip may also post to
 ``/webhooks/rt`` to name a changed ticket, which is then fetched at once.
-People are RT user names (``rt_user``), departments queues (``rt_queue``).
+People are RT user names (``rt_user``), departments queues (``rt_queue``); a
+reply by a person's RT user is a staff reply without asking RT.
 """
 
 from __future__ import annotations
 
-from pydantic import AliasPath, Field
+from pydantic import AliasPath, Field, field_validator
 
 from connectors.base import HELPDESK, HelpdeskConnector
 from connectors.environment import HelpdeskWebhookEnvironment, RequestTrackerEnvironment
 from connectors.helpdeskeddy_plugin import parse_ticket_reference
+from connectors.observe import observed
 from connectors.plugin import ConnectorPlugin, ConnectorSettings, References, secret_value
 from connectors.rt import RequestTrackerConnector
 from connectors.webhooks import Webhook, admit_shared_secret
+
+#: The routing-file key naming a person's RT user (and so its staff, for replies).
+PERSON_KEY = "rt_user"
 
 
 class RequestTrackerSettings(
     HelpdeskWebhookEnvironment, RequestTrackerEnvironment, ConnectorSettings
 ):
-    """``RT_*`` (``RT_TIMEZONE`` among them) plus ``helpdesk.ticket_url``."""
+    """``RT_*`` (``RT_TIMEZONE`` among them), ``helpdesk.ticket_url`` and the people's
+    ``rt_user`` (staff whose replies need no look-up)."""
 
     ticket_url_template: str | None = Field(
         None, validation_alias=AliasPath("routing", "helpdesk", "ticket_url")
     )
+    staff_users: frozenset[str] = Field(
+        frozenset(), validation_alias=AliasPath("routing", "people")
+    )
+
+    @field_validator("staff_users", mode="before")
+    @classmethod
+    def _rt_users(cls, people: object) -> frozenset[str]:
+        """The RT user of every routing-file person that has one."""
+        if not isinstance(people, list | tuple):
+            return frozenset()
+        users = (person.get(PERSON_KEY) for person in people if isinstance(person, dict))
+        return frozenset(user for user in users if isinstance(user, str) and user.strip())
 
     def missing(self) -> str | None:
         """RT_URL, and a token or a user with a password."""
@@ -48,6 +66,10 @@ def _build(settings: RequestTrackerSettings) -> HelpdeskConnector:
         password=secret_value(settings.rt_password),
         ticket_url_template=settings.ticket_url_template,
         timezone=settings.rt_tz,
+        staff_users=settings.staff_users,
+        transport=observed(
+            None, settings.observer, kind=HELPDESK.name, system=RequestTrackerConnector.slug
+        ),
     )
 
 
@@ -66,5 +88,5 @@ def rt_plugin() -> ConnectorPlugin[RequestTrackerSettings, HelpdeskConnector]:
                 only_when_configured=True,
             ),
         ),
-        references=References(person="rt_user", department="rt_queue"),
+        references=References(person=PERSON_KEY, department="rt_queue"),
     )

@@ -4,7 +4,8 @@ State lives in the ``nag`` table, claimed with row locks (SKIP LOCKED), so a
 restart neither loses nor repeats a reminder and two instances send each once.
 A pass after downtime raises each overdue ticket once (``next_at`` moves to
 now + interval, not by one interval). Above ``digest_threshold`` due tickets,
-or when working hours open after a pause, one digest replaces single reminders.
+or when working hours open after a pause, one digest replaces single reminders
+(``dispatch.digests``: the same digests that list a burst of new tickets).
 """
 
 from __future__ import annotations
@@ -17,11 +18,12 @@ import structlog
 
 from config.routing import Role, RoutingConfig
 from dispatch.cards import CardPublisher
+from dispatch.digests.board import Digests, delete_last_reminder, delete_message
 from dispatch.events import Actor, EventKind, TicketEvent, TicketLog
 from dispatch.models import TicketState
 from dispatch.views import ReminderMessages, WaitingTicket
 from storage.db import Database, UnitOfWork
-from storage.models import MessageKind, NagRow, TicketRow
+from storage.models import MessageKind, TicketRow
 from storage.nag_repository import DueNag
 from storage.types import utcnow
 
@@ -85,20 +87,7 @@ class NagTracker:
         if nag is None:
             return
         await uow.nags.drop_queued_reminders(ticket_id=ticket.id)
-        await _delete_last_reminder(uow, nag)
-
-
-async def _delete_last_reminder(uow: UnitOfWork, nag: NagRow) -> None:
-    await _delete_message(uow, nag.last_message_id, nag.ticket_id)
-    nag.last_message_id = None
-
-
-async def _delete_message(uow: UnitOfWork, message_row_id: int | None, ticket_id: int) -> None:
-    if message_row_id is None:
-        return
-    message = await uow.messages.get(message_row_id=message_row_id)
-    if message is not None:
-        await uow.outbox.enqueue_delete(message=message, ticket_id=ticket_id)
+        await delete_last_reminder(uow, nag)
 
 
 def _line(nag: DueNag, now: datetime) -> WaitingTicket:
@@ -124,6 +113,7 @@ class ReminderService:
         *,
         clock: Callable[[], datetime] = utcnow,
         batch: int = 20_000,
+        digests: Digests | None = None,
     ) -> None:
         self._db = database
         self._routing = routing
@@ -132,6 +122,7 @@ class ReminderService:
         self._renderer = renderer
         self._clock = clock
         self._batch = batch
+        self._digests = digests or Digests(database, routing, renderer, cards, clock=clock)
 
     def _is_open(self, now: datetime) -> bool:
         hours = self._routing.working_hours
@@ -178,7 +169,7 @@ class ReminderService:
     async def _remind(self, uow: UnitOfWork, nag: DueNag, now: datetime) -> int:
         ticket = await uow.tickets.get(ticket_id=nag.ticket_id)
         assert ticket is not None
-        await _delete_message(uow, nag.last_message_id, nag.ticket_id)
+        await delete_message(uow, nag.last_message_id, nag.ticket_id)
         count = nag.count + 1
         await uow.nags.advance(
             ticket_ids=[nag.ticket_id], next_at=now + self._routing.dispatch.nag_interval
@@ -203,11 +194,11 @@ class ReminderService:
         for nag in due:
             if nag.last_message_id is not None:
                 # Single reminders from before the digest would keep stale buttons.
-                await _delete_message(uow, nag.last_message_id, nag.ticket_id)
+                await delete_message(uow, nag.last_message_id, nag.ticket_id)
                 await uow.nags.set_last_message(ticket_id=nag.ticket_id, message_id=None)
         escalate = [_line(nag, now) for nag in due if (nag.count + 1) % every == 0]
         items = sorted((_line(nag, now) for nag in due), key=lambda item: -item.waiting)
-        await self._replace_digest(uow, self._renderer.digest(items, len(items)))
+        await self._digests.replace(uow, key=_DIGEST_KEY, items=items, total=len(items))
         system = Actor.system()
         await self._events.record_each(
             uow, ids, EventKind.REMINDED, system, detail={"digest": True}
@@ -223,18 +214,6 @@ class ReminderService:
             )
             await self._escalate(uow, escalate, every)
         return len(escalate)
-
-    async def _replace_digest(self, uow: UnitOfWork, payload: dict[str, object]) -> None:
-        previous = await uow.sync_state.get(key=_DIGEST_KEY)
-        if previous:
-            old = await uow.messages.get(message_row_id=int(previous))
-            if old is not None:
-                await uow.outbox.enqueue_delete(message=old, ticket_id=None)
-        message = await uow.messages.create(
-            ticket_id=None, kind=MessageKind.DIGEST, chat_id=self._routing.dispatch.chat_id
-        )
-        await uow.outbox.enqueue_send(message=message, payload=payload, ticket_id=None)
-        await uow.sync_state.put(key=_DIGEST_KEY, value=str(message.id))
 
     async def _escalate(
         self, uow: UnitOfWork, tickets: Sequence[WaitingTicket], reminders: int
@@ -253,15 +232,5 @@ class ReminderService:
                 )
 
     async def bring_up(self, *, ticket_id: int) -> bool:
-        """Post a waiting ticket's card again (digest and /queue buttons); False if taken."""
-        now = self._clock()
-        async with self._db.unit_of_work() as uow:
-            ticket = await uow.tickets.get(ticket_id=ticket_id)
-            nag = await uow.nags.get(ticket_id=ticket_id)
-            if ticket is None or ticket.state != TicketState.UNASSIGNED or nag is None:
-                return False
-            await _delete_last_reminder(uow, nag)
-            message = await self._cards.post_reminder(uow, ticket, count=nag.count, now=now)
-            nag.last_message_id = message.id
-            await uow.commit()
-        return True
+        """Bring a waiting ticket's card up (digest and /queue buttons); False if taken."""
+        return await self._digests.bring_up(ticket_id=ticket_id)

@@ -8,6 +8,7 @@ from datetime import datetime
 from config.routing import RoutingConfig
 from dispatch.assignment import WritebackQueue
 from dispatch.cards import CardPublisher
+from dispatch.digests.burst import BurstDigests
 from dispatch.events import TicketLog
 from dispatch.reminders import NagTracker
 from dispatch.stats.quality import QualityCheck
@@ -23,9 +24,11 @@ def subscribe_features(
     time_tracker: TimeTracker | None,
     writes_back: bool,
     quality: QualityCheck | None = None,
+    bursts: BurstDigests | None = None,
     clock: Callable[[], datetime] = utcnow,
 ) -> None:
-    """Subscribe reminders, the helpdesk write-back, the cards, the time prompts, the reply check.
+    """Subscribe reminders, the helpdesk write-back, the cards, the time prompts, the reply
+    check, and the burst watch (it only notes that new cards may be queued).
 
     The order is the order their messages are queued in: a reminder is deleted
     before the card it replies to is edited, and the card before the assignee's copy.
@@ -37,3 +40,5 @@ def subscribe_features(
         time_tracker.subscribe(events)
     if quality is not None:
         quality.subscribe(events)
+    if bursts is not None:
+        bursts.subscribe(events)

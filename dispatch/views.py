@@ -133,6 +133,20 @@ class WaitingTicket:
     assignee_name: str | None = None
     #: The Telegram message of its card in the dispatch chat, once delivered.
     card_message_id: int | None = None
+    #: Who wrote (the company, else the person): shown in burst digests.
+    client: str = ""
+    priority: str = ""
+    #: A priority that is raised even outside working hours (``always_nag_priorities``).
+    urgent: bool = False
+
+
+class DigestKind(StrEnum):
+    """Why a digest lists its tickets."""
+
+    #: Tickets due a reminder, too many for one reminder each.
+    REMINDER = "reminder"
+    #: New tickets whose cards would wait too long for Telegram's limits.
+    BURST = "burst"
 
 
 @dataclass(frozen=True, slots=True)
@@ -271,11 +285,25 @@ class CardMessages(Protocol):
         """The former assignee's message: the ticket was reassigned, or handed back."""
 
 
-class ReminderMessages(Protocol):
-    """What reminders post besides the card's own reminder."""
+class DigestMessages(Protocol):
+    """Digests in the dispatch chat (``dispatch.digests``), of reminders and of bursts."""
 
-    def digest(self, tickets: Sequence[WaitingTicket], total: int) -> Payload:
-        """One message listing waiting tickets, a button per ticket to bring up its card."""
+    def digest(
+        self,
+        tickets: Sequence[WaitingTicket],
+        total: int,
+        *,
+        kind: DigestKind = DigestKind.REMINDER,
+    ) -> Payload:
+        """One message listing waiting tickets, a button per ticket to bring up its card.
+
+        A burst digest lists each of its tickets (at most ``BURST_PAGE``, with client and
+        priority); a reminder digest the first ones of ``total`` and how many more.
+        """
+
+
+class ReminderMessages(DigestMessages, Protocol):
+    """What reminders post besides the card's own reminder."""
 
     def escalation(self, tickets: Sequence[WaitingTicket], reminders: int) -> Payload:
         """A lead's private message about tickets nobody took after several reminders."""

@@ -50,6 +50,7 @@ from dispatch.chats import ChatAccess
 from dispatch.history import HistoryCommand
 from modest.domain import Domain, build_domain, periodic_jobs
 from modest.lazy_aiogram import warm_up
+from modest.metrics import Metrics
 from modest.polling import PollingLease, instance_id, poll_while_leased
 from modest.portal import build_portal
 from modest.wiring import bind_references, build_crm, build_helpdesk, build_http, build_tracker
@@ -85,6 +86,7 @@ class ModestService:
     web_app: web.Application
     commands: CommandMenu
     crm: CrmConnector | None = None
+    metrics: Metrics = field(default_factory=Metrics)
     _tasks: list[asyncio.Task[None]] = field(default_factory=list)
     _runner: web.AppRunner | None = None
     http_port: int | None = None
@@ -264,6 +266,7 @@ def build_service(
     connectors: ConnectorRegistry | None = None,
     portal_hasher: PasswordHasher | None = None,
     crm: CrmConnector | None = None,
+    metrics: Metrics | None = None,
 ) -> ModestService:
     """Wire every part; start nothing.
 
@@ -271,17 +274,20 @@ def build_service(
     (tests, benchmarks); ``job_retry_delay`` is the first back-off of a failed
     helpdesk call; ``connectors`` replaces the built-in connector registry.
     ``portal_hasher`` replaces the cabinet's password hasher (cheaper ones in tests).
+    ``metrics`` (made here when not given, on a registry of its own) is served at
+    ``/metrics`` and moved by every part that reports.
     """
+    metrics = metrics if metrics is not None else Metrics()
     connectors = connectors or default_registry()
     # One request budget per outside system, shared by the connectors that call it
     # (the tracker and the CRM on one Bitrix24 portal).
     budgets = SharedBudgets()
     database = Database(settings.database_url)
-    helpdesk = helpdesk or build_helpdesk(settings, routing, connectors)
+    helpdesk = helpdesk or build_helpdesk(settings, routing, connectors, budgets, metrics)
     if tracker is None:
-        tracker = build_tracker(settings, routing, connectors, budgets)
+        tracker = build_tracker(settings, routing, connectors, budgets, metrics)
     if crm is None:
-        crm = build_crm(settings, routing, connectors, budgets)
+        crm = build_crm(settings, routing, connectors, budgets, metrics)
     routing = bind_references(
         routing,
         connectors,
@@ -291,6 +297,7 @@ def build_service(
     )
     texts = Texts(routing.language)
     renderer = TelegramRenderer(texts, routing.tz, dispatch_chat=routing.dispatch.chat_id)
+    limiter = limiter or TelegramRateLimiter()
     domain = build_domain(
         database,
         routing,
@@ -301,6 +308,8 @@ def build_service(
         stats_renderer=TelegramStatsRenderer(texts),
         tracker=tracker,
         crm=crm,
+        pace=limiter.pace(),
+        job_observer=metrics,
     )
     portal = None
     if settings.portal_on and settings.portal_base_url:
@@ -311,11 +320,11 @@ def build_service(
     commands = CommandMenu(tracker=tracker is not None)
     reachability = BotApiReachability()
     # Every call (the long poll too) tells the sender when Telegram is back.
-    bot.session.middleware(BotApiWatch(reachability))
+    bot.session.middleware(BotApiWatch(reachability, observer=metrics))
     sender = OutboxSender(
         database,
         AiogramTransport(bot),
-        limiter or TelegramRateLimiter(),
+        limiter,
         lease_seconds=OUTBOX_CLAIM_SECONDS,
         reachability=reachability,
     )
@@ -339,7 +348,15 @@ def build_service(
         commands=commands,
     )
     web_app = build_http(
-        settings, routing, helpdesk, domain, database, tracker=tracker, registry=connectors
+        settings,
+        routing,
+        helpdesk,
+        domain,
+        database,
+        tracker=tracker,
+        registry=connectors,
+        metrics=metrics,
+        budgets=budgets,
     )
     if portal is not None:
         web_app.add_subapp("/portal", portal.app)
@@ -354,10 +371,13 @@ def build_service(
         tracker=tracker,
         outbox_sender=sender,
         scheduler=build_scheduler(
-            database, [*periodic_jobs(routing, helpdesk, domain), *(portal.jobs if portal else [])]
+            database,
+            [*periodic_jobs(routing, helpdesk, domain), *(portal.jobs if portal else [])],
+            observer=metrics,
         ),
         web_app=web_app,
         polling_lease_ttl=float(settings.telegram_polling_lease_seconds),
         crm=crm,
         commands=commands,
+        metrics=metrics,
     )

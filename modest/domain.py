@@ -16,6 +16,9 @@ from dispatch.clients import ClientDirectory
 from dispatch.crm.feature import CrmFeature, CrmJobs
 from dispatch.dev_sync import DevTaskSync
 from dispatch.dev_tasks import DevTaskService
+from dispatch.digests.board import Digests
+from dispatch.digests.burst import BurstDigests
+from dispatch.digests.pace import ChatPace
 from dispatch.events import Source, TicketLog
 from dispatch.health.unreadable import UnreadableTickets
 from dispatch.health.watch import CHECK_EVERY, ConnectorWatch, Watched
@@ -51,7 +54,7 @@ from dispatch.time_tracking import TimeTracker
 from dispatch.views import Renderer
 from dispatch.writeback import HelpdeskSync
 from scheduler.housekeeping import PeriodicJob
-from scheduler.jobs import JobKind, JobRunner
+from scheduler.jobs import JobKind, JobObserver, JobRunner
 from storage.db import Database
 
 
@@ -97,6 +100,8 @@ class Domain:
     history: TicketHistory
     health: ConnectorWatch
     unreadable: UnreadableTickets
+    #: Lists new tickets in digests when their cards would wait too long.
+    bursts: BurstDigests
     crm: CrmFeature | None = None
     #: None when the domain is built without a statistics renderer (no bot to draw them).
     stats: Statistics | None = None
@@ -113,12 +118,16 @@ def build_domain(
     tracker: TrackerConnector | None = None,
     crm: CrmConnector | None = None,
     stats_renderer: StatsRendering | None = None,
+    pace: ChatPace | None = None,
+    job_observer: JobObserver | None = None,
 ) -> Domain:
     """Wire the dispatch services around one ticket event log.
 
     The features that follow a ticket's changes subscribe to the log here
     (``dispatch.subscriptions``). Statistics and the reply check come with a
-    ``stats_renderer``.
+    ``stats_renderer``. ``pace`` is how fast the outbox may post into the dispatch chat
+    (the limiter's; burst digests decide with it); ``job_observer`` is told how each
+    job run ended (metrics).
     """
     events = TicketLog()
     crm_feature = CrmFeature(database, routing, crm, translate=translate) if crm else None
@@ -130,6 +139,8 @@ def build_domain(
         clients=clients,
         crm=crm_feature.cards if crm_feature else None,
     )
+    digests = Digests(database, routing, renderer, cards)
+    bursts = BurstDigests(database, routing, digests, pace=pace)
     writes_back = helpdesk.capabilities.writes_back
     notes = HelpdeskNotes(translate)
     time_tracker = TimeTracker(
@@ -142,6 +153,7 @@ def build_domain(
         time_tracker=time_tracker,
         writes_back=writes_back,
         quality=QualityCheck(routing, stats_renderer) if stats_renderer else None,
+        bursts=bursts,
     )
     crm_jobs = (
         crm_feature.follow(events, cards=cards, time_tracker=time_tracker) if crm_feature else None
@@ -174,16 +186,17 @@ def build_domain(
             writes_back=writes_back,
             notes=notes if writes_back else None,
         ),
-        reminders=ReminderService(database, routing, cards, renderer, events),
+        reminders=ReminderService(database, routing, cards, renderer, events, digests=digests),
         lists=TicketLists(database, routing, renderer),
         time_tracker=time_tracker,
         time_followup=TimeFollowUp(database, routing, renderer, time_tracker),
         poller=HelpdeskPoller(database, helpdesk, intake, via=via),
-        job_runner=JobRunner(database, kinds),
+        job_runner=JobRunner(database, kinds, observer=job_observer),
         events=events,
         history=TicketHistory(database, routing),
         health=health,
         unreadable=unreadable,
+        bursts=bursts,
         crm=crm_feature,
         stats=build_statistics(database, routing, stats_renderer) if stats_renderer else None,
     )
@@ -250,6 +263,8 @@ def periodic_jobs(
     every = max(timedelta(seconds=1), min(timedelta(seconds=15), interval / 4))
     jobs = [
         PeriodicJob("reminders.pass", domain.reminders.run_pass, every),
+        # Idle unless new tickets came in during the last seconds (then one look a second).
+        PeriodicJob("cards.burst", domain.bursts.run_pass, timedelta(seconds=1)),
         PeriodicJob("time.ask_again", domain.time_followup.ask_again, timedelta(minutes=1)),
         PeriodicJob("reports.monthly", domain.monthly_reports.run, timedelta(minutes=5)),
         PeriodicJob("connectors.check", domain.health.check_all, CHECK_EVERY),

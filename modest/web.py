@@ -40,6 +40,7 @@ from dispatch.health.watch import ConnectorWatch, intake_blocked
 from dispatch.intake import IntakeService
 from dispatch.models import HelpdeskEvent
 from dispatch.views import ConnectorStatus
+from modest.metrics import Metrics
 from storage.db import Database
 
 log = structlog.get_logger(__name__)
@@ -139,12 +140,26 @@ def task_deliveries(deliveries: Deliveries, dev_sync: DevTaskSync) -> None:
     deliveries.add(TaskNamed, named)
 
 
+#: A refused webhook's reason in the metrics, by its status.
+REFUSALS = {
+    400: "invalid",
+    401: "unauthorized",
+    403: "forbidden",
+    413: "too_large",
+    415: "unsupported_type",
+    503: "unavailable",
+}
+
+
 class WebhookServer:
     """Serves declared webhooks: admit, read the body, parse, deliver, answer JSON."""
 
-    def __init__(self, deliveries: Deliveries, max_body_bytes: int) -> None:
+    def __init__(
+        self, deliveries: Deliveries, max_body_bytes: int, *, metrics: Metrics | None = None
+    ) -> None:
         self._deliveries = deliveries
         self._max = max_body_bytes
+        self._metrics = metrics
 
     def handler(
         self, endpoint: WebhookEndpoint
@@ -161,6 +176,8 @@ class WebhookServer:
         try:
             delivery = await self._accept(endpoint, request)
         except WebhookRejected as exc:
+            reason = REFUSALS.get(exc.status, f"http_{exc.status}")
+            self._count(endpoint.source, "refused", reason, started)
             log.info(
                 "webhook",
                 source=endpoint.source,
@@ -173,6 +190,10 @@ class WebhookServer:
             if exc.field:
                 payload["field"] = exc.field
             return web.json_response(payload, status=exc.status)
+        except Exception:
+            self._count(endpoint.source, "error", "exception", started)
+            raise
+        self._count(endpoint.source, delivery.status, "", started)
         log.info(
             "webhook",
             source=endpoint.source,
@@ -182,6 +203,10 @@ class WebhookServer:
             ms=_ms(started),
         )
         return web.json_response({"status": delivery.status})
+
+    def _count(self, source: str, outcome: str, reason: str, started: float) -> None:
+        if self._metrics is not None:
+            self._metrics.webhook(source, outcome, reason, time.perf_counter() - started)
 
     async def _accept(self, endpoint: WebhookEndpoint, request: web.Request) -> Delivery:
         hook = endpoint.webhook

@@ -17,10 +17,13 @@ from config.settings import Settings
 from connectors.base import HELPDESK, HelpdeskConnector
 from connectors.budgets import SharedBudgets
 from connectors.crm import CRM, CrmConnector
+from connectors.observe import RequestObserver
 from connectors.plugin import ConnectorKind, SettingsMissing
 from connectors.registry import ConnectorRegistry, default_registry
 from connectors.trackers import TRACKER, TrackerConnector
 from modest.domain import Domain
+from modest.metrics import Metrics
+from modest.metrics_web import MetricsEndpoint, add_metrics_route
 from modest.web import (
     Deliveries,
     WebhookEndpoint,
@@ -35,14 +38,20 @@ C = TypeVar("C")
 
 
 def connector_source(
-    settings: Settings, routing: RoutingConfig, budgets: SharedBudgets | None = None
+    settings: Settings,
+    routing: RoutingConfig,
+    budgets: SharedBudgets | None = None,
+    observer: RequestObserver | None = None,
 ) -> dict[str, Any]:
     """What connectors read their settings from: the environment values by name, and
     the routing file under ``routing`` (each connector picks the fields it declares);
-    ``budgets`` are the request budgets the connectors built together share."""
+    ``budgets`` are the request budgets the connectors built together share;
+    ``observer`` is told how each of their HTTP requests ended (metrics)."""
     source = {**dict(settings), "routing": routing.model_dump()}
     if budgets is not None:
         source["budgets"] = budgets
+    if observer is not None:
+        source["observer"] = observer
     return source
 
 
@@ -70,6 +79,7 @@ def build_connector(
     routing: RoutingConfig,
     registry: ConnectorRegistry | None = None,
     budgets: SharedBudgets | None = None,
+    observer: RequestObserver | None = None,
 ) -> C | None:
     """The configured connector of ``kind`` (None when there is none), built by the registry."""
     registry = registry or default_registry()
@@ -77,7 +87,7 @@ def build_connector(
     if slug is None:
         return None
     try:
-        return registry.create(kind, slug, connector_source(settings, routing, budgets))
+        return registry.create(kind, slug, connector_source(settings, routing, budgets, observer))
     except ValueError as exc:
         raise ConfigError(f"{kind.name}.kind is {slug}: {exc}") from exc
 
@@ -93,10 +103,16 @@ def helpdesk_kind(
 
 
 def build_helpdesk(
-    settings: Settings, routing: RoutingConfig, registry: ConnectorRegistry | None = None
+    settings: Settings,
+    routing: RoutingConfig,
+    registry: ConnectorRegistry | None = None,
+    budgets: SharedBudgets | None = None,
+    observer: RequestObserver | None = None,
 ) -> HelpdeskConnector:
     """The helpdesk connector named by the configuration."""
-    helpdesk = build_connector(HELPDESK, routing.helpdesk.kind, settings, routing, registry)
+    helpdesk = build_connector(
+        HELPDESK, routing.helpdesk.kind, settings, routing, registry, budgets, observer
+    )
     if helpdesk is None:
         raise ConfigError("helpdesk.kind: no helpdesk connector is registered")
     return helpdesk
@@ -107,9 +123,12 @@ def build_tracker(
     routing: RoutingConfig,
     registry: ConnectorRegistry | None = None,
     budgets: SharedBudgets | None = None,
+    observer: RequestObserver | None = None,
 ) -> TrackerConnector | None:
     """The task tracker for developer tasks, or None when ``tracker.kind`` is not set."""
-    return build_connector(TRACKER, routing.tracker.kind, settings, routing, registry, budgets)
+    return build_connector(
+        TRACKER, routing.tracker.kind, settings, routing, registry, budgets, observer
+    )
 
 
 def build_crm(
@@ -117,9 +136,10 @@ def build_crm(
     routing: RoutingConfig,
     registry: ConnectorRegistry | None = None,
     budgets: SharedBudgets | None = None,
+    observer: RequestObserver | None = None,
 ) -> CrmConnector | None:
     """The CRM requesters and contracts are looked up in, or None without ``crm.kind``."""
-    return build_connector(CRM, routing.crm.kind, settings, routing, registry, budgets)
+    return build_connector(CRM, routing.crm.kind, settings, routing, registry, budgets, observer)
 
 
 def bind_references(
@@ -158,8 +178,11 @@ def build_http(
     *,
     tracker: TrackerConnector | None = None,
     registry: ConnectorRegistry | None = None,
+    metrics: Metrics | None = None,
+    budgets: SharedBudgets | None = None,
 ) -> web.Application:
-    """The aiohttp app: every webhook the registered connectors declare, ``/healthz``."""
+    """The aiohttp app: every webhook the registered connectors declare, ``/healthz``,
+    and ``/metrics`` when there are ``metrics``."""
     registry = registry or default_registry()
     source = connector_source(settings, routing)
     # A webhook that needs its own connector configured (one that only names a ticket)
@@ -178,6 +201,16 @@ def build_http(
     ticket_deliveries(deliveries, domain.intake, helpdesk)
     task_deliveries(deliveries, domain.dev_sync)
     max_body = settings.webhook_max_body_bytes
-    return build_web_app(
-        endpoints, WebhookServer(deliveries, max_body), database, max_body, health=domain.health
-    )
+    server = WebhookServer(deliveries, max_body, metrics=metrics)
+    app = build_web_app(endpoints, server, database, max_body, health=domain.health)
+    if metrics is not None:
+        token = settings.metrics_token
+        endpoint = MetricsEndpoint(
+            metrics,
+            database,
+            dispatch_chat=routing.dispatch.chat_id,
+            budgets=budgets,
+            token=token.get_secret_value() if token else None,
+        )
+        add_metrics_route(app, endpoint)
+    return app

@@ -18,9 +18,11 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import random
+import time
 from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from typing import Protocol
 
 import structlog
 
@@ -43,6 +45,13 @@ class JobKind:
     max_delay: float = 300.0
 
 
+class JobObserver(Protocol):
+    """Told how each run of a job ended (metrics)."""
+
+    def job_finished(self, kind: str, outcome: str, seconds: float) -> None:
+        """A run of a ``kind`` job ended: ``done``, ``retry`` or ``failed``."""
+
+
 class JobRunner:
     """Background worker that runs due jobs, a few at a time."""
 
@@ -56,8 +65,10 @@ class JobRunner:
         concurrency: int = 4,
         renew_every: float | None = None,
         max_runtime: float | None = None,
+        observer: JobObserver | None = None,
     ) -> None:
         self._db = database
+        self._observer = observer
         self._kinds = kinds
         self._poll = poll_interval
         # Long: a helpdesk call may wait out its request budget (up to a minute) and
@@ -117,10 +128,18 @@ class JobRunner:
             kind = self._kinds.get(job.kind)
             if kind is None:
                 await self._finish(job, JobStatus.FAILED, f"unknown job kind {job.kind!r}")
+                self._observed(job.kind, "failed", 0.0)
                 return
-            await self._execute(job, kind)
+            started = time.perf_counter()
+            outcome = await self._execute(job, kind)
+            self._observed(job.kind, outcome, time.perf_counter() - started)
 
-    async def _execute(self, job: JobRow, kind: JobKind) -> None:
+    def _observed(self, kind: str, outcome: str, seconds: float) -> None:
+        if self._observer is not None:
+            self._observer.job_finished(kind, outcome, seconds)
+
+    async def _execute(self, job: JobRow, kind: JobKind) -> str:
+        """Run the job and record the outcome; which one (``done``, ``retry``, ``failed``)."""
         attempts = job.attempts + 1
         try:
             await self._run_leased(job, kind)
@@ -137,13 +156,15 @@ class JobRunner:
                     reason=retry.reason,
                 )
                 await self._finish(job, JobStatus.PENDING, retry.reason, attempts, delay)
-                return
+                return "retry"
             await self._fail(job, kind, retry.reason, attempts)
         except Exception as exc:
             log.exception("jobs.error", job_id=job.id, kind=job.kind, ticket_id=job.ticket_id)
             await self._fail(job, kind, str(exc) or type(exc).__name__, attempts)
         else:
             await self._finish(job, JobStatus.DONE, None, attempts)
+            return "done"
+        return "failed"
 
     async def _run_leased(self, job: JobRow, kind: JobKind) -> None:
         """Run the handler while renewing the lease; renewal has stopped when this returns.

@@ -137,3 +137,12 @@ class JobRepository:
             stmt.values(**values).execution_options(synchronize_session=False)
         )
         return rowcount(result) == 1
+
+    async def waiting_by_kind(self) -> dict[str, int]:
+        """How many jobs of each kind wait to run or are running (the queue's depth)."""
+        stmt = (
+            select(col(JobRow.kind), func.count())
+            .where(col(JobRow.status).in_((JobStatus.PENDING, JobStatus.RUNNING)))
+            .group_by(col(JobRow.kind))
+        )
+        return {kind: int(n) for kind, n in (await self._session.execute(stmt)).all()}

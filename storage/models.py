@@ -22,6 +22,8 @@ class MessageKind(StrEnum):
     ASSIGNEE = "assignee"
     REMINDER = "reminder"
     DIGEST = "digest"
+    #: A card taken out of the outbox before it went out: a burst digest lists the ticket.
+    WITHDRAWN = "withdrawn"
     ESCALATION = "escalation"
     TIME_PROMPT = "time_prompt"
     TIME_QUESTION = "time_question"

@@ -3,21 +3,60 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
-from datetime import datetime
+from dataclasses import dataclass
+from datetime import UTC, datetime
 from typing import Any
 
-from sqlalchemy import func, select, update
+from sqlalchemy import exists, func, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.orm import aliased
 from sqlmodel import col
 
 from storage.models import (
     BlockedChatRow,
+    MessageKind,
     OutboxOp,
     OutboxRow,
     OutboxStatus,
     TelegramMessageRow,
+    TicketRow,
 )
 from storage.types import lease_claim, rowcount, utcnow
+
+_LIVE = (OutboxStatus.PENDING, OutboxStatus.SENDING)
+
+
+@dataclass(frozen=True, slots=True)
+class QueuedCall:
+    """One undelivered call to a chat, as a burst check sees it."""
+
+    outbox_id: int
+    #: Being sent right now (claimed): it can no longer be withdrawn.
+    sending: bool
+    #: The first send of a ticket's card.
+    card: bool
+    ticket_id: int | None
+    ticket_state: str | None
+    priority: str | None
+    target_id: int | None
+    #: The ticket had a card withdrawn before: a digest lists it (this card was asked for).
+    listed: bool = False
+
+
+@dataclass(frozen=True, slots=True)
+class Withdrawn:
+    """A card send taken out of the outbox."""
+
+    outbox_id: int
+    message_row_id: int
+    ticket_id: int
+
+
+def _aware(moment: datetime | str) -> datetime:
+    """An aggregate's datetime: SQLite hands MIN() back as text, without the column type."""
+    if isinstance(moment, str):
+        moment = datetime.fromisoformat(moment)
+    return moment if moment.tzinfo is not None else moment.replace(tzinfo=UTC)
 
 
 class OutboxRepository:
@@ -193,6 +232,96 @@ class OutboxRepository:
         )
         return rowcount(await self._session.execute(stmt))
 
+    async def chat_queue(self, *, chat_id: int, limit: int) -> list[QueuedCall]:
+        """The calls waiting for one chat, oldest first (the order they will go in)."""
+        earlier = aliased(TelegramMessageRow)
+        listed = (
+            exists()
+            .where(
+                col(earlier.ticket_id) == col(OutboxRow.ticket_id),
+                col(earlier.kind) == MessageKind.WITHDRAWN,
+            )
+            .label("listed")
+        )
+        stmt = (
+            select(
+                col(OutboxRow.id),
+                col(OutboxRow.status),
+                col(OutboxRow.op),
+                col(TelegramMessageRow.kind),
+                col(OutboxRow.ticket_id),
+                col(TicketRow.state),
+                col(TicketRow.priority),
+                col(OutboxRow.target_id),
+                listed,
+            )
+            .outerjoin(TelegramMessageRow, col(TelegramMessageRow.id) == col(OutboxRow.target_id))
+            .outerjoin(TicketRow, col(TicketRow.id) == col(OutboxRow.ticket_id))
+            .where(col(OutboxRow.chat_id) == chat_id, col(OutboxRow.status).in_(_LIVE))
+            .order_by(col(OutboxRow.id))
+            .limit(limit)
+        )
+        return [
+            QueuedCall(
+                outbox_id=row_id,
+                sending=status == OutboxStatus.SENDING,
+                card=op == OutboxOp.SEND and kind == MessageKind.CARD,
+                ticket_id=ticket_id,
+                ticket_state=state,
+                priority=priority,
+                target_id=target_id,
+                listed=bool(was_listed),
+            )
+            for row_id, status, op, kind, ticket_id, state, priority, target_id, was_listed in (
+                await self._session.execute(stmt)
+            ).all()
+        ]
+
+    async def recent_sends(self, *, chat_id: int, since: datetime, limit: int) -> list[datetime]:
+        """When the latest calls to a chat were delivered (at most ``limit``, from ``since``)."""
+        stmt = (
+            select(col(OutboxRow.sent_at))
+            .where(
+                col(OutboxRow.status) == OutboxStatus.SENT,
+                col(OutboxRow.chat_id) == chat_id,
+                col(OutboxRow.sent_at) >= since,
+            )
+            # Newest rows first through the (status, chat_id, id) index: a few rows read.
+            .order_by(col(OutboxRow.id).desc())
+            .limit(min(limit, 1000))
+        )
+        stamps = (await self._session.execute(stmt)).scalars().all()
+        return sorted(stamp for stamp in stamps if stamp is not None)
+
+    async def withdraw(self, *, row_ids: Sequence[int]) -> list[Withdrawn]:
+        """Take card sends out before they go (those still waiting); what was taken."""
+        if not row_ids:
+            return []
+        stmt = (
+            update(OutboxRow)
+            .where(
+                col(OutboxRow.id).in_(list(row_ids)),
+                col(OutboxRow.status) == OutboxStatus.PENDING,
+                col(OutboxRow.op) == OutboxOp.SEND,
+            )
+            .values(status=OutboxStatus.SUPERSEDED, last_error="withdrawn: in a burst digest")
+            .returning(col(OutboxRow.id), col(OutboxRow.target_id), col(OutboxRow.ticket_id))
+            .execution_options(synchronize_session=False)
+        )
+        rows = (await self._session.execute(stmt)).all()
+        return [
+            Withdrawn(row_id, target, ticket)
+            for row_id, target, ticket in rows
+            if target is not None and ticket is not None
+        ]
+
+    async def pending_send(self, *, message: TelegramMessageRow) -> bool:
+        """Whether the first send of ``message`` still waits (an edit would fold into it).
+
+        The row stays locked until the transaction ends, so no sender takes it meanwhile.
+        """
+        return await self._pending(message.id, OutboxOp.SEND) is not None
+
     async def _update(self, row_id: int, values: dict[str, Any]) -> None:
         stmt = (
             update(OutboxRow)
@@ -216,6 +345,16 @@ class OutboxRepository:
         )
         value = (await self._session.execute(stmt)).scalar_one_or_none()
         return value if isinstance(value, datetime) else None
+
+    async def backlog_by_chat(self) -> list[tuple[int, int, datetime]]:
+        """Per chat with undelivered rows: the chat, how many, when the oldest was queued."""
+        stmt = (
+            select(col(OutboxRow.chat_id), func.count(), func.min(col(OutboxRow.created_at)))
+            .where(col(OutboxRow.status).in_(_LIVE))
+            .group_by(col(OutboxRow.chat_id))
+        )
+        rows = (await self._session.execute(stmt)).all()
+        return [(int(chat), int(n), _aware(oldest)) for chat, n, oldest in rows]
 
     async def blocked_chats(self) -> set[int]:
         """Chats where Telegram refuses our messages."""

@@ -14,6 +14,7 @@ from sqlmodel import col
 
 from storage.models import (
     LeaseRow,
+    MessageKind,
     SyncStateRow,
     TelegramMessageRow,
     TicketRow,
@@ -57,6 +58,13 @@ class TicketRepository:
         if for_update:
             stmt = stmt.with_for_update()
         return (await self._session.execute(stmt)).scalar_one_or_none()
+
+    async def get_many(self, *, ticket_ids: Sequence[int]) -> list[TicketRow]:
+        """Tickets by Modest's ids (those that exist), in no particular order."""
+        if not ticket_ids:
+            return []
+        stmt = select(TicketRow).where(col(TicketRow.id).in_(list(ticket_ids)))
+        return list((await self._session.execute(stmt)).scalars().all())
 
     async def get_by_external(
         self, *, source: str, external_id: str, for_update: bool = False
@@ -189,6 +197,18 @@ class MessageRepository:
         )
         await self._session.execute(stmt)
 
+    async def mark_withdrawn(self, *, message_row_ids: Sequence[int]) -> None:
+        """These messages will never go out (their send was withdrawn)."""
+        if not message_row_ids:
+            return
+        stmt = (
+            update(TelegramMessageRow)
+            .where(col(TelegramMessageRow.id).in_(list(message_row_ids)))
+            .values(kind=MessageKind.WITHDRAWN)
+            .execution_options(synchronize_session=False)
+        )
+        await self._session.execute(stmt)
+
     async def get_by_telegram(self, *, chat_id: int, message_id: int) -> TelegramMessageRow | None:
         """The row for a Telegram message, e.g. the one a button was pressed on."""
         stmt = select(TelegramMessageRow).where(
@@ -237,6 +257,17 @@ class SyncStateRepository:
         """Store ``value`` unless ``key`` holds one already; True if it was stored."""
         values = {"key": key, "value": value, "updated_at": utcnow()}
         return await insert_ignoring_conflict(self._session, SyncStateRow, values, ["key"])
+
+    async def lock(self, *, key: str) -> str | None:
+        """Hold ``key``'s row until the transaction ends (one holder at a time); its value.
+
+        The row is made (empty) if missing, so there is always something to lock.
+        """
+        values = {"key": key, "value": "", "updated_at": utcnow()}
+        await insert_ignoring_conflict(self._session, SyncStateRow, values, ["key"])
+        stmt = select(col(SyncStateRow.value)).where(col(SyncStateRow.key) == key)
+        value = (await self._session.execute(stmt.with_for_update())).scalar_one()
+        return str(value) or None
 
     async def put(self, *, key: str, value: str) -> None:
         """Store ``value`` under ``key``."""

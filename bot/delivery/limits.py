@@ -16,6 +16,8 @@ import time
 from collections import deque
 from collections.abc import Callable
 
+from dispatch.digests.pace import ChatPace
+
 
 class TelegramRateLimiter:
     """Decides whether a call to a chat may go now, and records it when it does."""
@@ -38,6 +40,10 @@ class TelegramRateLimiter:
         self._group_sent: dict[int, deque[float]] = {}
         self._global_sent: deque[float] = deque()
         self._last: dict[int, float] = {}
+
+    def pace(self) -> ChatPace:
+        """How fast these limits let calls go to one chat (burst digests estimate with it)."""
+        return ChatPace(per_call=self._per_chat + self._margin, group_per_minute=self._group_limit)
 
     def wait_time(self, chat_id: int) -> float:
         """Seconds until a call to ``chat_id`` is allowed (0 when it is allowed now)."""

@@ -57,6 +57,8 @@ def answer(name: str) -> httpx.Response:
 @pytest.fixture
 def api() -> Iterator[respx.MockRouter]:
     with respx.mock(base_url=API, assert_all_called=False) as router:
+        # Replies are tested in test_connector_rt_replies.py: here no ticket has any.
+        router.get("transactions").respond(json=fixture("transactions_none"))
         yield router
 
 

@@ -34,6 +34,8 @@ EMPTY = {"items": [], "count": 0, "total": None, "pages": None, "per_page": 100,
 @pytest.fixture
 def api() -> Iterator[respx.MockRouter]:
     with respx.mock(base_url=API, assert_all_called=False) as router:
+        # The listed tickets' replies (none here; see test_connector_rt_replies.py).
+        router.get("transactions").respond(json=EMPTY)
         yield router
 
 

@@ -11,9 +11,6 @@ ticket is resolved when the module ends. Needs root (to run as RT's user), as
 
 from __future__ import annotations
 
-import os
-import shutil
-import subprocess
 import uuid
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -24,10 +21,8 @@ import httpx
 import pytest
 
 from connectors.rt import RequestTrackerConnector, rt_date_bound
-from tests.support.paths import REPO
-from tests.support.rt import RtServer
+from tests.support.rt import RtServer, rt_admin
 
-RT_ADMIN = REPO / "tests" / "support" / "rt_admin.pl"
 QUEUE = "PollWindows"
 #: API user -> the zone RT reads its dates in (the first has no preference: $Timezone).
 USERS: dict[str, tzinfo] = {"window-utc": UTC, "window-ny": ZoneInfo("America/New_York")}
@@ -38,29 +33,6 @@ LOOKBACKS = {
     "3h": timedelta(hours=3),
     "2d": timedelta(days=2),
 }
-
-
-def rt_admin(*args: str, password: str = "") -> list[str]:
-    """Run ``rt_admin.pl`` as RT's server user; its output lines (the last is "ok")."""
-    if os.geteuid() != 0 or shutil.which("setpriv") is None:
-        reason = "the RT window tests run RT's Perl API as www-data, which needs root"
-        if os.environ.get("CI"):
-            pytest.fail(reason)
-        pytest.skip(reason)
-    command = ["setpriv", "--reuid=www-data", "--regid=www-data", "--init-groups", "env", "-i"]
-    command += ["PATH=/usr/bin:/bin", "HOME=/tmp", "LANG=C.UTF-8", f"RT_IT_PASSWORD={password}"]
-    result = subprocess.run(  # noqa: S603 - fixed programs, arguments of these tests
-        [*command, "perl", "-", *args],
-        input=RT_ADMIN.read_text(),
-        capture_output=True,
-        text=True,
-        timeout=120,
-        check=False,
-    )
-    lines = result.stdout.splitlines()
-    assert result.returncode == 0, result.stderr[-2000:]
-    assert lines[-1:] == ["ok"], result.stderr[-2000:]
-    return lines[:-1]
 
 
 @dataclass(frozen=True)

@@ -4,6 +4,8 @@
 #   backdate ID=UPDATED[,CREATED] ...     a ticket's LastUpdated and Created (UTC,
 #                               YYYY-MM-DDTHH:MM:SS; Created defaults to LastUpdated)
 #   read ZONE VALUE ...         the Unix time RT makes of each TicketSQL date in ZONE
+#   requestors-reply QUEUE      a ticket's requestors may reply to it by mail in QUEUE
+#                               (the right ReplyToTicket of the Requestor role there)
 use strict; use warnings;
 use lib '/usr/local/share/request-tracker5/lib', '/usr/share/request-tracker5/lib';
 use RT;
@@ -52,6 +54,16 @@ elsif ($mode eq 'read') {
         $date->Set(Format => 'unknown', Value => $value);
         print $date->Unix, "\n";
     }
+}
+elsif ($mode eq 'requestors-reply') {
+    my ($name) = @args;
+    my $queue = RT::Queue->new($sys);
+    $queue->Load($name);
+    check($queue->id, "no queue $name");
+    my $role = $queue->RoleGroup('Requestor');
+    check($role && $role->id, "queue $name has no Requestor role group");
+    check($role->PrincipalObj->GrantRight(Right => 'ReplyToTicket', Object => $queue))
+        unless $role->PrincipalObj->HasRight(Right => 'ReplyToTicket', Object => $queue);
 }
 else { die "rt_admin: unknown mode $mode\n"; }
 print "ok\n";
