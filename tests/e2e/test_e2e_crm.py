@@ -73,9 +73,9 @@ async def test_card_enriched_once_then_package_alert_note_and_report_from_the_cr
 async def assign_to_olga(h: Harness, tg: TelegramEmulator, card_id: int) -> None:
     press_labelled(tg, h.chat_id, tg.message(h.chat_id, card_id), "Support", user=IVAN)
     await tg.wait_for(
-        lambda: any(b[0] == "Olga Sidorova" for b in tg.buttons(h.chat_id, card_id)), 6
+        lambda: any(b[0] == "Olga Sidorova · 0" for b in tg.buttons(h.chat_id, card_id)), 6
     )
-    press_labelled(tg, h.chat_id, tg.message(h.chat_id, card_id), "Olga Sidorova", user=IVAN)
+    press_labelled(tg, h.chat_id, tg.message(h.chat_id, card_id), "Olga Sidorova · 0", user=IVAN)
     await tg.wait_for(lambda: "Assigned to Olga" in tg.message(h.chat_id, card_id).text, 6)
 
 
