@@ -10,7 +10,7 @@ from bot.i18n import Texts
 from bot.renderers import TelegramRenderer
 from bot.replies import tap_reply
 from dispatch.assignment import TapOutcome, TapResult
-from dispatch.views import Release, TimePromptView
+from dispatch.views import PackageAlert, Release, TimePromptView
 from tests.support.views import view
 
 MOSCOW = ZoneInfo("Europe/Moscow")
@@ -86,3 +86,17 @@ def test_reassign_hand_back_and_take_read_in_russian() -> None:
     assert [b["text"] for row in card["reply_markup"]["inline_keyboard"] for b in row] == [
         "🙋 Взять себе"
     ]
+
+
+def test_a_package_alert_names_the_month_the_share_and_the_overage() -> None:
+    renderer = TelegramRenderer(Texts("ru"), MOSCOW)
+    over = renderer.package_alert(PackageAlert("ООО «Акме»", "2026-12", 100, 160, 120))
+    assert over["text"] == (
+        "📦 <b>ООО «Акме»</b> · декабрь 2026: использовано 2:40 из 2:00 ч, перерасход 0:40"
+        " (133\N{NO-BREAK SPACE}%)"
+    )
+    near = renderer.package_alert(PackageAlert("ООО «Акме»", "2026-12", 80, 100, 120))
+    assert near["text"] == (
+        "📦 <b>ООО «Акме»</b> · декабрь 2026: использовано 1:40 из 2:00 ч"
+        " (83\N{NO-BREAK SPACE}%), осталось 0:20 ч"
+    )
