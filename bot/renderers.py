@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import html
 import re
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from datetime import datetime, tzinfo
 
 from bot.callbacks import DevAction, DevCb, DispatchAction, DispatchCb, HandAction, HandCb
@@ -51,6 +51,7 @@ class TelegramRenderer(
         departments: Sequence[Department],
         browsing: Department | None = None,
         members: Sequence[Person] = (),
+        load: Mapping[str, int] | None = None,
         reminder: ReminderNote | None = None,
         reassigning: bool = False,
         take: bool = False,
@@ -60,7 +61,7 @@ class TelegramRenderer(
         lines = [*head, *self._status_lines(ticket, browsing)]
         if ticket.state == TicketState.UNASSIGNED:
             rows = (
-                self._member_rows(ticket, browsing, members)
+                self._member_rows(ticket, browsing, members, load or {})
                 if browsing
                 else self._department_rows(ticket, departments)
             )
@@ -72,7 +73,7 @@ class TelegramRenderer(
             rows = []
         elif reassigning:
             lines.append(self._reassign_line(browsing))
-            rows = self._reassign_rows(ticket, departments, browsing, members)
+            rows = self._reassign_rows(ticket, departments, browsing, members, load or {})
         else:
             rows = [[self._button(self._t("↪️ Reassign"), ticket, DispatchAction.REASSIGN)]]
             if ticket.writeback == WritebackState.FAILED:
@@ -92,6 +93,7 @@ class TelegramRenderer(
         departments: Sequence[Department],
         browsing: Department | None,
         members: Sequence[Person],
+        load: Mapping[str, int],
     ) -> list[list[Button]]:
         """Reassigning: the departments and "cancel", or a department's people and "back"."""
         if browsing is None:
@@ -102,7 +104,9 @@ class TelegramRenderer(
             back = self._button(self._t("« Cancel"), ticket, DispatchAction.CANCEL)
         else:
             buttons = [
-                self._button(p.name, ticket, DispatchAction.MOVE, dept=browsing.key, person=p.key)
+                self._button(
+                    _loaded(p, load), ticket, DispatchAction.MOVE, dept=browsing.key, person=p.key
+                )
                 for p in members
             ]
             back = self._button(self._t("« Back"), ticket, DispatchAction.REASSIGN)
@@ -245,10 +249,16 @@ class TelegramRenderer(
         return [buttons[i : i + 2] for i in range(0, len(buttons), 2)]
 
     def _member_rows(
-        self, ticket: TicketView, department: Department, members: Sequence[Person]
+        self,
+        ticket: TicketView,
+        department: Department,
+        members: Sequence[Person],
+        load: Mapping[str, int],
     ) -> list[list[Button]]:
         buttons = [
-            self._button(p.name, ticket, DispatchAction.ASSIGN, dept=department.key, person=p.key)
+            self._button(
+                _loaded(p, load), ticket, DispatchAction.ASSIGN, dept=department.key, person=p.key
+            )
             for p in members
         ]
         rows = [buttons[i : i + 2] for i in range(0, len(buttons), 2)]
@@ -273,3 +283,10 @@ class TelegramRenderer(
 
     def _time(self, moment: datetime | None) -> str:
         return f"{moment.astimezone(self._tz):%H:%M}" if moment else "?"
+
+
+def _loaded(person: Person, load: Mapping[str, int]) -> str:
+    """A member's button: the name and, when known, their open tickets ("Olga · 3")."""
+    count = load.get(person.key)
+    # The count stays whole on the button: the name is cut instead.
+    return person.name if count is None else f"{cut(person.name, 50)} · {count}"

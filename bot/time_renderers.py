@@ -11,6 +11,7 @@ from bot.callbacks import TimeAction, TimeCb
 from bot.i18n import Texts
 from bot.list_renderers import esc, payload_of
 from dispatch.durations import format_minutes as hours
+from dispatch.formats import month_name, share
 from dispatch.views import MissingTime, PackageAlert, Payload, TimePromptView
 
 #: The quick answers of a time prompt, in minutes.
@@ -115,16 +116,29 @@ class TimeRenderer:
 
     def package_alert(self, alert: PackageAlert) -> Payload:
         """The account manager's message about a client's hour package."""
-        left = max(alert.package_minutes - alert.used_minutes, 0)
-        text = self._t(
-            "📦 <b>{client}</b> {month}: {threshold}% used, {used} of {package} h, {left} h left",
-            client=esc(alert.client_name),
-            threshold=alert.threshold,
-            month=alert.month,
-            used=hours(alert.used_minutes),
-            package=hours(alert.package_minutes),
-            left=hours(left),
-        )
+        used, package = alert.used_minutes, alert.package_minutes
+        language = self._t.language
+        figures = {
+            "client": esc(alert.client_name),
+            "month": month_name(alert.month, language),
+            "used": hours(used),
+            "package": hours(package),
+            "share": share(used, package, language),
+        }
+        if used > package:
+            text = self._t(
+                "📦 <b>{client}</b> · {month}: {used} of {package} h used,"
+                " {over} over the package ({share})",
+                over=hours(used - package),
+                **figures,
+            )
+        else:
+            text = self._t(
+                "📦 <b>{client}</b> · {month}: {used} of {package} h used ({share}),"
+                " {left} h left",
+                left=hours(package - used),
+                **figures,
+            )
         return payload_of(text, [])
 
     def missing_time(self, rows: Sequence[MissingTime]) -> Payload:

@@ -14,13 +14,13 @@ from aiohttp import web
 
 from cabinet.i18n import LANGUAGES, PageTexts
 from dispatch.durations import format_minutes as hours
+from dispatch.formats import money
 from dispatch.portal.accounts import SESSION_TTL, PortalAccounts
 from dispatch.portal.client_index import ClientIndex
 from dispatch.portal.contract import PortalContract
 from dispatch.portal.models import CurrentSession, PortalUser
 from dispatch.portal.requests import PortalRequests
 from dispatch.portal.tickets import PortalTickets
-from dispatch.report_files import money
 
 SESSION_COOKIE = "modest_session"
 CSRF_COOKIE = "modest_csrf"
@@ -138,8 +138,8 @@ def _day(request: web.Request, value: date | None) -> str:
     return value.strftime("%d.%m.%Y" if language(request) == "ru" else "%Y-%m-%d")
 
 
-def _amount(value: Decimal | None, currency: str) -> str:
-    return "—" if value is None else money(value, currency)
+def _amount(request: web.Request, value: Decimal | None, currency: str) -> str:
+    return "—" if value is None else money(value, currency, language(request))
 
 
 def _size(size: int) -> str:
@@ -162,7 +162,7 @@ def render(request: web.Request, template: str, status: int = 200, **context: An
             "when": lambda value: _when(request, value),
             "day": lambda value: _day(request, value),
             "hours": lambda minutes: hours(max(minutes, 0)),
-            "amount": _amount,
+            "amount": lambda value, currency: _amount(request, value, currency),
             "size": _size,
             **context,
         },

@@ -243,11 +243,14 @@ class CardPublisher:
         if self._crm is not None:
             view = dataclasses.replace(view, crm=await self._crm.block(uow, ticket, client))
         members = self._routing.members(browsing.key) if browsing else []
+        # Each person's open tickets on their button, so the dispatcher sees who is free.
+        load = await uow.tickets.open_counts(assignee_keys=[p.key for p in members])
         return self._renderer.card(
             view,
             departments=self._routing.departments,
             browsing=browsing,
             members=members,
+            load=load,
             reminder=reminder,
             reassigning=reassigning,
             take=self._takers,

@@ -4,19 +4,27 @@ from __future__ import annotations
 
 import csv
 import io
-from collections.abc import Callable
 from decimal import Decimal
+from typing import Any, Protocol
 
+from dispatch import formats
 from dispatch.durations import format_minutes as hours
 from dispatch.reports import ClientReport
 
-#: Translates a template (the bot's ``Texts``), so documents follow the deployment language.
-Translate = Callable[..., str]
+
+class Translate(Protocol):
+    """Translates a template (the bot's ``Texts``), so documents follow the deployment
+    language; ``language`` picks how numbers, money and dates are written."""
+
+    language: str
+
+    def __call__(self, template: str, /, **values: Any) -> str:
+        """The template in the language, ``{placeholders}`` filled."""
 
 
-def money(amount: Decimal, currency: str) -> str:
-    """``12 500.00 RUB``."""
-    return f"{amount:,.2f}".replace(",", " ") + f" {currency}"
+def money(amount: Decimal, currency: str, t: Translate) -> str:
+    """``2 500,00 ₽`` (ru), ``RUB 2,500.00`` (en): Babel, by the document's language."""
+    return formats.money(amount, currency, t.language)
 
 
 def report_csv(report: ClientReport, t: Translate) -> bytes:
@@ -30,7 +38,7 @@ def report_csv(report: ClientReport, t: Translate) -> bytes:
         writer.writerow(
             [
                 _cell(line.number),
-                line.closed_on.isoformat(),
+                formats.day(line.closed_on, t.language),
                 _cell(line.subject),
                 _cell(line.assignee),
                 hours(line.minutes),
@@ -58,17 +66,17 @@ def summary(report: ClientReport, t: Translate) -> list[tuple[str, str]]:
     if report.package_minutes is None:
         rows += [
             (t("Package"), t("unlimited")),
-            (t("Cost of the hours"), money(report.package_fee, currency)),
+            (t("Cost of the hours"), money(report.package_fee, currency, t)),
         ]
     else:
         rows += [
             (t("Package"), hours(report.package_minutes)),
             (t("Hours remaining"), hours(report.remaining_minutes or 0)),
             (t("Overage"), hours(report.overage_minutes)),
-            (t("Package fee"), money(report.package_fee, currency)),
-            (t("Overage cost"), money(report.overage_cost, currency)),
+            (t("Package fee"), money(report.package_fee, currency, t)),
+            (t("Overage cost"), money(report.overage_cost, currency, t)),
         ]
-    rows.append((t("Total payable"), money(report.total_payable, currency)))
+    rows.append((t("Total payable"), money(report.total_payable, currency, t)))
     return rows
 
 

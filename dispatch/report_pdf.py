@@ -16,6 +16,7 @@ from functools import cache
 from typing import TYPE_CHECKING, Any
 
 from dispatch.durations import format_minutes as hours
+from dispatch.formats import day, number
 from dispatch.report_files import Translate, money, summary
 from dispatch.reports import ClientReport
 
@@ -100,10 +101,15 @@ def _heading(report: ClientReport, t: Translate, font: str) -> list[Flowable]:
     issued = report.issued_on or last
     return [
         Paragraph(t("Support report No. {number}", number=_x(report.document_number)), title),
-        Paragraph(t("Issued {date}", date=f"{issued:%d.%m.%Y}"), body),
+        Paragraph(t("Issued {date}", date=day(issued, t.language)), body),
         Paragraph(t("Client: {name}", name=_x(report.client.name)), body),
         Paragraph(
-            t("Period: {first} – {last}", first=f"{first:%d.%m.%Y}", last=f"{last:%d.%m.%Y}"), body
+            t(
+                "Period: {first} – {last}",
+                first=day(first, t.language),
+                last=day(last, t.language),
+            ),
+            body,
         ),
         Paragraph(_terms(report, t), body),
     ]
@@ -115,13 +121,13 @@ def _terms(report: ClientReport, t: Translate) -> str:
     if client.contract:
         parts.append(t("Contract {number}", number=_x(client.contract)))
     if client.start_date:
-        parts.append(t("since {date}", date=f"{client.start_date:%d.%m.%Y}"))
+        parts.append(t("since {date}", date=day(client.start_date, t.language)))
     if client.portal:
         parts.append(t("portal {url}", url=_x(client.portal)))
     if client.hours_per_month is not None:
-        parts.append(t("{hours} h a month", hours=client.hours_per_month))
-    parts.append(t("rate {rate}", rate=money(client.hour_rate, client.currency)))
-    parts.append(t("overage rate {rate}", rate=money(client.overage, client.currency)))
+        parts.append(t("{hours} h a month", hours=number(client.hours_per_month, t.language)))
+    parts.append(t("rate {rate}", rate=money(client.hour_rate, client.currency, t)))
+    parts.append(t("overage rate {rate}", rate=money(client.overage, client.currency, t)))
     return ", ".join(parts)
 
 
@@ -135,7 +141,7 @@ def _tickets_table(report: ClientReport, t: Translate, font: str) -> Table:
     rows: list[list[Any]] = [
         [
             line.number,
-            f"{line.closed_on:%d.%m.%Y}",
+            day(line.closed_on, t.language),
             Paragraph(_x(line.subject), style),
             line.assignee,
             hours(line.minutes),

@@ -369,29 +369,32 @@ class TimeTracker:
         await self.check_package(uow, client, entry.month)
 
     async def check_package(self, uow: UnitOfWork, client: Client, month: str) -> None:
-        """Tell the client's manager, once per threshold, when the month passes 80 and 100 %."""
+        """Tell the client's manager when the month passes 80 and 100 % (each once; one
+        message when one entry passes both)."""
         if client.hours_per_month is None:
             return
         await uow.flush()
         used = await uow.time.billable_minutes(client_key=client.key, month=month)
         package = int(client.hours_per_month * 60)
         manager = self._routing.person(client.manager) if client.manager else None
-        for threshold in THRESHOLDS:
-            if used * 100 < package * threshold:
-                continue
-            if not await uow.time.alert_once(
-                client_key=client.key, month=month, threshold=threshold
-            ):
-                continue
-            log.info(
-                "time.package_threshold",
-                client=client.key,
-                threshold=threshold,
-                used=used,
-                package=package,
+        crossed = [
+            threshold
+            for threshold in THRESHOLDS
+            if used * 100 >= package * threshold
+            and await uow.time.alert_once(client_key=client.key, month=month, threshold=threshold)
+        ]
+        if not crossed:
+            return
+        # One entry may cross 80 % and 100 % at once: one message, with the real figures.
+        log.info(
+            "time.package_threshold",
+            client=client.key,
+            thresholds=crossed,
+            used=used,
+            package=package,
+        )
+        if manager is not None and manager.telegram_id is not None:
+            alert = PackageAlert(client.name, month, max(crossed), used, package)
+            uow.outbox.enqueue_plain(
+                chat_id=manager.telegram_id, payload=self._renderer.package_alert(alert)
             )
-            if manager is not None and manager.telegram_id is not None:
-                alert = PackageAlert(client.name, month, threshold, used, package)
-                uow.outbox.enqueue_plain(
-                    chat_id=manager.telegram_id, payload=self._renderer.package_alert(alert)
-                )

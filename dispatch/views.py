@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from enum import StrEnum
@@ -267,11 +267,14 @@ class CardMessages(Protocol):
         departments: Sequence[Department],
         browsing: Department | None = None,
         members: Sequence[Person] = (),
+        load: Mapping[str, int] | None = None,
         reminder: ReminderNote | None = None,
         reassigning: bool = False,
         take: bool = False,
     ) -> Payload:
         """The dispatch card in its current state (a reminder when ``reminder`` is given).
+
+        ``load``: each member's open tickets by person key, shown on their button.
 
         ``reassigning``: an assigned ticket's card shows the departments (or, with
         ``browsing``, its people) to reassign it to. ``take``: an unassigned card offers

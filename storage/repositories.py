@@ -168,6 +168,21 @@ class TicketRepository:
         )
         return (await self._session.execute(stmt)).scalars().all()
 
+    async def open_counts(self, *, assignee_keys: Sequence[str]) -> dict[str, int]:
+        """How many tickets each of these people has open (assigned, not closed)."""
+        if not assignee_keys:
+            return {}
+        stmt = (
+            select(col(TicketRow.assignee_key), func.count())
+            .where(
+                col(TicketRow.state) == "assigned",
+                col(TicketRow.assignee_key).in_(list(assignee_keys)),
+            )
+            .group_by(col(TicketRow.assignee_key))
+        )
+        found = {key: int(n) for key, n in (await self._session.execute(stmt)).all()}
+        return {key: found.get(key, 0) for key in assignee_keys}
+
     async def count_by_state(self) -> dict[str, int]:
         """How many tickets are in each state."""
         stmt = select(col(TicketRow.state), func.count()).group_by(col(TicketRow.state))

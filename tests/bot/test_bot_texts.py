@@ -137,7 +137,8 @@ def test_assigned_card_in_russian_names_who_and_when(ru_routing: RoutingConfig) 
         assigned_at=datetime(2026, 11, 22, 9, 5, tzinfo=UTC),
     )
     payload = renderer.card(assigned, departments=ru_routing.departments)
-    assert "✅ Назначено: Ольга (Поддержка), назначил Иван в 12:05" in payload["text"]
+    # Attribution that fits any gender (issue 17.17): no "назначил".
+    assert "✅ Назначено: Ольга (Поддержка) · Иван, 12:05" in payload["text"]
     # An assigned card keeps one button: "Reassign" (issue 17.10).
     rows = payload["reply_markup"]["inline_keyboard"]
     assert [b["text"] for row in rows for b in row] == ["↪️ Переназначить"]

@@ -3,14 +3,15 @@ attribution that fits anyone, whoever assigned the ticket."""
 
 from __future__ import annotations
 
+import re
 from datetime import UTC, datetime
 from zoneinfo import ZoneInfo
 
-from bot.i18n import Texts
+from bot.i18n import Texts, read_catalog
 from bot.renderers import TelegramRenderer
 from bot.replies import tap_reply
 from dispatch.assignment import TapOutcome, TapResult
-from dispatch.views import Release, TimePromptView
+from dispatch.views import PackageAlert, Release, TimePromptView
 from tests.support.views import view
 
 MOSCOW = ZoneInfo("Europe/Moscow")
@@ -55,6 +56,48 @@ def test_attribution_fits_any_gender() -> None:
     renderer = TelegramRenderer(texts, MOSCOW)
     private = renderer.assignee_message(view(assigned_by_name="Ольга Смирнова"))["text"]
     assert "Назначено диспетчером: Ольга Смирнова" in private.splitlines()
+    card = renderer.card(
+        view(
+            state="assigned",
+            assignee_name="Ольга Смирнова",
+            department_name="Сопровождение",
+            assigned_by_name="Иван Петров",
+            assigned_at=datetime(2026, 12, 3, 13, 34, tzinfo=UTC),
+        ),
+        departments=(),
+    )
+    assert (
+        "✅ Назначено: Ольга Смирнова (Сопровождение) · Иван Петров, 16:34"
+        in card["text"].splitlines()
+    )
+    in_helpdesk = renderer.card(
+        view(
+            state="assigned",
+            assignee_name="Ольга Смирнова",
+            department_name="Сопровождение",
+            assigned_by_name="helpdesk",
+            assigned_at=datetime(2026, 12, 3, 13, 34, tzinfo=UTC),
+        ),
+        departments=(),
+    )
+    assert (
+        "✅ Назначено в хелпдеске: Ольга Смирнова (Сопровождение), 16:34"
+        in in_helpdesk["text"].splitlines()
+    )
+
+
+def test_no_russian_text_needs_the_reader_s_gender() -> None:
+    """Past-tense verbs of a named person would say "he" or "she": none are left
+    ("никто не взял" is about nobody, and stays)."""
+    gendered = re.compile(
+        r"(?<!никто не )\b(назначил|взял|вернул|закрыл|начал|забыл|ответил|создал)(а|\(а\))?\b"
+    )
+    catalog = read_catalog("ru")
+    texts = [
+        *catalog.texts.values(),
+        *(form for forms in catalog.plurals.values() for form in forms),
+    ]
+    assert [text for text in texts if gendered.search(text)] == []
 
 
 def test_reassign_hand_back_and_take_read_in_russian() -> None:
@@ -86,3 +129,17 @@ def test_reassign_hand_back_and_take_read_in_russian() -> None:
     assert [b["text"] for row in card["reply_markup"]["inline_keyboard"] for b in row] == [
         "🙋 Взять себе"
     ]
+
+
+def test_a_package_alert_names_the_month_the_share_and_the_overage() -> None:
+    renderer = TelegramRenderer(Texts("ru"), MOSCOW)
+    over = renderer.package_alert(PackageAlert("ООО «Акме»", "2026-12", 100, 160, 120))
+    assert over["text"] == (
+        "📦 <b>ООО «Акме»</b> · декабрь 2026: использовано 2:40 из 2:00 ч, перерасход 0:40"
+        " (133\N{NO-BREAK SPACE}%)"
+    )
+    near = renderer.package_alert(PackageAlert("ООО «Акме»", "2026-12", 80, 100, 120))
+    assert near["text"] == (
+        "📦 <b>ООО «Акме»</b> · декабрь 2026: использовано 1:40 из 2:00 ч"
+        " (83\N{NO-BREAK SPACE}%), осталось 0:20 ч"
+    )

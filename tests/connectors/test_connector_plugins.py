@@ -123,8 +123,8 @@ async def test_a_helpdesk_registered_from_outside_is_built_and_its_webhook_serve
 
         # It does not write back (its capabilities say so): assigned in Modest only.
         await _tap(tg, card.message_id, IVAN, "Support")
-        await tg.wait_for(lambda: "Olga Sidorova" in _labels(tg, card.message_id))
-        await _tap(tg, card.message_id, IVAN, "Olga Sidorova")
+        await tg.wait_for(lambda: "Olga Sidorova · 0" in _labels(tg, card.message_id))
+        await _tap(tg, card.message_id, IVAN, "Olga Sidorova · 0")
         await tg.wait_for(lambda: any("ACME-7" in m.text for m in tg.messages(OLGA)))
         (ticket,) = await h.tickets()
         assert (ticket.source, ticket.assignee_key) == ("acme-desk", "olga")

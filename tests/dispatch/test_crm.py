@@ -301,12 +301,12 @@ async def test_package_alerts_follow_the_crm_contract_and_its_manager(database: 
     alerts = [
         row.payload["text"]
         for row in rows
-        if row.chat_id == 1001 and "% used" in row.payload.get("text", "")
+        if row.chat_id == 1001 and "📦" in row.payload.get("text", "")
     ]
-    assert len(alerts) == 2
+    # One hour in a one-hour package passes 80 % and 100 % at once: one message (17.14).
+    assert len(alerts) == 1
     assert "Acme LLC" in alerts[0]
-    assert "80% used" in alerts[0]
-    assert "100% used" in alerts[1]
+    assert "1:00 of 1:00 h used (100%), 0:00 h left" in alerts[0]
     async with database.unit_of_work() as uow:
         entry = await uow.time.entry(ticket_id=ticket_id, round=1)
     assert entry is not None

@@ -51,9 +51,12 @@ def test_the_russian_report_has_everything_a_client_signs_and_pays_against(logo:
         "Пакет часов 20:00",
         "Осталось часов 0:00",
         "Сверх пакета 4:00",
-        "Стоимость пакета 50 000.00 RUB",
-        "Стоимость сверх пакета 14 000.00 RUB",
-        "Итого к оплате 64 000.00 RUB",
+        # Money by the language, through Babel (issue 17.17); the spaces are no-break
+        # spaces in the document, plain ones in the extracted text.
+        "Стоимость пакета 50 000,00 ₽",
+        "Стоимость сверх пакета 14 000,00 ₽",
+        "Итого к оплате 64 000,00 ₽",
+        "ставка 2 500,00 ₽, ставка сверх пакета 3 500,00 ₽",
         "Исполнитель: ООО «Сервис Плюс»",
         "/ Директор И. И. Иванов /",
         "подпись, расшифровка подписи",
@@ -68,19 +71,24 @@ def test_the_english_report_and_its_csv() -> None:
     (text,) = pages(report_pdf(report, Texts("en")))
     for expected in (
         "Support report No. ACME-2026-10",
-        "Issued 01.11.2026",
+        "Issued Nov 1, 2026",
+        "Period: Oct 1, 2026 – Oct 31, 2026",
+        "rate RUB 2,500.00, overage rate RUB 3,500.00",
         "Ticket Closed Subject Assignee Time No charge",
         "Hours remaining 0:00",
-        "Package fee 50 000.00 RUB",
-        "Total payable 64 000.00 RUB",
+        "Package fee RUB 50,000.00",
+        "Total payable RUB 64,000.00",
         "Provider: Service Plus LLC",
         "Client: Acme LLC",
         "No. ACME-2026-10 · page 1 of 1",
     ):
         assert expected in text, expected
     csv = report_csv(report, Texts("en")).decode("utf-8-sig")
-    assert "Total payable;64 000.00 RUB" in csv
-    assert "Package fee;50 000.00 RUB" in csv
+    nbsp = "\N{NO-BREAK SPACE}"
+    assert f"Total payable;RUB{nbsp}64,000.00" in csv
+    assert f"Package fee;RUB{nbsp}50,000.00" in csv
+    # The days read as in the PDF.
+    assert "T-1;Oct 1, 2026;" in csv
 
 
 def test_an_empty_month_still_shows_the_contract_and_the_summary() -> None:
@@ -88,7 +96,7 @@ def test_an_empty_month_still_shows_the_contract_and_the_summary() -> None:
     assert "За период закрытых заявок нет." in text
     assert "Договор № 12/2026" in text
     assert "Осталось часов 20:00" in text
-    assert "Итого к оплате 50 000.00 RUB" in text
+    assert "Итого к оплате 50 000,00 ₽" in text
 
 
 def test_a_long_month_numbers_every_page_and_heads_every_table_page() -> None:

@@ -186,16 +186,17 @@ async def test_pdf_and_csv_carry_the_names_and_figures(
         "8:00",
         "11:00",
         "1:00",
-        "3 000.00 RUB",
+        "3 000,00 ₽",
     ):
         assert expected in pdf_text, expected
     rows = list(
         csv.reader(io.StringIO(report_csv(report, texts).decode("utf-8-sig")), delimiter=";")
     )
-    assert rows[1][:5] == ["T-1", "2026-10-15", "Заявка 1", "Olga Sidorova", "8:00"]
+    # The day as the PDF writes it (issue 17.17: the same in the PDF and the CSV).
+    assert rows[1][:5] == ["T-1", "15.10.2026", "Заявка 1", "Olga Sidorova", "8:00"]
     assert rows[2][5] != "", "the no-charge ticket is marked"
     totals = {row[0]: row[1] for row in rows if len(row) == 2}
-    assert totals[texts("Overage cost")] == "3 000.00 RUB"
+    assert totals[texts("Overage cost")] == "3\N{NO-BREAK SPACE}000,00\N{NO-BREAK SPACE}₽"
 
 
 async def test_reports_go_out_on_the_first_at_nine_and_lock_the_month(

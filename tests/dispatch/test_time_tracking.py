@@ -157,13 +157,32 @@ async def test_package_thresholds_fire_once_per_month(database: Database) -> Non
     async with database.unit_of_work() as uow:
         rows = (await uow.session.execute(select(OutboxRow))).scalars().all()
     alerts = [
-        r.payload["text"]
-        for r in rows
-        if r.chat_id == 1001 and "% used" in r.payload.get("text", "")
+        r.payload["text"] for r in rows if r.chat_id == 1001 and "📦" in r.payload.get("text", "")
     ]
+    # The real figures, not the threshold (issue 17.14).
     assert len(alerts) == 2
-    assert "80% used" in alerts[0]
-    assert "100% used" in alerts[1]
+    assert "0:50 of 1:00 h used (83%), 0:10 h left" in alerts[0]
+    assert "1:05 of 1:00 h used, 0:05 over the package (108%)" in alerts[1]
+
+
+async def test_one_entry_past_both_thresholds_is_one_message_with_the_real_figures(
+    database: Database,
+) -> None:
+    package = CLIENT.replace("hours_per_month: 1\n", "hours_per_month: 2\n    manager: ivan\n")
+    s = services(database, routing_with(package), Clock(datetime(2026, 12, 3, 10, tzinfo=UTC)))
+    await event(s, TicketEventKind.CREATED, 1, client=Client(company="Acme"))
+    await event(s, TicketEventKind.CLOSED, 2, client=Client(company="Acme"), closed=True)
+    (prompt,) = await prompts(database)
+    result = await s.time.choose(
+        prompt_id=prompt.id or 0, minutes=160, billable=True, actor=telegram_actor(s.routing, OLGA)
+    )
+    assert result.outcome == TimeOutcome.OK
+    async with database.unit_of_work() as uow:
+        rows = (await uow.session.execute(select(OutboxRow))).scalars().all()
+    alerts = [r.payload["text"] for r in rows if "📦" in r.payload.get("text", "")]
+    assert alerts == [
+        "📦 <b>Acme</b> · December 2026: 2:40 of 2:00 h used, 0:40 over the package (133%)"
+    ]
 
 
 async def test_forged_quick_answers_are_refused(database: Database) -> None:

@@ -46,12 +46,12 @@ async def test_card_enriched_once_then_package_alert_note_and_report_from_the_cr
         await assign_to_olga(h, tg, card.message_id)
         assert "In CRM" in tg.message(h.chat_id, card.message_id).text  # kept on later edits
         await close_and_record_an_hour(h, tg)
-        # The deal's 1 h package: 80 % and 100 %, to the deal's responsible (bitrix24_id 7).
-        await tg.wait_for(lambda: sum("% used" in m.text for m in tg.messages(IVAN)) == 2, 8)
-        alerts = [m.text for m in tg.messages(IVAN) if "% used" in m.text]
+        # The deal's 1 h package: 80 % and 100 % at once, one message (issue 17.14), to the
+        # deal's responsible (bitrix24_id 7).
+        await tg.wait_for(lambda: any("📦" in m.text for m in tg.messages(IVAN)), 8)
+        alerts = [m.text for m in tg.messages(IVAN) if "📦" in m.text]
         assert "Acme LLC" in alerts[0]
-        assert "80% used" in alerts[0]
-        assert "1:00 of 1:00 h, 0:00 h left" in alerts[1]
+        assert "1:00 of 1:00 h used (100%), 0:00 h left" in alerts[0]
         await tg.wait_for(lambda: len(crm.notes) == 1, 6)
         assert crm.notes == [("42", "#A-1 Printer on fire — 1 h 00 min, Olga Sidorova")]
         # The next month's first morning: the report, by the CRM's contract, to Ivan.
@@ -73,9 +73,9 @@ async def test_card_enriched_once_then_package_alert_note_and_report_from_the_cr
 async def assign_to_olga(h: Harness, tg: TelegramEmulator, card_id: int) -> None:
     press_labelled(tg, h.chat_id, tg.message(h.chat_id, card_id), "Support", user=IVAN)
     await tg.wait_for(
-        lambda: any(b[0] == "Olga Sidorova" for b in tg.buttons(h.chat_id, card_id)), 6
+        lambda: any(b[0] == "Olga Sidorova · 0" for b in tg.buttons(h.chat_id, card_id)), 6
     )
-    press_labelled(tg, h.chat_id, tg.message(h.chat_id, card_id), "Olga Sidorova", user=IVAN)
+    press_labelled(tg, h.chat_id, tg.message(h.chat_id, card_id), "Olga Sidorova · 0", user=IVAN)
     await tg.wait_for(lambda: "Assigned to Olga" in tg.message(h.chat_id, card_id).text, 6)
 
 

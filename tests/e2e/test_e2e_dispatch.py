@@ -42,13 +42,14 @@ async def test_webhook_to_card_to_assignment_written_back_and_sent_privately(
         await tg.wait_for(
             lambda: (
                 "Olga Sidorova" in tg.message(DISPATCH, card.message_id).text
-                or any(b[0] == "Olga Sidorova" for b in tg.buttons(DISPATCH, card.message_id))
+                or any(b[0] == "Olga Sidorova · 0" for b in tg.buttons(DISPATCH, card.message_id))
             )
         )
         labels = [b[0] for b in tg.buttons(DISPATCH, card.message_id)]
-        assert labels == ["Ivan Petrov", "Olga Sidorova", "« Back"]
+        # Each person with their open tickets (issue 17.11).
+        assert labels == ["Ivan Petrov · 0", "Olga Sidorova · 0", "« Back"]
 
-        answer_to_tap = await tap(h, card.message_id, IVAN, "Olga Sidorova")
+        answer_to_tap = await tap(h, card.message_id, IVAN, "Olga Sidorova · 0")
         assert answer_to_tap.get("text") == "Assigned to Olga Sidorova"
 
         await tg.wait_for(lambda: helpdesk.assignments == [("101", "1", "12")])

@@ -60,8 +60,8 @@ async def test_a_dispatcher_reassigns_and_both_assignees_are_told(
         await tg.wait_for(
             lambda: "Reassign to someone in Development:" in card_text(h, card.message_id)
         )
-        assert labels(h, card.message_id) == ["Petr Ivanov", "« Back"]
-        answer = await tap(h, card.message_id, IVAN, "Petr Ivanov")
+        assert labels(h, card.message_id) == ["Petr Ivanov · 0", "« Back"]
+        answer = await tap(h, card.message_id, IVAN, "Petr Ivanov · 0")
         assert answer["text"] == "Assigned to Petr Ivanov"
 
         await tg.wait_for(
@@ -87,8 +87,8 @@ async def test_a_dispatcher_reassigns_and_both_assignees_are_told(
         assert again.get("text") is None
         await tg.wait_for(lambda: "Development" in labels(h, card.message_id))
         await tap(h, card.message_id, IVAN, "Development")
-        await tg.wait_for(lambda: "Petr Ivanov" in labels(h, card.message_id))
-        same = await tap(h, card.message_id, IVAN, "Petr Ivanov")
+        await tg.wait_for(lambda: "Petr Ivanov · 1" in labels(h, card.message_id))
+        same = await tap(h, card.message_id, IVAN, "Petr Ivanov · 1")
         assert same["text"] == "Already assigned to Petr Ivanov."
 
         events = await history(h)

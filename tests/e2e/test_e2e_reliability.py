@@ -20,10 +20,10 @@ async def test_two_dispatchers_tapping_at_once_one_wins(
         card = await h.card()
         await tap(h, card.message_id, IVAN, "Support")
         # Support's people and "back" (the departments' card has three buttons too, 17.10).
-        people = ["Ivan Petrov", "Olga Sidorova", "« Back"]
+        people = ["Ivan Petrov · 0", "Olga Sidorova · 0", "« Back"]
         await tg.wait_for(lambda: [b[0] for b in tg.buttons(DISPATCH, card.message_id)] == people)
-        take_ivan = button(h, card.message_id, "Ivan Petrov")
-        take_olga = button(h, card.message_id, "Olga Sidorova")
+        take_ivan = button(h, card.message_id, "Ivan Petrov · 0")
+        take_olga = button(h, card.message_id, "Olga Sidorova · 0")
         # Both presses are in flight together; the Dispatcher handles them concurrently.
         q1 = tg.press(DISPATCH, card.message_id, IVAN, take_ivan)
         q2 = tg.press(DISPATCH, card.message_id, OLGA, take_olga)

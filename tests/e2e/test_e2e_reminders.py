@@ -57,10 +57,10 @@ async def test_a_reminder_replies_to_the_card_with_buttons_that_dispatch(
         ]
         await tap(h, reminder.message_id, IVAN, "Support")
         # The card and the live reminder both show the department's people.
-        await tg.wait_for(lambda: live_with_button(tg, "Olga Sidorova") is not None)
-        target = live_with_button(tg, "Olga Sidorova")
+        await tg.wait_for(lambda: live_with_button(tg, "Olga Sidorova · 0") is not None)
+        target = live_with_button(tg, "Olga Sidorova · 0")
         assert target is not None
-        await tap(h, target, IVAN, "Olga Sidorova")
+        await tap(h, target, IVAN, "Olga Sidorova · 0")
         await tg.wait_for(lambda: "Assigned to Olga" in tg.message(DISPATCH, card.message_id).text)
         await tg.wait_for(
             lambda: all(

@@ -111,11 +111,8 @@ async def test_no_charge_change_and_the_package_alert_once(
         )
         (entry,) = await entries(h)
         assert (entry.minutes, entry.billable) == (60, True)
-        # One hour of a one-hour package: 80 % and 100 % announced to the manager, once each.
-        await tg.wait_for(
-            lambda: sum("% used" in m.text for m in tg.messages(1001)) == 2, timeout=6
-        )
-        alerts = [m.text for m in tg.messages(1001) if "% used" in m.text]
-        assert "80% used" in alerts[0]
-        assert "100% used" in alerts[1]
-        assert "1:00 of 1:00 h, 0:00 h left" in alerts[1]
+        # One hour of a one-hour package passes 80 % and 100 % at once: the manager gets
+        # one message with the real figures (issue 17.14).
+        await tg.wait_for(lambda: any("📦" in m.text for m in tg.messages(1001)), timeout=6)
+        alerts = [m.text for m in tg.messages(1001) if "📦" in m.text]
+        assert "1:00 of 1:00 h used (100%), 0:00 h left" in alerts[0]

@@ -55,8 +55,8 @@ async def dispatch_to_olga(h: Harness, tg: TelegramEmulator) -> None:
     await h.post_generic(ticket_body("1", delivery_id="c1", channel="email"))
     card = await h.card()
     press_labelled(tg, h.chat_id, card, "Support", user=IVAN)
-    await tg.wait_for(lambda: any(b[0] == "Olga Sidorova" for b in tg.buttons(h.chat_id, 1)))
-    press_labelled(tg, h.chat_id, tg.message(h.chat_id, 1), "Olga Sidorova", user=IVAN)
+    await tg.wait_for(lambda: any(b[0] == "Olga Sidorova · 0" for b in tg.buttons(h.chat_id, 1)))
+    press_labelled(tg, h.chat_id, tg.message(h.chat_id, 1), "Olga Sidorova · 0", user=IVAN)
 
 
 async def hand_to_petr(tg: TelegramEmulator, tracker: FakeTracker) -> str:

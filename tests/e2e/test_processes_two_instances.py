@@ -112,10 +112,11 @@ async def test_two_processes_share_webhooks_reminders_and_hand_polling_over(
         assert standby.events("telegram.polling_lease_taken")
 
         # A message the killed process was sending holds the chat for up to 20 s.
+        olga = f"Olga Sidorova · {TICKETS - 1}"  # with her open tickets (issue 17.11)
         await tg.wait_for(
-            lambda: any(b[0] == "Olga Sidorova" for b in tg.buttons(DISPATCH, card)), timeout=30
+            lambda: any(b[0] == olga for b in tg.buttons(DISPATCH, card)), timeout=30
         )
-        query = tg.press(DISPATCH, card, IVAN, button(tg, card, "Olga Sidorova"))
+        query = tg.press(DISPATCH, card, IVAN, button(tg, card, olga))
         await tg.wait_for(lambda: query in tg.callback_answers, timeout=10)
         await tg.wait_for(
             lambda: "Assigned to Olga" in tg.message(DISPATCH, card).text, timeout=20
