@@ -42,6 +42,7 @@ bench: install-dev
 	$(PY) -m bench.ingest
 	$(PY) -m bench.outbox
 	$(PY) -m bench.nag
+	$(PY) -m bench.sla
 
 clean:
 	rm -rf $(VENV) .mypy_cache .pytest_cache .ruff_cache

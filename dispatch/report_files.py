@@ -10,7 +10,8 @@ from functools import cache
 from typing import TYPE_CHECKING
 
 from dispatch.durations import format_minutes as hours
-from dispatch.reports import ClientReport
+from dispatch.reports import ClientReport, ReportLine
+from dispatch.sla.outcomes import SlaOutcome
 
 if TYPE_CHECKING:
     from reportlab.platypus import Table
@@ -30,8 +31,11 @@ def report_csv(report: ClientReport, t: Translate) -> bytes:
     """The report as CSV (UTF-8 with a BOM, so spreadsheet programs read Cyrillic)."""
     out = io.StringIO()
     writer = csv.writer(out, delimiter=";")
+    sla = report.sla is not None
+    sla_header = [t("First response"), t("on time"), t("Resolution"), t("on time")]
     writer.writerow(
         [t("Ticket"), t("Closed"), t("Subject"), t("Assignee"), t("Time"), t("No charge")]
+        + (sla_header if sla else [])
     )
     for line in report.lines:
         writer.writerow(
@@ -43,11 +47,29 @@ def report_csv(report: ClientReport, t: Translate) -> bytes:
                 hours(line.minutes),
                 "" if line.billable else t("yes"),
             ]
+            + (_sla_cells(line, t) if sla else [])
         )
     writer.writerow([])
     for label, value in _totals(report, t):
         writer.writerow([label, value])
     return ("\ufeff" + out.getvalue()).encode("utf-8")
+
+
+def _sla_cells(line: ReportLine, t: Translate) -> list[str]:
+    cells: list[str] = []
+    for outcome in (line.first_response, line.resolution):
+        if outcome is None:
+            cells += ["", ""]
+        else:
+            cells += [hours(outcome.minutes), t("yes") if outcome.met else t("no")]
+    return cells
+
+
+def _sla_cell(outcome: SlaOutcome | None, t: Translate) -> str:
+    if outcome is None:
+        return ""
+    verdict = t("on time") if outcome.met else t("late")
+    return f"{hours(outcome.minutes)} {verdict}"
 
 
 def _cell(text: str) -> str:
@@ -69,7 +91,22 @@ def _totals(report: ClientReport, t: Translate) -> list[tuple[str, str]]:
             (t("Overage"), hours(report.overage_minutes)),
             (t("Overage cost"), money(report.overage_cost, client.currency)),
         ]
+    if report.sla is not None:
+        share = report.sla
+        rows += [
+            (
+                t("First responses on time"),
+                _share(share.first_response_met, share.first_response_total, t),
+            ),
+            (t("Resolutions on time"), _share(share.resolution_met, share.resolution_total, t)),
+        ]
     return rows
+
+
+def _share(met: int, total: int, t: Translate) -> str:
+    if not total:
+        return "—"
+    return t("{met} of {total} ({share} %)", met=met, total=total, share=round(100 * met / total))
 
 
 @cache
@@ -135,7 +172,9 @@ def _tickets_table(report: ClientReport, t: Translate, font: str) -> Table:
     from reportlab.lib.units import mm
     from reportlab.platypus import Paragraph
 
-    header = [t("Ticket"), t("Closed"), t("Subject"), t("Assignee"), t("Time"), ""]
+    sla = report.sla is not None
+    header = [t("Ticket"), t("Closed"), t("Subject"), t("Assignee"), t("Time")]
+    header += [t("Response"), t("Resolution"), ""] if sla else [""]
     style = ParagraphStyle("cell", fontName=font, fontSize=8, leading=10)
     rows = [
         [
@@ -144,18 +183,15 @@ def _tickets_table(report: ClientReport, t: Translate, font: str) -> Table:
             Paragraph(_x(line.subject), style),
             line.assignee,
             hours(line.minutes),
+            *([_sla_cell(line.first_response, t), _sla_cell(line.resolution, t)] if sla else []),
             "" if line.billable else t("no charge"),
         ]
         for line in report.lines
     ]
     if not rows:
-        rows = [[t("No tickets closed in this period."), "", "", "", "", ""]]
-    return _table(
-        [header, *rows],
-        font,
-        header=True,
-        widths=[22 * mm, 20 * mm, 68 * mm, 35 * mm, 15 * mm, 20 * mm],
-    )
+        rows = [[t("No tickets closed in this period."), *[""] * (len(header) - 1)]]
+    widths = [22, 20, 68, 35, 15, 20] if not sla else [20, 18, 40, 26, 12, 24, 24, 16]
+    return _table([header, *rows], font, header=True, widths=[w * mm for w in widths])
 
 
 def _table(

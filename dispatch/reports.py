@@ -17,6 +17,7 @@ import structlog
 from config.clients import Client
 from config.routing import RoutingConfig
 from dispatch.clients import ClientDirectory
+from dispatch.sla.outcomes import SlaOutcome, SlaShare, outcomes
 from storage.db import Database, UnitOfWork
 from storage.types import utcnow
 
@@ -33,6 +34,9 @@ class ReportLine:
     assignee: str
     minutes: int
     billable: bool
+    #: The ticket's first response and resolution against their targets (None: no clock).
+    first_response: SlaOutcome | None = None
+    resolution: SlaOutcome | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -47,6 +51,8 @@ class ClientReport:
     package_minutes: int | None
     overage_minutes: int
     overage_cost: Decimal
+    #: Targets met across the month's tickets (None: no SLA policy is configured).
+    sla: SlaShare | None = None
 
     @property
     def period(self) -> tuple[date, date]:
@@ -89,8 +95,11 @@ class ReportService:
 
     async def _build(self, uow: UnitOfWork, client: Client, month: str) -> ClientReport:
         lines = []
-        for entry, ticket in await uow.time.entries(client_key=client.key, month=month):
+        entries = await uow.time.entries(client_key=client.key, month=month)
+        sla = await outcomes(uow, self._routing, [ticket.id or 0 for _, ticket in entries])
+        for entry, ticket in entries:
             person = self._routing.person(entry.person_key)
+            first, resolution = sla.of(ticket.id or 0)
             lines.append(
                 ReportLine(
                     ticket.number,
@@ -99,6 +108,8 @@ class ReportService:
                     person.name if person else entry.person_key,
                     entry.minutes,
                     entry.billable,
+                    first,
+                    resolution,
                 )
             )
         billable = sum(line.minutes for line in lines if line.billable)
@@ -108,7 +119,17 @@ class ReportService:
         cost = (Decimal(overage) / 60 * client.overage).quantize(
             Decimal("0.01"), rounding=ROUND_HALF_UP
         )
-        return ClientReport(client, month, tuple(lines), billable, free, package, overage, cost)
+        return ClientReport(
+            client,
+            month,
+            tuple(lines),
+            billable,
+            free,
+            package,
+            overage,
+            cost,
+            sla.share() if self._routing.sla.enabled else None,
+        )
 
     async def clients_to_report(self, *, month: str) -> list[Client]:
         """Clients with activity in the month, or with an hour package.

@@ -9,6 +9,8 @@ from typing import Any, Protocol
 
 from config.routing import Department, Person, RoutingConfig
 from dispatch.crm.views import CrmCard
+from dispatch.lines.views import HandoverNote, LineMessages, uses_lines
+from dispatch.sla.views import SlaMessages, SlaNote, SlaNotice
 from storage.models import TicketRow
 
 #: A Telegram call's parameters (text, reply_markup, ...), stored in the outbox.
@@ -43,6 +45,14 @@ class TicketView:
     over_package: tuple[int, int] | None = None
     #: Who wrote, from which company, under which contract (when a CRM is set and answered).
     crm: CrmCard | None = None
+    #: The stage of the status model (``config.sla.Stage``), "" when not known yet.
+    stage: str = ""
+    #: The support line, when the routing file uses lines (else None).
+    line: int | None = None
+    #: The nearest SLA target, when the ticket has clocks.
+    sla: SlaNote | None = None
+    #: How the ticket came to this line, when it was passed on.
+    handover: HandoverNote | None = None
 
     @classmethod
     def of(cls, row: TicketRow, routing: RoutingConfig) -> TicketView:
@@ -70,6 +80,8 @@ class TicketView:
             writeback=row.writeback,
             writeback_error=row.writeback_error,
             helpdesk_department=_filed_under(routing, row.helpdesk_department),
+            stage=row.stage,
+            line=row.line if uses_lines(routing) else None,
         )
 
 
@@ -114,6 +126,10 @@ class WaitingTicket:
     subject: str
     waiting: timedelta
     assignee_name: str | None = None
+    #: The nearest SLA target (``/queue``, ``/mine``).
+    sla: SlaNote | None = None
+    #: The stage of the status model (``/mine``).
+    stage: str = ""
 
 
 @dataclass(frozen=True, slots=True)
@@ -170,11 +186,16 @@ class CardMessages(Protocol):
         browsing: Department | None = None,
         members: Sequence[Person] = (),
         reminder: ReminderNote | None = None,
+        alert: SlaNotice | None = None,
     ) -> Payload:
-        """The dispatch card in its current state (a reminder when ``reminder`` is given)."""
+        """The dispatch card in its current state (a reminder when ``reminder`` is given,
+        headed by an SLA warning or breach when ``alert`` is)."""
 
-    def assignee_message(self, ticket: TicketView, *, dev_task: bool = False) -> Payload:
-        """The private message that hands a ticket to its assignee."""
+    def assignee_message(
+        self, ticket: TicketView, *, dev_task: bool = False, next_line: int | None = None
+    ) -> Payload:
+        """The private message that hands a ticket to its assignee (with a "pass to line
+        ``next_line``" button when there is a next line)."""
 
 
 class ReminderMessages(Protocol):
@@ -239,7 +260,14 @@ class DevTaskMessages(Protocol):
 
 
 class Renderer(
-    CardMessages, ReminderMessages, ListMessages, TimeMessages, DevTaskMessages, Protocol
+    CardMessages,
+    ReminderMessages,
+    ListMessages,
+    TimeMessages,
+    DevTaskMessages,
+    SlaMessages,
+    LineMessages,
+    Protocol,
 ):
     """Every Telegram message of the features above: what the composition root hands out.
 
