@@ -12,12 +12,24 @@ from aiogram.types import InlineKeyboardButton, InlineKeyboardMarkup
 
 from bot.callbacks import NagAction, NagCb
 from bot.i18n import Texts
+from config.sla import Stage
+from dispatch.sla.policies import SlaTarget
+from dispatch.sla.views import SlaNote
 from dispatch.views import DigestKind, Payload, WaitingTicket
 
 FIELD_CHARS = 120
 LIST_LINES = 30
 _SPACES = re.compile(r"[ \t\r\f\v]+")
 _BLANK_LINES = re.compile(r"\n{3,}")
+
+#: Each stage's label: message ids for the catalogs.
+STAGE_LABELS: dict[str, str] = {
+    Stage.CLASSIFICATION: "classification",
+    Stage.IN_WORK: "in work",
+    Stage.WAITING_CLIENT: "waiting for the client",
+    Stage.INTERNAL: "waiting for a colleague",
+    Stage.FEEDBACK: "awaiting the client's confirmation",
+}
 
 
 def cut(text: str, limit: int) -> str:
@@ -61,6 +73,23 @@ def card_link(chat_id: int | None, message_id: int | None) -> str | None:
     if message_id is None or not text.startswith("-100"):
         return None
     return f"https://t.me/c/{text.removeprefix('-100')}/{message_id}"
+
+
+def stage_label(stage: str, t: Texts) -> str:
+    """A stage as people call it ("" for a stage not known yet)."""
+    label = STAGE_LABELS.get(stage)
+    return t(label) if label else ""
+
+
+def sla_short(note: SlaNote, t: Texts) -> str:
+    """A ticket's nearest target in a list line."""
+    first = note.target == SlaTarget.FIRST_RESPONSE
+    target = t("first response") if first else t("resolution")
+    if note.paused:
+        return t("{target}: ⏸ {left} left, paused", target=target, left=waited(note.left, t))
+    if note.left <= timedelta(0):
+        return t("{target}: 🔥 overdue by {late}", target=target, late=waited(-note.left, t))
+    return t("{target}: ⏱ {left} left", target=target, left=waited(note.left, t))
 
 
 def payload_of(text: str, rows: list[list[InlineKeyboardButton]]) -> Payload:
@@ -175,9 +204,17 @@ class ListRenderer:
         shown = tickets[:LIST_LINES]
         lines = [head, ""]
         for item in shown:
+            extra = [stage_label(item.stage, self._t)] if item.stage else []
+            if item.sla is not None:
+                extra.append(sla_short(item.sla, self._t))
             lines.append(
-                f"<b>#{esc(item.number, 32)}</b> {esc(item.subject, 60)} · "
-                f"{waited(item.waiting, self._t)}"
+                " · ".join(
+                    [
+                        f"<b>#{esc(item.number, 32)}</b> {esc(item.subject, 60)}",
+                        waited(item.waiting, self._t),
+                        *extra,
+                    ]
+                )
             )
         if total > len(shown):
             lines.append(self._t("…and {more} more", more=total - len(shown)))

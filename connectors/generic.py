@@ -242,7 +242,8 @@ class GenericHelpdeskConnector(HelpdeskConnector):
     """A webhook-only helpdesk: tickets come in whole, nothing is written back."""
 
     slug: ClassVar[str] = "generic"
-    capabilities: ClassVar[Capabilities] = Capabilities(accepts_events=True)
+    #: ``ticket.replied`` carries each reply (see docs/webhooks.md).
+    capabilities: ClassVar[Capabilities] = Capabilities(accepts_events=True, tells_replies=True)
 
     async def fetch_ticket(self, external_id: str) -> TicketData:
         """Always fails: the generic helpdesk has no API to read from."""

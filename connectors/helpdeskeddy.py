@@ -139,6 +139,7 @@ class HelpDeskEddyConnector(HelpdeskConnector):
         accepts_events=True,
         fetches_tickets=True,
         creates_tickets=True,
+        tells_replies=True,
     )
 
     def __init__(

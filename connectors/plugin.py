@@ -40,6 +40,9 @@ class Capabilities:
     fetches_tickets: bool = False
     #: ``create_ticket`` opens a ticket as its requester (the client cabinet's requests).
     creates_tickets: bool = False
+    #: Tickets come with their conversation's replies, so the first staff reply is known
+    #: (else the SLA counts the assignment as the first response).
+    tells_replies: bool = False
 
 
 @dataclass(frozen=True, slots=True)

@@ -161,7 +161,7 @@ class IntakeService:
     async def _update(
         self, uow: UnitOfWork, ticket: TicketRow, data: TicketData, actor: Actor
     ) -> None:
-        old_status = ticket.status
+        old_status, old_helpdesk_assignee = ticket.status, ticket.helpdesk_assignee
         changes = _copy_fields(ticket, data)
         if changes:
             await self._events.record(uow, ticket, EventKind.UPDATED, actor, changes=changes)
@@ -178,7 +178,11 @@ class IntakeService:
                 await self._close(uow, ticket, actor)
         elif ticket.state == TicketState.CLOSED:
             await self._reopen(uow, ticket, data, actor)
-        elif data.assignee_ref:
+        elif data.assignee_ref and not (
+            ticket.state == TicketState.UNASSIGNED and data.assignee_ref == old_helpdesk_assignee
+        ):
+            # (An unassigned ticket whose helpdesk assignee did not change was passed on to
+            # the next line: the helpdesk still names who had it, nobody assigned it anew.)
             await self._assigned_in_helpdesk(uow, ticket, data, actor)
 
     async def _create(

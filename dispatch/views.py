@@ -10,6 +10,8 @@ from typing import Any, Protocol
 
 from config.routing import Department, Person, RoutingConfig
 from dispatch.crm.views import CrmCard
+from dispatch.lines.views import HandoverNote, LineMessages, uses_lines
+from dispatch.sla.views import SlaMessages, SlaNote, SlaNotice
 from storage.models import TicketRow
 
 #: A Telegram call's parameters (text, reply_markup, ...), stored in the outbox.
@@ -46,6 +48,14 @@ class TicketView:
     crm: CrmCard | None = None
     #: The time recorded on a closed ticket, over all its closes (None: none yet).
     time_spent: int | None = None
+    #: The stage of the status model (``config.sla.Stage``), "" when not known yet.
+    stage: str = ""
+    #: The support line, when the routing file uses lines (else None).
+    line: int | None = None
+    #: The nearest SLA target, when the ticket has clocks.
+    sla: SlaNote | None = None
+    #: How the ticket came to this line, when it was passed on.
+    handover: HandoverNote | None = None
 
     @classmethod
     def of(cls, row: TicketRow, routing: RoutingConfig) -> TicketView:
@@ -73,6 +83,8 @@ class TicketView:
             writeback=row.writeback,
             writeback_error=row.writeback_error,
             helpdesk_department=_filed_under(routing, row.helpdesk_department),
+            stage=row.stage,
+            line=row.line if uses_lines(routing) else None,
         )
 
 
@@ -124,6 +136,10 @@ class WaitingTicket:
     priority: str = ""
     #: A priority that is raised even outside working hours (``always_nag_priorities``).
     urgent: bool = False
+    #: The nearest SLA target (``/queue``, ``/mine``).
+    sla: SlaNote | None = None
+    #: The stage of the status model (``/mine``).
+    stage: str = ""
 
 
 class DigestKind(StrEnum):
@@ -254,11 +270,16 @@ class CardMessages(Protocol):
         browsing: Department | None = None,
         members: Sequence[Person] = (),
         reminder: ReminderNote | None = None,
+        alert: SlaNotice | None = None,
     ) -> Payload:
-        """The dispatch card in its current state (a reminder when ``reminder`` is given)."""
+        """The dispatch card in its current state (a reminder when ``reminder`` is given,
+        headed by an SLA warning or breach when ``alert`` is)."""
 
-    def assignee_message(self, ticket: TicketView, *, dev_task: bool = False) -> Payload:
-        """The private message that hands a ticket to its assignee."""
+    def assignee_message(
+        self, ticket: TicketView, *, dev_task: bool = False, next_line: int | None = None
+    ) -> Payload:
+        """The private message that hands a ticket to its assignee (with a "pass to line
+        ``next_line``" button when there is a next line)."""
 
 
 class DigestMessages(Protocol):
@@ -346,6 +367,8 @@ class Renderer(
     TimeMessages,
     DevTaskMessages,
     ConnectorMessages,
+    SlaMessages,
+    LineMessages,
     Protocol,
 ):
     """Every Telegram message of the features above: what the composition root hands out.

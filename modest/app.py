@@ -335,6 +335,8 @@ def build_service(
         people=People(routing),
         history=HistoryCommand(database, routing, renderer),
         stats=domain.stats.reports if domain.stats else None,
+        sla=domain.sla,
+        lines=domain.lines,
         portal_accounts=portal.services.accounts if portal else None,
         unreadable=domain.unreadable,
         commands=commands,
