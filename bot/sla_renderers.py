@@ -91,7 +91,7 @@ class SlaRenderer:
 
     def sla_digest(self, notices: Sequence[SlaNotice], *, total: int, buttons: bool) -> Payload:
         """Many warnings and breaches for one chat at once, in one message."""
-        head = self._t.plural(
+        head = self._t.ngettext(
             "⏱ <b>{n} ticket is near or past its SLA target</b>",
             "⏱ <b>{n} tickets are near or past their SLA targets</b>",
             total,
@@ -107,7 +107,7 @@ class SlaRenderer:
         """``/sla``: tickets at risk and overdue, most urgent first, a button to each card."""
         if not tickets:
             return payload_of(self._t("No tickets at risk: every SLA target is on track."), [])
-        head = self._t.plural(
+        head = self._t.ngettext(
             "<b>{n} ticket at risk or overdue</b>, most urgent first",
             "<b>{n} tickets at risk or overdue</b>, most urgent first",
             len(tickets),

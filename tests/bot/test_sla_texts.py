@@ -39,12 +39,12 @@ BASE_VIEW = TicketView(
     writeback="none",
     writeback_error=None,
 )
-_PLURAL_CALL = re.compile(r'\.plural\(\s*"((?:[^"\\]|\\.)*)",\s*"((?:[^"\\]|\\.)*)"', re.S)
+_PLURAL_CALL = re.compile(r'\.ngettext\(\s*"((?:[^"\\]|\\.)*)",\s*"((?:[^"\\]|\\.)*)"', re.S)
 MOSCOW = ZoneInfo("Europe/Moscow")
 
 
 def plural_calls() -> set[tuple[str, str]]:
-    """Every (singular, plural) pair the bot passes to ``Texts.plural``."""
+    """Every (singular, plural) pair the bot passes to ``Texts.ngettext``."""
     return {
         pair for path in BOT_DIR.rglob("*.py") for pair in _PLURAL_CALL.findall(path.read_text())
     }
@@ -71,7 +71,7 @@ def test_every_plural_text_has_all_its_forms_in_both_catalogs() -> None:
     [(1, "заявка"), (3, "заявки"), (5, "заявок"), (11, "заявок"), (21, "заявка"), (22, "заявки")],
 )
 def test_russian_plural_forms(count: int, word: str) -> None:
-    text = Texts("ru").plural(
+    text = Texts("ru").ngettext(
         "<b>{n} ticket at risk or overdue</b>, most urgent first",
         "<b>{n} tickets at risk or overdue</b>, most urgent first",
         count,
@@ -82,7 +82,7 @@ def test_russian_plural_forms(count: int, word: str) -> None:
 def test_english_plural_forms() -> None:
     t = Texts("en")
     one, many = "{n} ticket at risk", "{n} tickets at risk"
-    assert (t.plural(one, many, 1), t.plural(one, many, 2)) == (
+    assert (t.ngettext(one, many, 1), t.ngettext(one, many, 2)) == (
         "1 ticket at risk",
         "2 tickets at risk",
     )
