@@ -52,9 +52,12 @@ def esc(text: str | None, limit: int = FIELD_CHARS) -> str:
 def waited(duration: timedelta, t: Callable[..., str]) -> str:
     """How long, as people say it: ``30 s``, ``5 min``, ``1 h 5 min``, ``2 d 3 h``.
 
-    The two largest units that are not zero, translated (``1 ч 5 мин``).
+    The two largest units that are not zero, translated (``1 ч 5 мин``); nothing at all
+    is ``0 min`` (an SLA target overdue by nothing yet).
     """
     seconds = max(int(duration.total_seconds()), 0)
+    if not seconds:
+        return str(t("{minutes} min", minutes=0))
     if seconds < 60:
         return str(t("{seconds} s", seconds=seconds))
     days, rest = divmod(seconds // 60, 24 * 60)
