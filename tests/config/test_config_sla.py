@@ -159,7 +159,7 @@ def test_department_lines() -> None:
     assert [d.line for d in routing.departments] == [1, 2]
     (found,) = problems(text.replace("line: 2", "line: 4"))
     assert found == (
-        f"r.yaml:{line_of(text, '    line: 2')}: departments[1].line: "
+        f"r.yaml:{line_of(text, '    line: 2')}: departments[dev].line: "
         "input should be less than or equal to 3"
     )
 
