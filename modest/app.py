@@ -310,7 +310,7 @@ def build_service(
             settings.portal_base_url, routing, database, helpdesk, domain, hasher=portal_hasher
         )
     bot = build_bot(settings)
-    commands = CommandMenu(tracker=tracker is not None)
+    commands = CommandMenu(tracker=tracker is not None, sla=routing.sla.enabled)
     reachability = BotApiReachability()
     # Every call (the long poll too) tells the sender when Telegram is back.
     bot.session.middleware(BotApiWatch(reachability))

@@ -45,3 +45,18 @@ async def test_a_breach_reaches_dispatch_and_leads_and_sla_brings_up_the_card(
 
         tg.send_text(1004, 1004, "/sla")  # Anna, privately
         await wait_message(tg, 1004, "/sla works in the dispatch chat.")
+
+
+async def test_help_and_the_group_menu_offer_sla_when_policies_are_set(
+    tg: TelegramEmulator, sqlite_url: str
+) -> None:
+    async with running_modest(tg, sla_routing(), sqlite_url):
+        await tg.wait_for(lambda: len(tg.my_commands) == 6)
+        tg.send_text(DISPATCH, IVAN, "/help")
+        group = await wait_message(tg, DISPATCH, "What I can do here")
+        assert "/sla — Tickets near or past their SLA targets" in group.text.splitlines()
+    assert {"command": "sla", "description": "Заявки, у которых истекает или истёк срок SLA"} in (
+        tg.my_commands[("chat", "ru")]
+    )
+    private = tg.my_commands[("all_private_chats", "")]
+    assert "sla" not in [c["command"] for c in private], "a dispatch-chat command"
