@@ -46,6 +46,7 @@ bench: install-dev
 	$(PY) -m bench.outbox
 	$(PY) -m bench.nag
 	$(PY) -m bench.burst
+	$(PY) -m bench.sla
 
 clean:
 	rm -rf $(VENV) .mypy_cache .pytest_cache .ruff_cache

@@ -127,3 +127,34 @@ class StatsCb(CallbackData, prefix="st"):
     section: Section
     first: int
     last: int
+
+
+class SlaAction(StrEnum):
+    """What an SLA button does."""
+
+    SHOW = "s"
+
+
+class SlaCb(CallbackData, prefix="sl"):
+    """An ``/sla`` or SLA digest button: ``sl:<action>:<ticket id>``."""
+
+    action: SlaAction
+    ticket: int
+
+
+class LineAction(StrEnum):
+    """What a support-line button does."""
+
+    START = "s"
+    PICK = "p"
+
+
+class LineCb(CallbackData, prefix="ln"):
+    """A support-line button: ``ln:<action>:<id>:<department key>``.
+
+    ``ref`` is the ticket (START) or the hand-over (PICK).
+    """
+
+    action: LineAction
+    ref: int
+    dept: str = ""

@@ -37,6 +37,8 @@ class BotCommandSpec:
     roles: frozenset[Role] = frozenset()
     #: Only with a task tracker configured.
     tracker: bool = False
+    #: Only with SLA policies configured (``sla:`` in the routing file).
+    sla: bool = False
 
 
 _STAFF = frozenset(Role)
@@ -56,6 +58,9 @@ COMMANDS: tuple[BotCommandSpec, ...] = (
     BotCommandSpec(
         "missing", _d("Closed tickets still without time"), Where.DISPATCH, _DISPATCHING
     ),
+    BotCommandSpec(
+        "sla", _d("Tickets near or past their SLA targets"), Where.DISPATCH, _DISPATCHING, sla=True
+    ),
     BotCommandSpec("history", _d("A ticket's history: /history 4101"), Where.BOTH, _STAFF),
     BotCommandSpec("mine", _d("My open tickets"), Where.PRIVATE, _STAFF),
     BotCommandSpec("tasks", _d("My developer tasks"), Where.PRIVATE, _STAFF, tracker=True),
@@ -65,8 +70,9 @@ COMMANDS: tuple[BotCommandSpec, ...] = (
 class CommandMenu:
     """The commands a person may use in a chat, described in a language."""
 
-    def __init__(self, *, tracker: bool) -> None:
+    def __init__(self, *, tracker: bool, sla: bool = False) -> None:
         self._tracker = tracker
+        self._sla = sla
 
     def available(self, person: Person | None, *, private: bool) -> list[BotCommandSpec]:
         """What ``person`` (None: unknown) may use in a private chat or the dispatch group."""
@@ -83,7 +89,11 @@ class CommandMenu:
         return [spec for spec in self._offered() if where in spec.where]
 
     def _offered(self) -> Sequence[BotCommandSpec]:
-        return [spec for spec in COMMANDS if self._tracker or not spec.tracker]
+        return [
+            spec
+            for spec in COMMANDS
+            if (self._tracker or not spec.tracker) and (self._sla or not spec.sla)
+        ]
 
 
 def describe(spec: BotCommandSpec, texts: Texts) -> str:

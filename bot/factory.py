@@ -12,8 +12,10 @@ from bot.handlers.dev_tasks import dev_tasks_router
 from bot.handlers.dispatch import dispatch_router
 from bot.handlers.history import history_router
 from bot.handlers.intake import intake_router
+from bot.handlers.lines import lines_router
 from bot.handlers.portal import portal_router
 from bot.handlers.reminders import reminders_router
+from bot.handlers.sla import sla_router
 from bot.handlers.stats import stats_router
 from bot.handlers.time import time_router
 from bot.i18n import Texts
@@ -25,10 +27,12 @@ from dispatch.dev_sync import DevTaskSync
 from dispatch.dev_tasks import DevTaskService
 from dispatch.health.unreadable import UnreadableTickets
 from dispatch.history import HistoryCommand
+from dispatch.lines.service import LineService
 from dispatch.lists import TicketLists
 from dispatch.portal.accounts import PortalAccounts
 from dispatch.reassign import Reassignment
 from dispatch.reminders import ReminderService
+from dispatch.sla.scan import SlaService
 from dispatch.stats.command import StatsReports
 from dispatch.time_followup import TimeFollowUp
 from dispatch.time_tracking import TimeTracker
@@ -51,6 +55,8 @@ def create_dispatcher(
     history: HistoryCommand,
     unreadable: UnreadableTickets,
     commands: CommandMenu,
+    sla: SlaService,
+    lines: LineService,
     stats: StatsReports | None = None,
     portal_accounts: PortalAccounts | None = None,
 ) -> Dispatcher:
@@ -68,6 +74,8 @@ def create_dispatcher(
         tz=tz,
         chat_access=chat_access,
         history=history,
+        sla=sla,
+        lines=lines,
         stats=stats,
         portal_accounts=portal_accounts,
         unreadable=unreadable,
@@ -81,6 +89,8 @@ def create_dispatcher(
         dispatch_router(),
         reminders_router(),
         time_router(),
+        sla_router(),
+        lines_router(),
         dev_tasks_router(),
         history_router(),
         *([stats_router()] if stats is not None else []),

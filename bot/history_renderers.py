@@ -39,6 +39,10 @@ KIND_LABELS: dict[EventKind, str] = {
     EventKind.TIME_RECORDED: "time recorded",
     EventKind.TIME_CHANGED: "time changed",
     EventKind.FORBIDDEN_WORD: "forbidden words in a reply",
+    EventKind.STAGE_CHANGED: "stage changed",
+    EventKind.SLA_WARNED: "SLA warning",
+    EventKind.SLA_BREACHED: "SLA target missed",
+    EventKind.PASSED_TO_LINE: "passed to the next line",
 }
 
 #: Changed fields and details shown by a translated name; others by their own name.
@@ -54,6 +58,10 @@ FIELD_LABELS: dict[str, str] = {
     "task": "task",
     "how": "how",
     "count": "count",
+    "stage": "stage",
+    "line": "line",
+    "comment": "comment",
+    "target": "target",
 }
 
 

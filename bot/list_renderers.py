@@ -12,12 +12,24 @@ from aiogram.types import InlineKeyboardButton
 
 from bot.callbacks import NagAction, NagCb
 from bot.i18n import Texts
+from config.sla import Stage
+from dispatch.sla.policies import SlaTarget
+from dispatch.sla.views import SlaNote
 from dispatch.views import DigestKind, Payload, WaitingTicket
 
 FIELD_CHARS = 120
 LIST_LINES = 30
 _SPACES = re.compile(r"[ \t\r\f\v]+")
 _BLANK_LINES = re.compile(r"\n{3,}")
+
+#: Each stage's label: message ids for the catalogs.
+STAGE_LABELS: dict[str, str] = {
+    Stage.CLASSIFICATION: "classification",
+    Stage.IN_WORK: "in work",
+    Stage.WAITING_CLIENT: "waiting for the client",
+    Stage.INTERNAL: "waiting for a colleague",
+    Stage.FEEDBACK: "awaiting the client's confirmation",
+}
 
 
 def cut(text: str, limit: int) -> str:
@@ -40,9 +52,12 @@ def esc(text: str | None, limit: int = FIELD_CHARS) -> str:
 def waited(duration: timedelta, t: Callable[..., str]) -> str:
     """How long, as people say it: ``30 s``, ``5 min``, ``1 h 5 min``, ``2 d 3 h``.
 
-    The two largest units that are not zero, translated (``1 ч 5 мин``).
+    The two largest units that are not zero, translated (``1 ч 5 мин``); nothing at all
+    is ``0 min`` (an SLA target overdue by nothing yet).
     """
     seconds = max(int(duration.total_seconds()), 0)
+    if not seconds:
+        return str(t("{minutes} min", minutes=0))
     if seconds < 60:
         return str(t("{seconds} s", seconds=seconds))
     days, rest = divmod(seconds // 60, 24 * 60)
@@ -77,6 +92,23 @@ def button(text: str, *, callback_data: str | None = None, url: str | None = Non
     if url is not None:
         made["url"] = url
     return made
+
+
+def stage_label(stage: str, t: Texts) -> str:
+    """A stage as people call it ("" for a stage not known yet)."""
+    label = STAGE_LABELS.get(stage)
+    return t(label) if label else ""
+
+
+def sla_short(note: SlaNote, t: Texts) -> str:
+    """A ticket's nearest target in a list line."""
+    first = note.target == SlaTarget.FIRST_RESPONSE
+    target = t("first response") if first else t("resolution")
+    if note.paused:
+        return t("{target}: ⏸ {left} left, paused", target=target, left=waited(note.left, t))
+    if note.left <= timedelta(0):
+        return t("{target}: 🔥 overdue by {late}", target=target, late=waited(-note.left, t))
+    return t("{target}: ⏱ {left} left", target=target, left=waited(note.left, t))
 
 
 def payload_of(text: str, rows: Sequence[Sequence[InlineKeyboardButton | Button]]) -> Payload:
@@ -199,9 +231,17 @@ class ListRenderer:
         shown = tickets[:LIST_LINES]
         lines = [head, ""]
         for item in shown:
+            extra = [stage_label(item.stage, self._t)] if item.stage else []
+            if item.sla is not None:
+                extra.append(sla_short(item.sla, self._t))
             lines.append(
-                f"<b>#{esc(item.number, 32)}</b> {esc(item.subject, 60)} · "
-                f"{waited(item.waiting, self._t)}"
+                " · ".join(
+                    [
+                        f"<b>#{esc(item.number, 32)}</b> {esc(item.subject, 60)}",
+                        waited(item.waiting, self._t),
+                        *extra,
+                    ]
+                )
             )
         if total > len(shown):
             lines.append(self._t("…and {more} more", more=total - len(shown)))

@@ -17,11 +17,14 @@ from bot.crm_renderers import CrmRenderer
 from bot.dev_renderers import DevTaskRenderer
 from bot.history_renderers import HistoryRenderer
 from bot.i18n import Texts
+from bot.line_renderers import LineRenderer
 from bot.list_renderers import Button, ListRenderer, button, cut, esc, payload_of, waited
+from bot.sla_renderers import SlaRenderer
 from bot.time_renderers import TimeRenderer
 from config.routing import Department, Person
 from dispatch.durations import format_minutes as hours
 from dispatch.models import TicketState, WritebackState
+from dispatch.sla.views import SlaNotice
 from dispatch.views import Payload, Release, ReminderNote, TicketView
 
 EXCERPT_CHARS = 500
@@ -32,7 +35,14 @@ _BLANK_LINES = re.compile(r"\n{3,}")
 
 
 class TelegramRenderer(
-    ListRenderer, TimeRenderer, DevTaskRenderer, HistoryRenderer, CrmRenderer, ConnectorRenderer
+    ListRenderer,
+    TimeRenderer,
+    DevTaskRenderer,
+    HistoryRenderer,
+    CrmRenderer,
+    ConnectorRenderer,
+    SlaRenderer,
+    LineRenderer,
 ):
     """The bot's implementation of ``dispatch.views.Renderer``."""
 
@@ -43,6 +53,8 @@ class TelegramRenderer(
         DevTaskRenderer.__init__(self, texts)
         HistoryRenderer.__init__(self, texts, tz)
         ConnectorRenderer.__init__(self, texts, tz)
+        SlaRenderer.__init__(self, texts, tz)
+        LineRenderer.__init__(self, texts)
 
     def card(
         self,
@@ -55,9 +67,13 @@ class TelegramRenderer(
         reminder: ReminderNote | None = None,
         reassigning: bool = False,
         take: bool = False,
+        alert: SlaNotice | None = None,
     ) -> Payload:
-        """The dispatch card in its current state (a short reminder when ``reminder``)."""
+        """The dispatch card in its current state (a short reminder when ``reminder``;
+        headed by an SLA warning or breach when ``alert``)."""
         head = self._reminder_head(ticket, reminder) if reminder else self._header(ticket)
+        if alert is not None:
+            head = [f"<b>{self.alert_line(alert)}</b>", *head]
         lines = [*head, *self._status_lines(ticket, browsing)]
         if ticket.state == TicketState.UNASSIGNED:
             rows = (
@@ -120,9 +136,12 @@ class TelegramRenderer(
                 waiting=waited(reminder.waiting, self._t),
             ),
             f"<b>#{esc(ticket.number, 64)}</b> {esc(ticket.subject, SUBJECT_CHARS)}",
+            *([self.sla_line(ticket.sla)] if ticket.sla else []),
         ]
 
-    def assignee_message(self, ticket: TicketView, *, dev_task: bool = False) -> Payload:
+    def assignee_message(
+        self, ticket: TicketView, *, dev_task: bool = False, next_line: int | None = None
+    ) -> Payload:
         """The private message that hands a ticket to its assignee."""
         lines = [self._t("📌 <b>A ticket for you</b>"), *self._header(ticket)]
         if ticket.assigned_by_name and ticket.assigned_by_name != "helpdesk":
@@ -136,6 +155,8 @@ class TelegramRenderer(
         if ticket.state == TicketState.ASSIGNED:
             data = HandCb(action=HandAction.BACK, ticket=ticket.id).pack()
             rows.append([button(self._t("↩️ Hand back"), callback_data=data)])
+        if next_line is not None:
+            rows.append([self.pass_button(ticket.id, next_line)])
         return payload_of("\n".join(lines), rows)
 
     def assignee_released(self, ticket: TicketView, release: Release) -> Payload:
@@ -170,6 +191,8 @@ class TelegramRenderer(
             else "",
             t("priority: {value}", value=esc(ticket.priority)) if ticket.priority else "",
             t("type: {value}", value=esc(ticket.type)) if ticket.type else "",
+            t("stage: {value}", value=self.stage_label(ticket.stage)) if ticket.stage else "",
+            t("line {line}", line=ticket.line) if ticket.line else "",
             self._when(ticket.created_at),
         ]
         if any(details):
@@ -184,6 +207,10 @@ class TelegramRenderer(
                     package=hours(package),
                 )
             )
+        if ticket.sla:
+            lines.append(self.sla_line(ticket.sla))
+        if ticket.handover:
+            lines.extend(self.handover_lines(ticket.handover))
         excerpt = cut(ticket.body, EXCERPT_CHARS)
         if excerpt:
             lines.append(f"<blockquote>{html.escape(excerpt, quote=False)}</blockquote>")

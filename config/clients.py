@@ -43,6 +43,7 @@ from pydantic import BeforeValidator, Field, field_validator, model_validator
 
 from config.schedule import Duration, parse_duration
 from config.sections import Key, Name, Section, invalid, null_as
+from config.sla import ClientSla
 
 _TIME = re.compile(r"^(\d{1,2}):(\d{2})$")
 
@@ -89,6 +90,8 @@ class Client(Section):
     tariff: str = ""
     monthly_fee: Decimal | None = Field(None, ge=0)
     bonus_hours: Decimal = Field(Decimal(0), ge=0)
+    #: The contract's response and resolution times, over the matching SLA policy's.
+    sla: ClientSla | None = None
 
     @model_validator(mode="after")
     def _package(self) -> Client:

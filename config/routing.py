@@ -43,6 +43,7 @@ from config.sections import (
     invalid,
     null_as,
 )
+from config.sla import SlaSection, StatusesSection, sla_conflicts
 from config.yaml_lines import Loc, YamlSyntaxError, entry_names, format_loc, parse_yaml
 
 #: The connector kind ``helpdesk.kind`` picks (``connectors.base.HELPDESK``).
@@ -96,6 +97,8 @@ class RoutingConfig(Section):
     tracker: Annotated[TrackerSection, null_as({})] = Field(default_factory=TrackerSection)
     quality: Annotated[QualitySection, null_as({})] = Field(default_factory=QualitySection)
     crm: Annotated[CrmSection, null_as({})] = Field(default_factory=CrmSection)
+    statuses: Annotated[StatusesSection, null_as({})] = Field(default_factory=StatusesSection)
+    sla: Annotated[SlaSection, null_as({})] = Field(default_factory=SlaSection)
 
     _people: dict[str, Person] = PrivateAttr(default_factory=dict)
     _departments: dict[str, Department] = PrivateAttr(default_factory=dict)
@@ -219,13 +222,21 @@ class RoutingConfig(Section):
 
 def find_conflicts(config: RoutingConfig) -> list[tuple[Loc, str]]:
     """Problems between entries: unknown or repeated members, keys and ids used twice."""
-    return entry_conflicts(
-        list(enumerate(config.people)),
-        list(enumerate(config.departments)),
-        list(enumerate(config.clients)),
-        known={person.key for person in config.people},
-        names=entry_names(config.model_dump()),
-    )
+    return [
+        *entry_conflicts(
+            list(enumerate(config.people)),
+            list(enumerate(config.departments)),
+            list(enumerate(config.clients)),
+            known={person.key for person in config.people},
+            names=entry_names(config.model_dump()),
+        ),
+        *sla_conflicts(
+            config.sla,
+            config.statuses,
+            helpdesk_kind=config.helpdesk.kind,
+            client_keys={client.key for client in config.clients},
+        ),
+    ]
 
 
 #: The known connector slugs by kind (``{"helpdesk": ["generic", ...]}``), when the caller

@@ -153,6 +153,8 @@ class Department(Section):
     #: The tracker project for this department's developer tasks (default: tracker.project).
     tracker_project: str | None = None
     members: Annotated[tuple[Key, ...], null_as(())] = ()
+    #: The support line: 1 classification and simple questions, 2 experts, 3 development.
+    line: int = Field(1, ge=1, le=3)
 
     @property
     def refs(self) -> Mapping[str, str]:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import dataclasses
+from collections.abc import Callable
 from datetime import datetime
 
 from config.clients import Client
@@ -10,7 +11,10 @@ from config.routing import Department, Person, Role, RoutingConfig
 from dispatch.clients import ClientDirectory
 from dispatch.crm.cards import CrmCardBlocks
 from dispatch.events import EventKind, TicketEvent, TicketLog
+from dispatch.lines.views import HandoverNote, line_departments, next_line_departments
 from dispatch.models import TicketState
+from dispatch.sla.status import SlaReader
+from dispatch.sla.views import SlaNotice
 from dispatch.views import CardMessages, Payload, Release, ReminderNote, TicketView
 from storage.db import UnitOfWork
 from storage.models import MessageKind, TelegramMessageRow, TicketRow
@@ -36,6 +40,7 @@ class CardPublisher:
         dev_tasks: bool = False,
         clients: ClientDirectory | None = None,
         crm: CrmCardBlocks | None = None,
+        clock: Callable[[], datetime] = utcnow,
     ) -> None:
         self._routing = routing
         self._renderer = renderer
@@ -48,6 +53,8 @@ class CardPublisher:
             Role.DISPATCHER in person.roles and routing.departments_of(person.key)
             for person in routing.people
         )
+        self._clock = clock
+        self._sla = SlaReader(routing)
 
     def subscribe(self, events: TicketLog) -> None:
         """Keep the card and the assignee's message in step with the ticket's events."""
@@ -55,6 +62,7 @@ class CardPublisher:
         events.subscribe((EventKind.ASSIGNED, EventKind.REASSIGNED), self._on_assigned)
         events.subscribe((EventKind.UNASSIGNED,), self._on_unassigned)
         events.subscribe((EventKind.REOPENED,), self._on_reopened)
+        events.subscribe((EventKind.PASSED_TO_LINE,), self._on_passed)
         events.subscribe(
             (
                 EventKind.CLOSED,
@@ -136,6 +144,12 @@ class CardPublisher:
     async def _on_changed(self, uow: UnitOfWork, ticket: TicketRow, _: TicketEvent) -> None:
         await self.refresh_card(uow, ticket)
 
+    async def _on_passed(self, uow: UnitOfWork, ticket: TicketRow, _: TicketEvent) -> None:
+        # Back to dispatch for the next line: the cards show it, and a new one comes up
+        # at the bottom of the chat, where the dispatchers look.
+        await self.refresh_card(uow, ticket)
+        await self.post_copy(uow, ticket, chat_id=self._routing.dispatch.chat_id)
+
     async def post_card(self, uow: UnitOfWork, ticket: TicketRow) -> None:
         """Post a new dispatch card to the dispatchers' chat."""
         assert ticket.id is not None
@@ -177,7 +191,7 @@ class CardPublisher:
             return
         message = await uow.messages.get(message_row_id=nag.last_message_id)
         if message is not None:
-            note = ReminderNote(nag.count, utcnow() - ticket.received_at)
+            note = ReminderNote(nag.count, self._clock() - ticket.received_at)
             payload = await self._render(uow, ticket, browsing=browsing, reminder=note)
             await uow.outbox.enqueue_edit(message=message, payload=payload, ticket_id=ticket.id)
 
@@ -201,6 +215,28 @@ class CardPublisher:
         )
         return message
 
+    async def post_copy(
+        self,
+        uow: UnitOfWork,
+        ticket: TicketRow,
+        *,
+        chat_id: int,
+        alert: SlaNotice | None = None,
+    ) -> None:
+        """Post the card once more in ``chat_id`` (a reply to its card there), headed by
+        an SLA warning or breach when ``alert`` is given. It is a card like the first:
+        its buttons work and it is kept in step."""
+        assert ticket.id is not None
+        cards = await uow.messages.find(ticket_id=ticket.id, kind=MessageKind.CARD)
+        reply_to = next((card for card in cards if card.chat_id == chat_id), None)
+        message = await uow.messages.create(
+            ticket_id=ticket.id, kind=MessageKind.CARD, chat_id=chat_id
+        )
+        payload = await self._render(uow, ticket, alert=alert)
+        await uow.outbox.enqueue_send(
+            message=message, payload=payload, ticket_id=ticket.id, reply_to=reply_to
+        )
+
     async def show_card(self, uow: UnitOfWork, ticket: TicketRow) -> None:
         """Refresh the card, or post one if the ticket never had it."""
         if not await self.refresh_card(uow, ticket):
@@ -215,8 +251,13 @@ class CardPublisher:
         message = await uow.messages.create(
             ticket_id=ticket.id, kind=MessageKind.ASSIGNEE, chat_id=person.telegram_id
         )
+        view = dataclasses.replace(
+            TicketView.of(ticket, self._routing),
+            sla=await self._sla.note_for(uow, ticket.id, self._clock()),
+        )
+        next_line = ticket.line + 1 if next_line_departments(self._routing, ticket.line) else None
         payload = self._renderer.assignee_message(
-            TicketView.of(ticket, self._routing), dev_task=self._dev_tasks
+            view, dev_task=self._dev_tasks, next_line=next_line
         )
         await uow.outbox.enqueue_send(message=message, payload=payload, ticket_id=ticket.id)
         return True
@@ -229,15 +270,21 @@ class CardPublisher:
         browsing: Department | None = None,
         reminder: ReminderNote | None = None,
         reassigning: bool = False,
+        alert: SlaNotice | None = None,
     ) -> Payload:
+        assert ticket.id is not None
         view = TicketView.of(ticket, self._routing)
         if ticket.state == TicketState.UNASSIGNED:
             view = dataclasses.replace(view, handed_back=await self._handed_back(uow, ticket))
         client = await self._clients.for_ticket(uow, ticket)
         if ticket.state != TicketState.CLOSED:
-            view = dataclasses.replace(view, over_package=await self._over_package(uow, client))
+            view = dataclasses.replace(
+                view,
+                over_package=await self._over_package(uow, client),
+                sla=await self._sla.note_for(uow, ticket.id, self._clock()),
+                handover=await self._handover(uow, ticket),
+            )
         else:
-            assert ticket.id is not None
             spent = await uow.time.ticket_minutes(ticket_id=ticket.id)
             view = dataclasses.replace(view, time_spent=spent or None)
         if self._crm is not None:
@@ -247,13 +294,30 @@ class CardPublisher:
         load = await uow.tickets.open_counts(assignee_keys=[p.key for p in members])
         return self._renderer.card(
             view,
-            departments=self._routing.departments,
+            departments=line_departments(self._routing, ticket.line),
             browsing=browsing,
             members=members,
             load=load,
             reminder=reminder,
             reassigning=reassigning,
             take=self._takers,
+            alert=alert,
+        )
+
+    async def _handover(self, uow: UnitOfWork, ticket: TicketRow) -> HandoverNote | None:
+        if ticket.line <= 1 or ticket.state != TicketState.UNASSIGNED:
+            return None
+        assert ticket.id is not None
+        row = await uow.lines.latest_done(ticket_id=ticket.id)
+        if row is None:
+            return None
+        person = self._routing.person(row.person_key)
+        department = self._routing.department(row.department_key or "")
+        return HandoverNote(
+            from_line=row.from_line,
+            by_name=person.name if person else row.person_key,
+            department_name=department.name if department else None,
+            comment=row.comment,
         )
 
     async def _handed_back(self, uow: UnitOfWork, ticket: TicketRow) -> Release | None:
@@ -273,7 +337,7 @@ class CardPublisher:
     ) -> tuple[int, int] | None:
         if client is None or client.hours_per_month is None:
             return None
-        month = f"{utcnow().astimezone(self._routing.tz):%Y-%m}"
+        month = f"{self._clock().astimezone(self._routing.tz):%Y-%m}"
         used = await uow.time.billable_minutes(client_key=client.key, month=month)
         package = int(client.hours_per_month * 60)
         return (used, package) if used >= package else None

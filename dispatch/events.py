@@ -50,6 +50,10 @@ class EventKind(StrEnum):
     TIME_CHANGED = "time_changed"
     #: A staff reply held a word or pattern of ``quality`` (see ``dispatch.stats.quality``).
     FORBIDDEN_WORD = "forbidden_word"
+    STAGE_CHANGED = "stage_changed"
+    SLA_WARNED = "sla_warned"
+    SLA_BREACHED = "sla_breached"
+    PASSED_TO_LINE = "passed_to_line"
 
 
 class Source(StrEnum):
@@ -189,25 +193,29 @@ class TicketLog:
         """
         if self._subscribers.get(kind):
             raise ValueError(f"{kind} has subscribers; record it ticket by ticket")
-        at = self._clock()
-        rows = [
-            _row(TicketEvent(ticket_id, kind, actor, at, detail=dict(detail or {})))
-            for ticket_id in ticket_ids
-        ]
-        await uow.events.append_many(rows)
+        shared = _values(TicketEvent(0, kind, actor, self._clock(), detail=dict(detail or {})))
+        del shared["ticket_id"]
+        await uow.events.append_for_tickets(ticket_ids=list(ticket_ids), values=shared)
 
 
 def _row(event: TicketEvent) -> TicketEventRow:
-    return TicketEventRow(
-        ticket_id=event.ticket_id,
-        at=event.at,
-        kind=event.kind.value,
-        actor_kind=event.actor.kind.value,
-        actor=event.actor.ref,
-        source=event.actor.via.value,
-        changes={name: [_plain(old), _plain(new)] for name, (old, new) in event.changes.items()},
-        detail={name: _plain(value) for name, value in event.detail.items()},
-    )
+    return TicketEventRow(**_values(event))
+
+
+def _values(event: TicketEvent) -> dict[str, Any]:
+    """The event's columns (a digest records many without making a row object each)."""
+    return {
+        "ticket_id": event.ticket_id,
+        "at": event.at,
+        "kind": event.kind.value,
+        "actor_kind": event.actor.kind.value,
+        "actor": event.actor.ref,
+        "source": event.actor.via.value,
+        "changes": {
+            name: [_plain(old), _plain(new)] for name, (old, new) in event.changes.items()
+        },
+        "detail": {name: _plain(value) for name, value in event.detail.items()},
+    }
 
 
 def _plain(value: Any) -> Any:

@@ -11,7 +11,7 @@ from dispatch.report_files import Translate
 
 
 class HelpdeskNotes:
-    """Texts of the internal notes: time recorded, hand backs, developer tasks."""
+    """Texts of the internal notes: time recorded, hand backs, developer tasks, support lines."""
 
     def __init__(self, translate: Translate) -> None:
         self._t = translate
@@ -38,3 +38,20 @@ class HelpdeskNotes:
         if kind == "done":
             return self._t("Developer task done: {url}", url=link)
         return self._t("Developer task reopened: {url}", url=link)
+
+    def line_note(self, *, line: int, department: str, who: str, comment: str) -> str:
+        """The note of a ticket passed on to the next support line."""
+        if comment:
+            return self._t(
+                "Passed to line {line} ({department}) by {who}: {comment}",
+                line=line,
+                department=department,
+                who=who,
+                comment=comment,
+            )
+        return self._t(
+            "Passed to line {line} ({department}) by {who}",
+            line=line,
+            department=department,
+            who=who,
+        )

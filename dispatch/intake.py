@@ -179,8 +179,9 @@ class IntakeService:
         elif ticket.state == TicketState.CLOSED:
             await self._reopen(uow, ticket, data, actor)
         elif data.assignee_ref and not (
-            # Handed back in Modest: the helpdesk still names the one who handed it back.
-            ticket.state == TicketState.UNASSIGNED and ticket.helpdesk_assignee == old_assignee_ref
+            # Handed back in Modest, or passed on to the next line: the helpdesk still
+            # names the one who had it, and nobody assigned it anew.
+            ticket.state == TicketState.UNASSIGNED and data.assignee_ref == old_assignee_ref
         ):
             await self._assigned_in_helpdesk(uow, ticket, data, actor)
 

@@ -2,14 +2,17 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
+import dataclasses
+from collections.abc import Callable, Sequence
 from datetime import datetime
 
 from config.routing import RoutingConfig
 from dispatch.events import Actor
 from dispatch.reminders import waiting_item
-from dispatch.views import ListMessages
-from storage.db import Database
+from dispatch.sla.status import SlaReader
+from dispatch.views import ListMessages, WaitingTicket
+from storage.db import Database, UnitOfWork
+from storage.models import TicketRow
 from storage.types import utcnow
 
 LIST_LIMIT = 100
@@ -30,6 +33,21 @@ class TicketLists:
         self._routing = routing
         self._renderer = renderer
         self._clock = clock
+        self._sla = SlaReader(routing)
+
+    async def _items(
+        self, uow: UnitOfWork, tickets: Sequence[TicketRow], now: datetime, *, stages: bool
+    ) -> list[WaitingTicket]:
+        """List lines with each ticket's nearest SLA target (and its stage, for ``/mine``)."""
+        notes = await self._sla.notes_for(uow, [t.id for t in tickets if t.id is not None], now)
+        return [
+            dataclasses.replace(
+                waiting_item(ticket, now),
+                sla=notes.get(ticket.id or 0),
+                stage=ticket.stage if stages else "",
+            )
+            for ticket in tickets
+        ]
 
     async def send_queue(self, *, chat_id: int) -> bool:
         """The unassigned tickets, oldest first; False outside the dispatch chat."""
@@ -38,7 +56,7 @@ class TicketLists:
         now = self._clock()
         async with self._db.unit_of_work() as uow:
             tickets = await uow.nags.waiting(limit=LIST_LIMIT)
-            items = [waiting_item(ticket, now) for ticket in tickets]
+            items = await self._items(uow, tickets, now, stages=False)
             payload = self._renderer.ticket_list(items, mine=False)
             uow.outbox.enqueue_plain(chat_id=chat_id, payload=payload)
             await uow.commit()
@@ -54,7 +72,7 @@ class TicketLists:
         now = self._clock()
         async with self._db.unit_of_work() as uow:
             tickets = await uow.tickets.open_assigned_to(assignee_key=person.key, limit=LIST_LIMIT)
-            items = [waiting_item(ticket, now) for ticket in tickets]
+            items = await self._items(uow, tickets, now, stages=True)
             payload = self._renderer.ticket_list(items, mine=True)
             uow.outbox.enqueue_plain(chat_id=telegram_id, payload=payload)
             await uow.commit()

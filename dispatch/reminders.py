@@ -61,7 +61,13 @@ class NagTracker:
     def subscribe(self, events: TicketLog) -> None:
         """Start reminders for a ticket nobody has, stop them once someone does."""
         events.subscribe(
-            (EventKind.CREATED, EventKind.REOPENED, EventKind.UNASSIGNED), self._on_open
+            (
+                EventKind.CREATED,
+                EventKind.REOPENED,
+                EventKind.UNASSIGNED,
+                EventKind.PASSED_TO_LINE,
+            ),
+            self._on_open,
         )
         events.subscribe(
             (EventKind.ASSIGNED, EventKind.REASSIGNED, EventKind.CLOSED), self._on_taken

@@ -9,7 +9,8 @@ from typing import Any, Protocol
 
 from dispatch import formats
 from dispatch.durations import format_minutes as hours
-from dispatch.reports import ClientReport
+from dispatch.reports import ClientReport, ReportLine
+from dispatch.sla.outcomes import SlaOutcome
 
 
 class Translate(Protocol):
@@ -31,8 +32,11 @@ def report_csv(report: ClientReport, t: Translate) -> bytes:
     """The report as CSV (UTF-8 with a BOM, so spreadsheet programs read Cyrillic)."""
     out = io.StringIO()
     writer = csv.writer(out, delimiter=";")
+    sla = report.sla is not None
+    sla_header = [t("First response"), t("on time"), t("Resolution"), t("on time")]
     writer.writerow(
         [t("Ticket"), t("Closed"), t("Subject"), t("Assignee"), t("Time"), t("No charge")]
+        + (sla_header if sla else [])
     )
     for line in report.lines:
         writer.writerow(
@@ -44,11 +48,29 @@ def report_csv(report: ClientReport, t: Translate) -> bytes:
                 hours(line.minutes),
                 "" if line.billable else t("yes"),
             ]
+            + (_sla_cells(line, t) if sla else [])
         )
     writer.writerow([])
     for label, value in summary(report, t):
         writer.writerow([label, value])
     return ("\ufeff" + out.getvalue()).encode("utf-8")
+
+
+def _sla_cells(line: ReportLine, t: Translate) -> list[str]:
+    cells: list[str] = []
+    for outcome in (line.first_response, line.resolution):
+        if outcome is None:
+            cells += ["", ""]
+        else:
+            cells += [hours(outcome.minutes), t("yes") if outcome.met else t("no")]
+    return cells
+
+
+def sla_cell(outcome: SlaOutcome | None, t: Translate) -> str:
+    if outcome is None:
+        return ""
+    verdict = t("on time") if outcome.met else t("late")
+    return f"{hours(outcome.minutes)} {verdict}"
 
 
 def _cell(text: str) -> str:
@@ -57,7 +79,7 @@ def _cell(text: str) -> str:
 
 
 def summary(report: ClientReport, t: Translate) -> list[tuple[str, str]]:
-    """The figures under the tickets: time, the package and what is payable."""
+    """The figures under the tickets: time, the package, SLA targets met, what is payable."""
     currency = report.client.currency
     rows = [
         (t("Billable time"), hours(report.billable_minutes)),
@@ -76,8 +98,23 @@ def summary(report: ClientReport, t: Translate) -> list[tuple[str, str]]:
             (t("Package fee"), money(report.package_fee, currency, t)),
             (t("Overage cost"), money(report.overage_cost, currency, t)),
         ]
+    if report.sla is not None:
+        share = report.sla
+        rows += [
+            (
+                t("First responses on time"),
+                _share(share.first_response_met, share.first_response_total, t),
+            ),
+            (t("Resolutions on time"), _share(share.resolution_met, share.resolution_total, t)),
+        ]
     rows.append((t("Total payable"), money(report.total_payable, currency, t)))
     return rows
+
+
+def _share(met: int, total: int, t: Translate) -> str:
+    if not total:
+        return "—"
+    return t("{met} of {total} ({share} %)", met=met, total=total, share=round(100 * met / total))
 
 
 def report_pdf(report: ClientReport, t: Translate) -> bytes:

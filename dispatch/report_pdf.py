@@ -2,10 +2,11 @@
 
 The provider (``reports.provider`` in the routing file: name, details, logo,
 signatory) heads every report; then a document number and issue date, the period
-and the contract, every ticket with headed columns, the summary (package, hours
-remaining, the package fee, the overage cost and the total payable), and signature
-lines for both sides. Every page is numbered. reportlab is imported here only, when
-a report is made: it costs ~25 MB the service needs once a month.
+and the contract, every ticket with headed columns (with its SLA times when policies are
+set), the summary (package, hours remaining, the package fee, the overage cost, the
+SLA targets met and the total payable), and signature lines for both sides. Every
+page is numbered. reportlab is imported here only, when a report is made: it costs
+~25 MB the service needs once a month.
 """
 
 from __future__ import annotations
@@ -17,7 +18,7 @@ from typing import TYPE_CHECKING, Any
 
 from dispatch.durations import format_minutes as hours
 from dispatch.formats import day, number
-from dispatch.report_files import Translate, money, summary
+from dispatch.report_files import Translate, money, sla_cell, summary
 from dispatch.reports import ClientReport
 
 if TYPE_CHECKING:
@@ -136,7 +137,9 @@ def _tickets_table(report: ClientReport, t: Translate, font: str) -> Table:
     from reportlab.lib.units import mm
     from reportlab.platypus import Paragraph
 
-    header = [t("Ticket"), t("Closed"), t("Subject"), t("Assignee"), t("Time"), t("No charge")]
+    sla = report.sla is not None
+    header = [t("Ticket"), t("Closed"), t("Subject"), t("Assignee"), t("Time")]
+    header += [t("Response"), t("Resolution"), t("No charge")] if sla else [t("No charge")]
     style = ParagraphStyle("cell", fontName=font, fontSize=8, leading=10)
     rows: list[list[Any]] = [
         [
@@ -145,17 +148,19 @@ def _tickets_table(report: ClientReport, t: Translate, font: str) -> Table:
             Paragraph(_x(line.subject), style),
             line.assignee,
             hours(line.minutes),
+            *([sla_cell(line.first_response, t), sla_cell(line.resolution, t)] if sla else []),
             "" if line.billable else t("yes"),
         ]
         for line in report.lines
     ]
     if not rows:
-        rows = [[t("No tickets closed in this period."), "", "", "", "", ""]]
+        rows = [[t("No tickets closed in this period."), *[""] * (len(header) - 1)]]
+    widths = [20, 18, 40, 26, 12, 24, 24, 16] if sla else [22, 20, 68, 35, 15, 20]
     return _table(
         [header, *rows],
         font,
         header=True,
-        widths=[22 * mm, 20 * mm, 68 * mm, 35 * mm, 15 * mm, 20 * mm],
+        widths=[width * mm for width in widths],
         span_empty=not report.lines,
     )
 

@@ -17,6 +17,7 @@ import structlog
 from config.clients import Client, Provider
 from config.routing import RoutingConfig
 from dispatch.clients import ClientDirectory
+from dispatch.sla.outcomes import SlaOutcome, SlaShare, outcomes
 from storage.db import Database, UnitOfWork
 from storage.types import utcnow
 
@@ -35,6 +36,9 @@ class ReportLine:
     assignee: str
     minutes: int
     billable: bool
+    #: The ticket's first response and resolution against their targets (None: no clock).
+    first_response: SlaOutcome | None = None
+    resolution: SlaOutcome | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -52,6 +56,8 @@ class ClientReport:
     #: Who issues the report (``reports.provider``), and the day it was made.
     provider: Provider | None = None
     issued_on: date | None = None
+    #: Targets met across the month's tickets (None: no SLA policy is configured).
+    sla: SlaShare | None = None
 
     @property
     def document_number(self) -> str:
@@ -121,8 +127,11 @@ class ReportService:
 
     async def _build(self, uow: UnitOfWork, client: Client, month: str) -> ClientReport:
         lines = []
-        for entry, ticket in await uow.time.entries(client_key=client.key, month=month):
+        entries = await uow.time.entries(client_key=client.key, month=month)
+        sla = await outcomes(uow, self._routing, [ticket.id or 0 for _, ticket in entries])
+        for entry, ticket in entries:
             person = self._routing.person(entry.person_key)
+            first, resolution = sla.of(ticket.id or 0)
             lines.append(
                 ReportLine(
                     ticket.number,
@@ -131,6 +140,8 @@ class ReportService:
                     person.name if person else entry.person_key,
                     entry.minutes,
                     entry.billable,
+                    first,
+                    resolution,
                 )
             )
         billable = sum(line.minutes for line in lines if line.billable)
@@ -150,6 +161,7 @@ class ReportService:
             cost,
             provider=self._routing.reports.provider,
             issued_on=issued,
+            sla=sla.share() if self._routing.sla.enabled else None,
         )
 
     async def clients_to_report(self, *, month: str) -> list[Client]:

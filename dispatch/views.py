@@ -10,6 +10,8 @@ from typing import Any, Protocol
 
 from config.routing import Department, Person, RoutingConfig
 from dispatch.crm.views import CrmCard
+from dispatch.lines.views import HandoverNote, LineMessages, uses_lines
+from dispatch.sla.views import SlaMessages, SlaNote, SlaNotice
 from storage.models import TicketRow
 
 #: A Telegram call's parameters (text, reply_markup, ...), stored in the outbox.
@@ -48,6 +50,14 @@ class TicketView:
     time_spent: int | None = None
     #: An unassigned ticket its last assignee handed back to dispatch: who, and when.
     handed_back: Release | None = None
+    #: The stage of the status model (``config.sla.Stage``), "" when not known yet.
+    stage: str = ""
+    #: The support line, when the routing file uses lines (else None).
+    line: int | None = None
+    #: The nearest SLA target, when the ticket has clocks.
+    sla: SlaNote | None = None
+    #: How the ticket came to this line, when it was passed on.
+    handover: HandoverNote | None = None
 
     @classmethod
     def of(cls, row: TicketRow, routing: RoutingConfig) -> TicketView:
@@ -75,6 +85,8 @@ class TicketView:
             writeback=row.writeback,
             writeback_error=row.writeback_error,
             helpdesk_department=_filed_under(routing, row.helpdesk_department),
+            stage=row.stage,
+            line=row.line if uses_lines(routing) else None,
         )
 
 
@@ -138,6 +150,10 @@ class WaitingTicket:
     priority: str = ""
     #: A priority that is raised even outside working hours (``always_nag_priorities``).
     urgent: bool = False
+    #: The nearest SLA target (``/queue``, ``/mine``).
+    sla: SlaNote | None = None
+    #: The stage of the status model (``/mine``).
+    stage: str = ""
 
 
 class DigestKind(StrEnum):
@@ -271,8 +287,10 @@ class CardMessages(Protocol):
         reminder: ReminderNote | None = None,
         reassigning: bool = False,
         take: bool = False,
+        alert: SlaNotice | None = None,
     ) -> Payload:
-        """The dispatch card in its current state (a reminder when ``reminder`` is given).
+        """The dispatch card in its current state (a reminder when ``reminder`` is given,
+        headed by an SLA warning or breach when ``alert`` is).
 
         ``load``: each member's open tickets by person key, shown on their button.
 
@@ -281,8 +299,11 @@ class CardMessages(Protocol):
         "take it myself" to dispatchers who are also specialists.
         """
 
-    def assignee_message(self, ticket: TicketView, *, dev_task: bool = False) -> Payload:
-        """The private message that hands a ticket to its assignee ("hand back" on it)."""
+    def assignee_message(
+        self, ticket: TicketView, *, dev_task: bool = False, next_line: int | None = None
+    ) -> Payload:
+        """The private message that hands a ticket to its assignee ("hand back" on it, and
+        a "pass to line ``next_line``" button when there is a next line)."""
 
     def assignee_released(self, ticket: TicketView, release: Release) -> Payload:
         """The former assignee's message: the ticket was reassigned, or handed back."""
@@ -373,6 +394,8 @@ class Renderer(
     TimeMessages,
     DevTaskMessages,
     ConnectorMessages,
+    SlaMessages,
+    LineMessages,
     Protocol,
 ):
     """Every Telegram message of the features above: what the composition root hands out.

@@ -317,7 +317,7 @@ def build_service(
             settings.portal_base_url, routing, database, helpdesk, domain, hasher=portal_hasher
         )
     bot = build_bot(settings)
-    commands = CommandMenu(tracker=tracker is not None)
+    commands = CommandMenu(tracker=tracker is not None, sla=routing.sla.enabled)
     reachability = BotApiReachability()
     # Every call (the long poll too) tells the sender when Telegram is back.
     bot.session.middleware(BotApiWatch(reachability, observer=metrics))
@@ -343,6 +343,8 @@ def build_service(
         people=People(routing),
         history=HistoryCommand(database, routing, renderer),
         stats=domain.stats.reports if domain.stats else None,
+        sla=domain.sla,
+        lines=domain.lines,
         portal_accounts=portal.services.accounts if portal else None,
         unreadable=domain.unreadable,
         commands=commands,

@@ -37,6 +37,7 @@ from dispatch.job_payloads import (
     SyncDevTask,
     WriteBack,
 )
+from dispatch.lines.service import LineService
 from dispatch.lists import TicketLists
 from dispatch.reassign import Reassignment
 from dispatch.reconcile import HelpdeskPoller
@@ -44,6 +45,7 @@ from dispatch.reminders import ReminderService
 from dispatch.report_delivery import MonthlyReports, ReportMailer
 from dispatch.report_files import Translate
 from dispatch.reports import ReportService
+from dispatch.sla.scan import SlaService
 from dispatch.stats.command import StatsRenderer, StatsReports
 from dispatch.stats.digest import WeeklyDigest
 from dispatch.stats.quality import QualityCheck, QualityRenderer
@@ -102,6 +104,8 @@ class Domain:
     unreadable: UnreadableTickets
     #: Lists new tickets in digests when their cards would wait too long.
     bursts: BurstDigests
+    sla: SlaService
+    lines: LineService
     crm: CrmFeature | None = None
     #: None when the domain is built without a statistics renderer (no bot to draw them).
     stats: Statistics | None = None
@@ -154,6 +158,7 @@ def build_domain(
         writes_back=writes_back,
         quality=QualityCheck(routing, stats_renderer) if stats_renderer else None,
         bursts=bursts,
+        tells_replies=helpdesk.capabilities.tells_replies,
     )
     crm_jobs = (
         crm_feature.follow(events, cards=cards, time_tracker=time_tracker) if crm_feature else None
@@ -197,6 +202,10 @@ def build_domain(
         health=health,
         unreadable=unreadable,
         bursts=bursts,
+        sla=SlaService(database, routing, cards, renderer, events),
+        lines=LineService(
+            database, routing, renderer, events, notes=notes if writes_back else None
+        ),
         crm=crm_feature,
         stats=build_statistics(database, routing, stats_renderer) if stats_renderer else None,
     )
@@ -257,7 +266,7 @@ def _crm_job_kinds(jobs: CrmJobs | None, *, delay: float) -> dict[str, JobKind]:
 def periodic_jobs(
     routing: RoutingConfig, helpdesk: HelpdeskConnector, domain: Domain
 ) -> list[PeriodicJob]:
-    """Reminder passes, and helpdesk polling where the connector can list tickets."""
+    """Reminder and SLA passes, and helpdesk polling where the connector can list tickets."""
     interval = routing.dispatch.nag_interval
     # A pass every quarter interval (at most 15 s apart) keeps reminders on time.
     every = max(timedelta(seconds=1), min(timedelta(seconds=15), interval / 4))
@@ -275,6 +284,8 @@ def periodic_jobs(
         jobs.append(
             PeriodicJob("stats.weekly_digest", domain.stats.digest.run, timedelta(minutes=5))
         )
+    if domain.sla.enabled:
+        jobs.append(PeriodicJob("sla.pass", domain.sla.run_pass, routing.sla.scan_interval))
     if domain.dev_tasks.enabled:
         # Bitrix24 never retries an event and Redmine before 7 sends none: poll too.
         jobs.append(

@@ -30,6 +30,7 @@ from storage.errors import translate
 from storage.event_repository import EventRepository
 from storage.housekeeping_repository import HousekeepingRepository
 from storage.job_repository import JobRepository
+from storage.line_repository import LineRepository
 from storage.nag_repository import NagRepository
 from storage.outbox_repository import OutboxRepository
 from storage.portal_repository import PortalRepository
@@ -40,6 +41,7 @@ from storage.repositories import (
     SyncStateRepository,
     TicketRepository,
 )
+from storage.sla_repository import SlaRepository
 from storage.sqlite_driver import one_trip_dbapi
 from storage.stats_repository import StatsRepository
 from storage.time_repository import TimeRepository
@@ -94,6 +96,8 @@ class UnitOfWork:
         self.crm = CrmRepository(session)
         self.portal = PortalRepository(session)
         self.stats = StatsRepository(session)
+        self.sla = SlaRepository(session)
+        self.lines = LineRepository(session)
 
     async def flush(self) -> None:
         """Write the pending changes now (ids, constraints), inside the transaction."""

@@ -2,13 +2,20 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Mapping, Sequence
+from typing import Any
 
-from sqlalchemy import insert, select
+from sqlalchemy import insert, literal, select
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlmodel import col
 
-from storage.models import TicketEventRow
+from storage.models import TicketEventRow, TicketRow
+from storage.types import id_in
+
+#: Ids per IN list: well under SQLite's and asyncpg's limits on bound parameters.
+_CHUNK = 5_000
+_EVENTS: Any = TicketEventRow.__table__  # type: ignore[attr-defined]
+_TICKETS: Any = TicketRow.__table__  # type: ignore[attr-defined]
 
 
 class EventRepository:
@@ -27,11 +34,36 @@ class EventRepository:
 
     async def append_many(self, rows: Sequence[TicketEventRow]) -> None:
         """Add many events in one statement (a reminder digest's tickets)."""
-        if not rows:
+        await self.append_values([row.model_dump(exclude={"id"}) for row in rows])
+
+    async def append_values(self, values: Sequence[Mapping[str, Any]]) -> None:
+        """Add many events given as column values, in one statement."""
+        if not values:
             return
         await self._session.flush()  # events added one by one come first
-        values = [row.model_dump(exclude={"id"}) for row in rows]
-        await self._session.execute(insert(TicketEventRow), values)
+        await self._session.execute(insert(_EVENTS), list(values))
+
+    async def append_for_tickets(
+        self, *, ticket_ids: Sequence[int], values: Mapping[str, Any]
+    ) -> None:
+        """The same event for many tickets: an INSERT ... SELECT per chunk of ids.
+
+        The shared values are bound once, not once per ticket: a pass may record ten
+        thousand (a reminder digest, SLA warnings after downtime).
+        """
+        if not ticket_ids:
+            return
+        await self._session.flush()  # events added one by one come first
+        tickets = _TICKETS.c
+        constants = [literal(value, _EVENTS.c[name].type) for name, value in values.items()]
+        for start in range(0, len(ticket_ids), _CHUNK):
+            chunk = list(ticket_ids[start : start + _CHUNK])
+            rows = (
+                select(tickets.id, *constants)
+                .where(id_in(self._session, tickets.id, chunk))
+                .order_by(tickets.id)
+            )
+            await self._session.execute(insert(_EVENTS).from_select(["ticket_id", *values], rows))
 
     async def for_ticket(
         self, *, ticket_id: int, kinds: Iterable[str] | None = None

@@ -104,6 +104,10 @@ class TicketRow(SQLModel, table=True):
     version: int = 0
     #: Where the ticket came in (email, web, phone, chat, ...), when the helpdesk says.
     channel: str = Field(default="", max_length=32)
+    #: The stage of the status model its helpdesk status maps to (``config.sla.Stage``).
+    stage: str = Field(default="", max_length=16)
+    #: The support line working on it (1, 2, 3): its department's, or the one it was passed to.
+    line: int = 1
 
 
 class TelegramMessageRow(SQLModel, table=True):
@@ -417,3 +421,53 @@ class WeeklyDigestRow(SQLModel, table=True):
 
     week: date = Field(primary_key=True)
     sent_at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime)
+
+
+class SlaClockRow(SQLModel, table=True):
+    """One SLA clock of a ticket (``first_response`` or ``resolution``).
+
+    Time counted so far is ``used_s`` plus what the calendar counts from ``since``
+    (None: paused or stopped; ``done_at`` set: stopped). The policy's target and
+    calendar are copied in when it is chosen, so a later edit of the routing file
+    does not move a running clock. ``due_at`` is when a running clock reaches its
+    target; ``next_check_at`` when the scan next has something to say (the warning,
+    then ``due_at`` for the breach), None when nothing is pending.
+    """
+
+    __tablename__ = "sla_clock"
+    __table_args__ = (Index("ix_sla_clock_next_check_at", "next_check_at"),)
+
+    ticket_id: int = Field(foreign_key="ticket.id", primary_key=True)
+    target: str = Field(primary_key=True, max_length=16)
+    policy: str = Field(max_length=32)
+    calendar: str = Field(max_length=16)
+    target_s: int
+    used_s: int = 0
+    since: datetime | None = Field(default=None, sa_type=UTCDateTime)
+    done_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
+    warned: bool = False
+    breached: bool = False
+    #: First response only: the assignment counts (the helpdesk tells no replies).
+    by_assignment: bool = False
+    started_at: datetime = Field(sa_type=UTCDateTime)
+    due_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
+    next_check_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
+
+
+class LineHandoverRow(SQLModel, table=True):
+    """A ticket passed to the next support line, from the question to the hand-over."""
+
+    __tablename__ = "line_handover"
+
+    id: int | None = Field(default=None, primary_key=True)
+    ticket_id: int = Field(foreign_key="ticket.id", index=True)
+    person_key: str = Field(max_length=32)
+    from_line: int
+    to_line: int
+    question_id: int | None = Field(default=None, foreign_key="telegram_message.id")
+    comment: str = ""
+    department_key: str | None = Field(default=None, max_length=32)
+    #: ``asked`` (the department is being chosen), ``done``.
+    state: str = Field(default="asked", max_length=16)
+    created_at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime)
+    done_at: datetime | None = Field(default=None, sa_type=UTCDateTime)

@@ -161,7 +161,7 @@ class QueuedCall:
     outbox_id: int
     #: Being sent right now (claimed): it can no longer be withdrawn.
     sending: bool
-    #: The first send of a ticket's card.
+    #: The first send of a ticket's card (not a copy posted as a reply to it).
     card: bool
     ticket_id: int | None
     ticket_state: str | None
@@ -369,6 +369,7 @@ class OutboxRepository:
                 col(TicketRow.state),
                 col(TicketRow.priority),
                 col(OutboxRow.target_id),
+                col(OutboxRow.reply_to_id),
                 listed,
             )
             .outerjoin(TelegramMessageRow, col(TelegramMessageRow.id) == col(OutboxRow.target_id))
@@ -377,21 +378,7 @@ class OutboxRepository:
             .order_by(col(OutboxRow.id))
             .limit(limit)
         )
-        return [
-            QueuedCall(
-                outbox_id=row_id,
-                sending=status == OutboxStatus.SENDING,
-                card=op == OutboxOp.SEND and kind == MessageKind.CARD,
-                ticket_id=ticket_id,
-                ticket_state=state,
-                priority=priority,
-                target_id=target_id,
-                listed=bool(was_listed),
-            )
-            for row_id, status, op, kind, ticket_id, state, priority, target_id, was_listed in (
-                await self._session.execute(stmt)
-            ).all()
-        ]
+        return [_queued(*row) for row in (await self._session.execute(stmt)).all()]
 
     async def recent_sends(self, *, chat_id: int, since: datetime, limit: int) -> list[datetime]:
         """When the latest calls to a chat were delivered (at most ``limit``, from ``since``)."""
@@ -485,3 +472,28 @@ class OutboxRepository:
             return False
         await self._session.delete(row)
         return True
+
+
+def _queued(
+    row_id: int,
+    status: str,
+    op: str,
+    kind: str | None,
+    ticket_id: int | None,
+    state: str | None,
+    priority: str | None,
+    target_id: int | None,
+    reply_to: int | None,
+    listed: bool | None,
+) -> QueuedCall:
+    return QueuedCall(
+        outbox_id=row_id,
+        sending=status == OutboxStatus.SENDING,
+        # A card sent as a reply is a copy of one (an SLA breach, a hand-over).
+        card=op == OutboxOp.SEND and kind == MessageKind.CARD and reply_to is None,
+        ticket_id=ticket_id,
+        ticket_state=state,
+        priority=priority,
+        target_id=target_id,
+        listed=bool(listed),
+    )

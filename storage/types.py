@@ -2,10 +2,11 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from datetime import UTC, datetime
 from typing import Any
 
-from sqlalchemy import DateTime, and_, or_, update
+from sqlalchemy import ARRAY, DateTime, Integer, and_, any_, bindparam, or_, update
 from sqlalchemy.engine import Dialect
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.types import TypeDecorator
@@ -89,3 +90,14 @@ def lease_claim(
         .values(status=working, locked_until=lease_until)
         .execution_options(synchronize_session=False)
     )
+
+
+def id_in(session: AsyncSession, column: Any, ids: Sequence[int]) -> Any:
+    """``column IN ids``, as one array parameter on PostgreSQL.
+
+    asyncpg prepares every statement, and a list of 5,000 parameters is a new
+    statement (and plan) for every length; ``= ANY($1)`` is one, whatever the count.
+    """
+    if session.get_bind().dialect.name == "postgresql":
+        return column == any_(bindparam(None, list(ids), type_=ARRAY(Integer)))
+    return column.in_(list(ids))

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from datetime import timedelta
+
 from sqlmodel import col, select, update
 
 from bot.i18n import Texts
@@ -10,6 +12,8 @@ from dispatch.cards import CardPublisher
 from dispatch.digests.board import BURST_PAGE, Digests
 from dispatch.digests.burst import BurstDigests, plan_withdrawal
 from dispatch.digests.pace import ChatPace
+from dispatch.sla.policies import SlaTarget
+from dispatch.sla.views import SlaNotice
 from storage.db import Database
 from storage.models import MessageKind, OutboxRow, OutboxStatus, TelegramMessageRow
 from storage.outbox_repository import QueuedCall
@@ -153,3 +157,37 @@ async def test_a_digest_button_brings_up_the_withdrawn_card_which_stays(
     await burst.run_pass()
     cards = [row for row, _ in await s.outbox(MessageKind.CARD) if row.op == "send"]
     assert [row.ticket_id for row in cards if row.status == OutboxStatus.PENDING] == [ids[5]]
+
+
+async def test_a_copy_of_a_card_sent_as_a_reply_is_never_withdrawn(database: Database) -> None:
+    # An SLA breach (or a hand-over to the next line) posts the card again as a reply to
+    # it: in a burst it must still go out as itself, not become a digest line.
+    s = services(database, routing_with(), Clock())
+    first = await s.new_ticket("1")
+    async with database.unit_of_work() as uow:  # its card was delivered
+        await uow.session.execute(
+            update(OutboxRow)
+            .where(col(OutboxRow.status) == OutboxStatus.PENDING)
+            .values(status=OutboxStatus.SENT, sent_at=s.clock.now)
+        )
+        await uow.commit()
+    for n in range(2, 27):
+        await s.new_ticket(str(n))
+    renderer = TelegramRenderer(Texts("en"), s.routing.tz)
+    breach = SlaNotice(
+        first, "N-1", "s", SlaTarget.FIRST_RESPONSE, True, timedelta(0), timedelta(minutes=15)
+    )
+    async with database.unit_of_work() as uow:
+        ticket = await uow.tickets.get(ticket_id=first)
+        assert ticket is not None
+        await CardPublisher(s.routing, renderer).post_copy(
+            uow, ticket, chat_id=s.routing.dispatch.chat_id, alert=breach
+        )
+        await uow.commit()
+    result = await bursts(s).run_pass()
+    assert result.withdrawn == 25, "the new cards only"
+    cards = [row for row, _ in await s.outbox(MessageKind.CARD) if row.op == "send"]
+    (copy,) = [row for row in cards if row.status == OutboxStatus.PENDING]
+    assert copy.ticket_id == first
+    assert copy.reply_to_id is not None
+    assert "no first response within 15 min" in copy.payload["text"]

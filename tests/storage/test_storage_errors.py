@@ -62,6 +62,9 @@ async def test_a_database_that_cannot_be_opened_is_unavailable(tmp_path: Path) -
                 await uow.tickets.get(ticket_id=1)
     finally:
         await database.dispose()
+        # aiosqlite stops the failed connection's worker thread without waiting for it; the
+        # thread then answers on this test's loop, which must still be open by then.
+        await asyncio.sleep(0.1)
 
 
 async def test_deliveries_racing_to_create_one_ticket_make_one(

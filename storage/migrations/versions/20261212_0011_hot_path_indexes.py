@@ -8,7 +8,7 @@ outbox finds the oldest undelivered row (``/healthz``) and the delivered rows ol
 to prune, and on jobs the done ones, without a walk over every row of that status.
 
 Revision ID: 0011
-Revises: 0009
+Revises: 0010
 Create Date: 2026-12-12 10:00:00
 """
 
@@ -17,8 +17,7 @@ from collections.abc import Sequence
 from alembic import op
 
 revision: str = "0011"
-# 0010 (SLA) is being written beside this one: once both are merged, 0011 revises 0010.
-down_revision: str | None = "0009"
+down_revision: str | None = "0010"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
