@@ -238,6 +238,17 @@ class StatsRepository:
         rows = (await self._execute(stmt)).tuples().all()
         return [Assignments(person, department, int(n)) for person, department, n in rows]
 
+    async def handovers_by_line(self, *, start: datetime, end: datetime) -> dict[int, int]:
+        """Tickets passed to the next support line in the period, by the line they left."""
+        line = col(_E.changes)[("line", 0)].as_integer()
+        stmt = (
+            select(line, func.count())
+            .where(_in_period(("passed_to_line",), start, end))
+            .group_by(line)
+        )
+        rows = (await self._execute(stmt)).tuples().all()
+        return {int(key): int(n) for key, n in rows if key is not None}
+
     async def replies_by_person(self, *, start: datetime, end: datetime) -> dict[str, int]:
         """Staff replies in the period by the routing-file person who wrote them."""
         stmt = (
