@@ -13,7 +13,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from sqlmodel import col
 
 from storage.models import SlaClockRow, TicketRow
-from storage.types import id_in
+from storage.types import EpochSeconds, id_in
 
 #: Ids per IN list: well under SQLite's and asyncpg's limits on bound parameters.
 _CHUNK = 5_000
@@ -32,7 +32,8 @@ class DueClock(NamedTuple):
     calendar: str
     target_s: int
     used_s: int
-    since: datetime | None
+    #: Seconds since 1970 (a pass after downtime would parse ten thousand datetimes).
+    since_s: float | None
     warned: bool
     breached: bool
     state: str
@@ -109,7 +110,7 @@ class SlaRepository:
                 c.calendar,
                 c.target_s,
                 c.used_s,
-                c.since,
+                EpochSeconds(c.since),
                 c.warned,
                 c.breached,
                 t.state,
