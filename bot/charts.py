@@ -14,8 +14,9 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
+from bot.stats_text import SLA_TARGETS
 from dispatch.stats.command import Section
-from dispatch.stats.figures import Stats
+from dispatch.stats.figures import SlaCount, SlaFigures, Stats
 
 if TYPE_CHECKING:
     from matplotlib.axes import Axes
@@ -62,7 +63,7 @@ class Chart:
 
 
 def chart_for(stats: Stats, section: Section, t: Translate) -> Chart | None:
-    """The chart of a section (the SLA section has none)."""
+    """The chart of a section (the SLA section has none without SLA)."""
     first, last = stats.period.first, stats.period.last
     period = f"{first:%d.%m.%Y} – {last:%d.%m.%Y}"
     if section == Section.OVERVIEW:
@@ -74,6 +75,8 @@ def chart_for(stats: Stats, section: Section, t: Translate) -> Chart | None:
         return Chart(t("Specialists, {period}", period=period), (_people(stats, t),))
     if section == Section.TYPES:
         return Chart(t("Ticket types, {period}", period=period), (_types(stats, t),))
+    if section == Section.SLA and stats.sla is not None:
+        return Chart(t("SLA targets, {period}", period=period), _sla(stats.sla, t))
     return None
 
 
@@ -123,6 +126,30 @@ def _types(stats: Stats, t: Translate) -> Panel:
             Series(t("tickets closed"), tuple(float(k.closed) for k in kinds)),
         ),
         horizontal=True,
+    )
+
+
+def _sla(sla: SlaFigures, t: Translate) -> tuple[Panel, ...]:
+    policies = sla.by_policy[:MAX_BARS]
+
+    def bars(counts: tuple[SlaCount, ...]) -> tuple[Series, ...]:
+        return (
+            Series(t("met"), tuple(float(c.met) for c in counts)),
+            Series(t("missed"), tuple(float(c.missed) for c in counts)),
+        )
+
+    return (
+        Panel(
+            t("Per target"),
+            tuple(t(SLA_TARGETS.get(c.key, c.key)) for c in sla.by_target),
+            bars(sla.by_target),
+        ),
+        Panel(
+            _of(t("Per SLA policy"), len(policies), len(sla.by_policy), t),
+            tuple(c.key for c in policies),
+            bars(policies),
+            horizontal=True,
+        ),
     )
 
 

@@ -7,7 +7,7 @@ from collections.abc import Callable
 
 from bot.i18n import Texts
 from dispatch.stats.command import Section
-from dispatch.stats.figures import Breakdown, Durations, KindFigure, Stats
+from dispatch.stats.figures import Breakdown, Durations, KindFigure, SlaCount, Stats
 
 #: Telegram allows 4096 characters; long lists of people or types are cut to fit.
 MAX_CHARS = 3800
@@ -16,6 +16,9 @@ TOP = 8
 
 #: Short weekday names (message ids).
 WEEKDAYS = ("Mon", "Tue", "Wed", "Thu", "Fri", "Sat", "Sun")
+
+#: SLA targets as the statistics name them (message ids).
+SLA_TARGETS = {"first_response": "First response", "resolution": "Resolution"}
 
 
 def duration(seconds: float | None, t: Texts) -> str:
@@ -172,9 +175,15 @@ class SummaryWriter:
         return shown
 
     def _sla_short(self, stats: Stats) -> str:
-        if stats.sla is None:
+        sla = stats.sla
+        if sla is None:
             return self._t("not configured")
-        return percent(stats.sla.met_share)
+        return self._t(
+            "{share} met ({met} of {total})",
+            share=percent(sla.met_share),
+            met=sla.met,
+            total=sla.met + sla.breached,
+        )
 
     def _people(self, stats: Stats) -> list[str]:
         t = self._t
@@ -211,6 +220,27 @@ class SummaryWriter:
             )
             for department in stats.departments
         ]
+        if len(stats.lines) > 1:
+            lines += self._lines(stats)
+        return lines
+
+    def _lines(self, stats: Stats) -> list[str]:
+        t = self._t
+        lines = [self._bold(t("Support lines"))]
+        for figure in stats.lines:
+            line = (
+                t("Line {line}", line=figure.line)
+                + ": "
+                + t(
+                    "assigned {assigned}, closed {closed}, resolution on average {average}",
+                    assigned=figure.assigned,
+                    closed=figure.closed,
+                    average=duration(figure.resolution.average, t),
+                )
+            )
+            if figure.passed_on:
+                line += "; " + t("passed to the next line {n}", n=figure.passed_on)
+            lines.append(line)
         return lines
 
     def _types(self, stats: Stats) -> list[str]:
@@ -247,7 +277,7 @@ class SummaryWriter:
         t, sla = self._t, stats.sla
         if sla is None:
             return [t("SLA is not configured: the share of tickets that met it will show here.")]
-        return [
+        lines = [
             t(
                 "Met: {share} ({met} of {total}); breached: {breached}",
                 share=percent(sla.met_share),
@@ -256,6 +286,31 @@ class SummaryWriter:
                 breached=sla.breached,
             )
         ]
+        lines += [
+            self._head(t(SLA_TARGETS.get(count.key, count.key))) + self._sla_count(count)
+            for count in sla.by_target
+        ]
+        if sla.by_policy:
+            lines.append(self._bold(t("By SLA policy")))
+            lines += [
+                self._esc(count.key) + ": " + self._sla_count(count) for count in sla.by_policy
+            ]
+        lines.append(
+            t(
+                "A target counts in the period its clock stopped in, or, still running, "
+                "the period its time ran out in."
+            )
+        )
+        return lines
+
+    def _sla_count(self, count: SlaCount) -> str:
+        return self._t(
+            "{share} ({met} of {total}), missed {missed}",
+            share=percent(count.met_share),
+            met=count.met,
+            total=count.met + count.missed,
+            missed=count.missed,
+        )
 
     def _top(self, counts: Breakdown) -> str:
         if not counts:

@@ -25,6 +25,15 @@ MOMENT_LABELS = {
     "reopened": "Reopened",
 }
 PRIORITY_LABELS = {"low": "Low", "normal": "Normal", "high": "High", "urgent": "Urgent"}
+SLA_TARGETS = {"first_response": "First response", "resolution": "Resolution"}
+#: How a target stands; ``{time}`` is when it falls (or fell) due.
+SLA_STATES = {
+    "running": "by {time}",
+    "overdue": "overdue since {time}",
+    "paused": "paused while we wait for your reply",
+    "met": "met the agreed time",
+    "missed": "later than the agreed time",
+}
 
 
 def _date(value: str) -> date | None:
@@ -71,7 +80,8 @@ async def tickets(request: web.Request) -> web.Response:
 
 
 async def ticket(request: web.Request) -> web.Response:
-    """``/portal/tickets/{number}``: the text, the client-safe history, the time spent."""
+    """``/portal/tickets/{number}``: the text, the client-safe history, the time spent and,
+    with SLA, when each target falls due or how it went."""
     detail = await services(request).tickets.detail(
         user(request).client_key, request.match_info["number"]
     )
@@ -84,6 +94,8 @@ async def ticket(request: web.Request) -> web.Response:
         stages=STAGE_LABELS,
         moments=MOMENT_LABELS,
         priorities=PRIORITY_LABELS,
+        sla_targets=SLA_TARGETS,
+        sla_states=SLA_STATES,
         created=request.query.get("created") == "1",
     )
 

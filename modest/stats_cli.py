@@ -19,7 +19,12 @@ from dispatch.stats.period import Period, PeriodError, between
 from dispatch.stats.service import StatsService
 from storage.db import Database
 
-_CHARTS = {"overview": Section.OVERVIEW, "people": Section.PEOPLE, "types": Section.TYPES}
+_CHARTS = {
+    "overview": Section.OVERVIEW,
+    "people": Section.PEOPLE,
+    "types": Section.TYPES,
+    "sla": Section.SLA,
+}
 
 
 def write_stats(args: argparse.Namespace, routing: RoutingConfig, database_url: str) -> int:
@@ -38,7 +43,9 @@ def write_stats(args: argparse.Namespace, routing: RoutingConfig, database_url: 
         data = stats_csv(stats)
     elif args.format == "png":
         chart = chart_for(stats, _CHARTS[args.section], texts)
-        assert chart is not None
+        if chart is None:
+            print("modest: SLA is not configured: no SLA chart", file=sys.stderr)
+            return 2
         data = draw_png(chart, no_data=texts("No data for this period."))
     else:
         data = stats_plain(stats, texts).encode("utf-8")

@@ -8,12 +8,12 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any, NamedTuple
 
-from sqlalchemy import bindparam, select, update
+from sqlalchemy import and_, bindparam, case, func, or_, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlmodel import col
 
 from storage.models import SlaClockRow, TicketRow
-from storage.types import id_in
+from storage.types import EpochSeconds, id_in
 
 #: Ids per IN list: well under SQLite's and asyncpg's limits on bound parameters.
 _CHUNK = 5_000
@@ -32,7 +32,8 @@ class DueClock(NamedTuple):
     calendar: str
     target_s: int
     used_s: int
-    since: datetime | None
+    #: Seconds since 1970 (a pass after downtime would parse ten thousand datetimes).
+    since_s: float | None
     warned: bool
     breached: bool
     state: str
@@ -55,6 +56,15 @@ class ClockCheck:
     ticket_id: int
     target: str
     next_check_at: datetime | None
+
+
+class OutcomeCount(NamedTuple):
+    """How many clocks of one target and policy met it, or missed it, in a period."""
+
+    target: str
+    policy: str
+    met: bool
+    clocks: int
 
 
 class SlaRepository:
@@ -100,7 +110,7 @@ class SlaRepository:
                 c.calendar,
                 c.target_s,
                 c.used_s,
-                c.since,
+                EpochSeconds(c.since),
                 c.warned,
                 c.breached,
                 t.state,
@@ -187,3 +197,27 @@ class SlaRepository:
             .limit(limit)
         )
         return [(clock, ticket) for clock, ticket in (await self._session.execute(stmt)).all()]
+
+    async def period_outcomes(self, *, start: datetime, end: datetime) -> list[OutcomeCount]:
+        """Clocks settled in ``[start, end)``, met or missed, by target and policy.
+
+        A clock settles when it stops (``done_at``: met if its time used is within the
+        target) or, still counting, when its target passes (``due_at``: missed). A paused
+        clock has not settled. ``end`` should not lie after now.
+        """
+        c = _CLOCKS.c
+        settled = and_(c.done_at >= start, c.done_at < end)
+        overdue = and_(
+            c.done_at.is_(None), c.since.is_not(None), c.due_at >= start, c.due_at < end
+        )
+        met = case((and_(c.done_at.is_not(None), c.used_s <= c.target_s), 1), else_=0)
+        stmt = (
+            select(c.target, c.policy, met, func.count())
+            .where(or_(settled, overdue))
+            .group_by(c.target, c.policy, met)
+        )
+        connection = await self._session.connection()
+        return [
+            OutcomeCount(target, policy, bool(hit), int(n))
+            for target, policy, hit, n in (await connection.execute(stmt)).all()
+        ]

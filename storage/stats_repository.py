@@ -15,39 +15,19 @@ from dataclasses import dataclass
 from datetime import date, datetime
 from typing import Any
 
-from sqlalchemy import Float, and_, case, exists, func, or_, select
+from sqlalchemy import and_, case, exists, func, or_, select
 from sqlalchemy.ext.asyncio import AsyncSession
-from sqlalchemy.ext.compiler import compiles
 from sqlalchemy.orm import aliased
-from sqlalchemy.sql.compiler import SQLCompiler
-from sqlalchemy.sql.functions import FunctionElement
 from sqlmodel import col
 
 from storage.models import DevTaskRow, TicketEventRow, TicketRow, TimeEntryRow, WeeklyDigestRow
 from storage.repositories import insert_ignoring_conflict
+from storage.types import EpochSeconds
 
 _E = TicketEventRow
 _T = TicketRow
 _REPLIES = ("first_staff_reply", "staff_replied")
 _ASSIGNMENTS = ("assigned", "reassigned")
-
-
-class EpochSeconds(FunctionElement[float]):
-    """Seconds since 1970 of a UTC datetime column (SQLite keeps text, PostgreSQL timestamps)."""
-
-    type = Float()
-    inherit_cache = True
-
-
-@compiles(EpochSeconds, "sqlite")
-def _epoch_sqlite(element: EpochSeconds, compiler: SQLCompiler, **kw: Any) -> str:
-    return f"((julianday({compiler.process(element.clauses, **kw)}) - 2440587.5) * 86400.0)"
-
-
-@compiles(EpochSeconds, "postgresql")
-def _epoch_postgresql(element: EpochSeconds, compiler: SQLCompiler, **kw: Any) -> str:
-    # As a double: EXTRACT gives numeric, which arrives as a Decimal (slow to decode).
-    return f"CAST(EXTRACT(EPOCH FROM {compiler.process(element.clauses, **kw)}) AS FLOAT8)"
 
 
 def _seconds(value: Any) -> float:
@@ -237,6 +217,17 @@ class StatsRepository:
         )
         rows = (await self._execute(stmt)).tuples().all()
         return [Assignments(person, department, int(n)) for person, department, n in rows]
+
+    async def handovers_by_line(self, *, start: datetime, end: datetime) -> dict[int, int]:
+        """Tickets passed to the next support line in the period, by the line they left."""
+        line = col(_E.changes)[("line", 0)].as_integer()
+        stmt = (
+            select(line, func.count())
+            .where(_in_period(("passed_to_line",), start, end))
+            .group_by(line)
+        )
+        rows = (await self._execute(stmt)).tuples().all()
+        return {int(key): int(n) for key, n in rows if key is not None}
 
     async def replies_by_person(self, *, start: datetime, end: datetime) -> dict[str, int]:
         """Staff replies in the period by the routing-file person who wrote them."""

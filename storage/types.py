@@ -2,13 +2,30 @@
 
 from __future__ import annotations
 
+import json
 from collections.abc import Sequence
 from datetime import UTC, datetime
 from typing import Any
 
-from sqlalchemy import ARRAY, DateTime, Integer, and_, any_, bindparam, or_, update
+from sqlalchemy import (
+    ARRAY,
+    DateTime,
+    Float,
+    Integer,
+    String,
+    and_,
+    any_,
+    bindparam,
+    func,
+    or_,
+    select,
+    update,
+)
 from sqlalchemy.engine import Dialect
 from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.ext.compiler import compiles
+from sqlalchemy.sql.compiler import SQLCompiler
+from sqlalchemy.sql.functions import FunctionElement
 from sqlalchemy.types import TypeDecorator
 
 
@@ -36,6 +53,24 @@ class UTCDateTime(TypeDecorator[datetime]):
             value = datetime.fromisoformat(value)
         assert isinstance(value, datetime)
         return value.replace(tzinfo=UTC)
+
+
+class EpochSeconds(FunctionElement[float]):
+    """Seconds since 1970 of a UTC datetime column (SQLite keeps text, PostgreSQL timestamps)."""
+
+    type = Float()
+    inherit_cache = True
+
+
+@compiles(EpochSeconds, "sqlite")
+def _epoch_sqlite(element: EpochSeconds, compiler: SQLCompiler, **kw: Any) -> str:
+    return f"((julianday({compiler.process(element.clauses, **kw)}) - 2440587.5) * 86400.0)"
+
+
+@compiles(EpochSeconds, "postgresql")
+def _epoch_postgresql(element: EpochSeconds, compiler: SQLCompiler, **kw: Any) -> str:
+    # As a double: EXTRACT gives numeric, which arrives as a Decimal (slow to decode).
+    return f"CAST(EXTRACT(EPOCH FROM {compiler.process(element.clauses, **kw)}) AS FLOAT8)"
 
 
 def utcnow() -> datetime:
@@ -93,11 +128,15 @@ def lease_claim(
 
 
 def id_in(session: AsyncSession, column: Any, ids: Sequence[int]) -> Any:
-    """``column IN ids``, as one array parameter on PostgreSQL.
+    """``column IN ids``, as one parameter: an array on PostgreSQL, JSON text on SQLite.
 
     asyncpg prepares every statement, and a list of 5,000 parameters is a new
     statement (and plan) for every length; ``= ANY($1)`` is one, whatever the count.
+    On SQLite, binding 5,000 parameters costs SQLAlchemy more than the query costs
+    SQLite: ``IN (SELECT value FROM json_each(?))`` binds one.
     """
     if session.get_bind().dialect.name == "postgresql":
         return column == any_(bindparam(None, list(ids), type_=ARRAY(Integer)))
-    return column.in_(list(ids))
+    listed = json.dumps([int(value) for value in ids])
+    each = func.json_each(bindparam(None, listed, type_=String)).table_valued("value")
+    return column.in_(select(each.c.value))

@@ -172,6 +172,28 @@ class AttachmentLink:
     size: int
 
 
+class SlaState(StrEnum):
+    """How an SLA target of a ticket stands, as the client sees it."""
+
+    RUNNING = "running"
+    OVERDUE = "overdue"
+    PAUSED = "paused"
+    MET = "met"
+    MISSED = "missed"
+
+
+@dataclass(frozen=True, slots=True)
+class SlaLine:
+    """One SLA target of a ticket: ``first_response`` or ``resolution``.
+
+    ``due`` is when a running target falls due (working hours counted), or fell due.
+    """
+
+    target: str
+    state: SlaState
+    due: datetime | None = None
+
+
 @dataclass(frozen=True, slots=True)
 class TicketDetail:
     """A ticket's page."""
@@ -187,8 +209,14 @@ class TicketDetail:
     minutes: int
     history: Sequence[HistoryItem]
     attachments: Sequence[AttachmentLink]
-    #: When the ticket is due under an SLA, where one is configured.
-    due: datetime | None = None
+    #: The SLA targets, where SLA is configured: open ones first, the nearest first.
+    sla: Sequence[SlaLine] = ()
+
+    @property
+    def due(self) -> datetime | None:
+        """When the nearest running SLA target falls due (None: none is running)."""
+        running = [line.due for line in self.sla if line.state == SlaState.RUNNING]
+        return min((due for due in running if due is not None), default=None)
 
 
 @dataclass(frozen=True, slots=True)

@@ -4,6 +4,9 @@ The history shows only what a client is told anyway: the ticket was received,
 taken into work (by whom), is waiting for the client, was answered, closed or
 reopened. It reads those kinds from the event log and nothing else, so internal
 notes, developer tasks, reminders and time records never reach a page.
+
+"Waiting for you" is the status model's ``waiting_client`` stage: the statuses the
+routing file's ``statuses:`` (on top of the helpdesk's defaults) maps onto it.
 """
 
 from __future__ import annotations
@@ -13,6 +16,7 @@ from datetime import date, datetime, time, timedelta
 from typing import Any
 
 from config.routing import RoutingConfig
+from config.sla import Stage as StatusStage
 from dispatch.events import ActorKind, EventKind
 from dispatch.models import TicketState
 from dispatch.portal.models import (
@@ -25,6 +29,8 @@ from dispatch.portal.models import (
     TicketPage,
     TicketSummary,
 )
+from dispatch.portal.sla import PortalSla
+from dispatch.sla.stages import StatusModel
 from storage.db import Database
 from storage.models import TicketEventRow, TicketRow
 from storage.portal_models import TicketAttachmentRow
@@ -32,8 +38,6 @@ from storage.portal_repository import TicketQuery
 
 PAGE_SIZE = 20
 MAX_SEARCH_WORDS = 8
-#: Helpdesk statuses that mean "waiting for the client" until the status model says more.
-DEFAULT_WAITING_STATUSES = frozenset({"waiting", "waiting_client", "stalled", "pending", "hold"})
 
 _CLIENT_SAFE = (
     EventKind.CREATED,
@@ -52,21 +56,19 @@ class PortalTickets:
     """Lists and shows a client's tickets; another client's ticket does not exist here."""
 
     def __init__(
-        self,
-        database: Database,
-        routing: RoutingConfig,
-        *,
-        waiting_statuses: frozenset[str] = DEFAULT_WAITING_STATUSES,
+        self, database: Database, routing: RoutingConfig, *, sla: PortalSla | None = None
     ) -> None:
         self._db = database
         self._routing = routing
-        self._waiting = waiting_statuses
+        self._model = StatusModel(routing)
+        self._waiting = self._model.statuses_of(StatusStage.WAITING_CLIENT)
+        self._sla = sla or PortalSla(routing)
 
     def stage(self, ticket: TicketRow) -> Stage:
         """Where the ticket is, in the client's words."""
         if ticket.state == TicketState.CLOSED:
             return Stage.CLOSED
-        if ticket.status in self._waiting:
+        if self._waits_for_client(ticket.status):
             return Stage.WAITING
         return Stage.IN_WORK if ticket.state == TicketState.ASSIGNED else Stage.RECEIVED
 
@@ -143,6 +145,7 @@ class PortalTickets:
             events = await uow.events.for_ticket(ticket_id=ticket.id, kinds=_CLIENT_SAFE)
             minutes = await uow.time.ticket_minutes(ticket_id=ticket.id)
             files = await uow.portal.attachments(ticket_id=ticket.id)
+            sla = await self._sla.lines(uow, ticket.id)
         return TicketDetail(
             number=ticket.number,
             subject=ticket.subject,
@@ -155,6 +158,7 @@ class PortalTickets:
             minutes=minutes,
             history=self.history(events, created=ticket.created_at),
             attachments=[AttachmentLink(f.id, f.filename, f.size) for f in files],
+            sla=sla,
         )
 
     def history(
@@ -181,7 +185,8 @@ class PortalTickets:
         if kind in (EventKind.ASSIGNED, EventKind.REASSIGNED):
             return HistoryItem(row.at, Moment.TAKEN, self._person(_new(row, "assignee")))
         if kind == EventKind.STATUS_CHANGED:
-            waiting = _new(row, "status") in self._waiting
+            status = _new(row, "status")
+            waiting = isinstance(status, str) and self._waits_for_client(status)
             return HistoryItem(row.at, Moment.WAITING) if waiting else None
         if kind in _ANSWERS:
             person = row.actor if row.actor_kind == ActorKind.PERSON else None
@@ -191,6 +196,10 @@ class PortalTickets:
         if kind == EventKind.REOPENED:
             return HistoryItem(row.at, Moment.REOPENED)
         return None
+
+    def _waits_for_client(self, status: str) -> bool:
+        # An open ticket's state only matters for statuses mapped nowhere (never waiting).
+        return self._model.stage_of(status, TicketState.ASSIGNED) == StatusStage.WAITING_CLIENT
 
     def _person(self, key: Any) -> str | None:
         person = self._routing.person(str(key)) if key else None

@@ -21,6 +21,8 @@ _HORIZON_DAYS = 3660
 #: A check a second early still counts: times go through floats and whole seconds.
 SLACK_S = 1.0
 _ONE_DAY = timedelta(days=1)
+_QUARTER_S = 900
+_MAX_DATES = 50_000
 
 
 @dataclass(frozen=True, slots=True)
@@ -42,6 +44,7 @@ class WorkingCalendar:
         self._hours = hours
         self._tz = tz
         self._days: dict[date, _Day] = {}
+        self._dates: dict[int, date] = {}
 
     @classmethod
     def of(cls, routing: RoutingConfig, calendar: str) -> WorkingCalendar:
@@ -52,11 +55,15 @@ class WorkingCalendar:
 
     def elapsed(self, start: datetime, end: datetime) -> float:
         """Counted seconds from ``start`` to ``end`` (0 if ``end`` is not later)."""
+        return self.elapsed_s(start.timestamp(), end.timestamp())
+
+    def elapsed_s(self, first: float, last: float) -> float:
+        """:meth:`elapsed` between two moments in seconds since 1970 (a pass counts
+        thousands of clocks up to one moment: no datetimes made per clock)."""
         if self._hours is None:
-            return max((end - start).total_seconds(), 0.0)
-        first, last = start.timestamp(), end.timestamp()
+            return max(last - first, 0.0)
         total = 0.0
-        day = start.astimezone(self._tz).date()
+        day = self._local_date(first)
         for _ in range(_HORIZON_DAYS):
             if first >= last:
                 break
@@ -66,6 +73,17 @@ class WorkingCalendar:
             first = max(first, hours.next_day)
             day += _ONE_DAY
         return total
+
+    def _local_date(self, moment: float) -> date:
+        # Every zone's offset, and every change of it, falls on a quarter hour: all the
+        # moments of one UTC quarter hour are on the same local day.
+        quarter = int(moment // _QUARTER_S)
+        found = self._dates.get(quarter)
+        if found is None:
+            if len(self._dates) >= _MAX_DATES:
+                self._dates.clear()  # a long-running service: keep the cache small
+            found = self._dates[quarter] = datetime.fromtimestamp(moment, self._tz).date()
+        return found
 
     def add(self, start: datetime, seconds: float) -> datetime | None:
         """The moment ``seconds`` of counted time after ``start`` (None: never)."""

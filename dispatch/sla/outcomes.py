@@ -1,8 +1,10 @@
-"""How tickets did against their SLA targets: times and met or missed, for reports."""
+"""How tickets did against their SLA targets: times and met or missed, for the monthly
+reports and the statistics."""
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections import defaultdict
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 
@@ -10,8 +12,10 @@ from config.routing import RoutingConfig
 from dispatch.sla import clock
 from dispatch.sla.clock import Calendars
 from dispatch.sla.policies import SlaTarget
+from dispatch.stats.figures import SlaCount, SlaFigures
 from storage.db import UnitOfWork
 from storage.models import SlaClockRow
+from storage.sla_repository import OutcomeCount
 from storage.types import utcnow
 
 
@@ -77,3 +81,31 @@ async def outcomes(
 def _outcome(row: SlaClockRow, calendars: Calendars, now: datetime) -> SlaOutcome:
     counted = clock.used(row, calendars[row.calendar], now)
     return SlaOutcome(minutes=round(counted / 60), met=counted <= row.target_s)
+
+
+class SlaStatistics:
+    """The SLA figures of a period for ``dispatch.stats`` (its ``SlaSource``)."""
+
+    async def figures(self, uow: UnitOfWork, *, start: datetime, end: datetime) -> SlaFigures:
+        """Targets settled in ``[start, end)``: met and missed, by target and by policy."""
+        counts = await uow.sla.period_outcomes(start=start, end=end)
+        by_target = _counted(counts, lambda row: row.target, first=tuple(SlaTarget))
+        return SlaFigures(
+            met=sum(count.met for count in by_target),
+            breached=sum(count.missed for count in by_target),
+            by_target=by_target,
+            by_policy=_counted(counts, lambda row: row.policy),
+        )
+
+
+def _counted(
+    counts: Sequence[OutcomeCount], key: Callable[[OutcomeCount], str], first: Sequence[str] = ()
+) -> tuple[SlaCount, ...]:
+    """Met and missed by ``key``: the ``first`` keys always and in that order, then the
+    others, most targets first."""
+    met: dict[str, int] = defaultdict(int)
+    missed: dict[str, int] = defaultdict(int)
+    for row in counts:
+        (met if row.met else missed)[key(row)] += row.clocks
+    rest = sorted({*met, *missed} - set(first), key=lambda k: (-(met[k] + missed[k]), k))
+    return tuple(SlaCount(k, met[k], missed[k]) for k in (*first, *rest))

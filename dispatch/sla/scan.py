@@ -15,7 +15,7 @@ from __future__ import annotations
 from collections import defaultdict
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 from enum import StrEnum
 from typing import NamedTuple
 
@@ -58,7 +58,8 @@ class _Found(NamedTuple):
 
     due: DueClock
     breach: bool
-    left: timedelta
+    #: Whole seconds left to the target (negative: overdue).
+    left_s: int
 
 
 class ShowOutcome(StrEnum):
@@ -95,6 +96,10 @@ class SlaService:
         self._leads = [
             p.telegram_id for p in routing.people if Role.LEAD in p.roles and p.telegram_id
         ]
+        # Looked up once per clock with news (ten thousand after downtime): plain dicts.
+        self._dispatch = routing.dispatch.chat_id
+        self._private = {p.key: p.telegram_id for p in routing.people if p.telegram_id}
+        self._breach_chats = list(dict.fromkeys([self._dispatch, *self._leads]))
 
     @property
     def enabled(self) -> bool:
@@ -128,19 +133,23 @@ class SlaService:
         warn_at = self._routing.sla.warn_at
         found: list[_Found] = []
         stale: list[ClockCheck] = []
+        now_s = now.timestamp()
         for item in due:
             calendar = self._calendars[item.calendar]
-            counted = clock.counted(item.used_s, item.since, calendar, now)
-            left = timedelta(seconds=round(item.target_s - counted))
+            counted: float = item.used_s
+            if item.since_s is not None:
+                counted += calendar.elapsed_s(item.since_s, now_s)
+            left_s = round(item.target_s - counted)
             if not item.breached and counted >= item.target_s - SLACK_S:
-                found.append(_Found(item, breach=True, left=left))  # no warning after it
+                found.append(_Found(item, breach=True, left_s=left_s))  # no warning after it
             elif not item.warned and counted >= item.target_s * warn_at - SLACK_S:
-                found.append(_Found(item, breach=False, left=left))
+                found.append(_Found(item, breach=False, left_s=left_s))
             else:
                 threshold = clock.pending_threshold(
                     item.target_s, warn_at, warned=item.warned, breached=item.breached
                 )
-                next_at = clock.check_at(item.since, item.used_s, calendar, threshold)
+                since = None if item.since_s is None else datetime.fromtimestamp(item.since_s, UTC)
+                next_at = clock.check_at(since, item.used_s, calendar, threshold)
                 if next_at is not None and next_at <= now:
                     next_at = now + _RETRY
                 stale.append(ClockCheck(item.ticket_id, item.target, next_at))
@@ -154,7 +163,7 @@ class SlaService:
         threshold = self._routing.dispatch.digest_threshold
         digests = {chat: items for chat, items in by_chat.items() if len(items) > threshold}
         for items in digests.values():
-            items.sort(key=lambda item: item.left)
+            items.sort(key=lambda item: item.left_s)
         shown = [
             item.due.ticket_id
             for chat, items in by_chat.items()
@@ -174,14 +183,13 @@ class SlaService:
                 await self._tell(uow, chat, _notice(item, headlines), headlines)
 
     def _recipients(self, item: _Found) -> list[int]:
-        dispatch = self._routing.dispatch.chat_id
-        if not item.breach:
-            person = self._routing.person(item.due.assignee_key or "")
-            assigned = item.due.state == TicketState.ASSIGNED
-            if assigned and person is not None and person.telegram_id is not None:
-                return [person.telegram_id]
-            return [dispatch]
-        return list(dict.fromkeys([dispatch, *self._leads]))
+        if item.breach:
+            return self._breach_chats
+        if item.due.state == TicketState.ASSIGNED:
+            chat = self._private.get(item.due.assignee_key or "")
+            if chat is not None:
+                return [chat]
+        return [self._dispatch]
 
     async def _tell(
         self, uow: UnitOfWork, chat: int, notice: SlaNotice, headlines: dict[int, Headline]
@@ -252,6 +260,6 @@ def _notice(item: _Found, headlines: dict[int, Headline]) -> SlaNotice:
         subject=headline.subject if headline else "",
         target=SlaTarget(item.due.target),
         breach=item.breach,
-        left=item.left,
+        left=timedelta(seconds=item.left_s),
         target_time=timedelta(seconds=item.due.target_s),
     )

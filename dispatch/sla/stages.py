@@ -33,6 +33,10 @@ class StatusModel:
     def __init__(self, routing: RoutingConfig) -> None:
         self._stages = routing.statuses.stages(routing.helpdesk.kind)
 
+    def statuses_of(self, stage: Stage) -> frozenset[str]:
+        """The statuses mapped onto ``stage`` (the helpdesk's defaults and ``statuses:``)."""
+        return frozenset(status for status, mapped in self._stages.items() if mapped == stage)
+
     def stage_of(self, status: str, state: str) -> Stage:
         """The stage of a ticket with this status in this Modest state."""
         mapped = self._stages.get(status) or self._stages.get(status.casefold())

@@ -127,6 +127,12 @@ def _people(stats: Stats) -> Iterator[Row]:
         yield _count("people", "assigned", department.assigned, "department", key)
         yield _count("people", "closed", department.closed, "department", key)
         yield from _durations("people", "resolution", department.resolution, "department", key)
+    for line in stats.lines:
+        key = str(line.line)
+        yield _count("people", "assigned", line.assigned, "line", key)
+        yield _count("people", "closed", line.closed, "line", key)
+        yield from _durations("people", "resolution", line.resolution, "line", key)
+        yield _count("people", "passed_to_next_line", line.passed_on, "line", key)
 
 
 def _rest(stats: Stats) -> Iterator[Row]:
@@ -144,6 +150,11 @@ def _rest(stats: Stats) -> Iterator[Row]:
         yield _count("sla", "met", sla.met)
         yield _count("sla", "breached", sla.breached)
         yield _row("sla", "met_share", value=_share(sla.met_share), unit="share")
+        for name, counts in (("target", sla.by_target), ("policy", sla.by_policy)):
+            for count in counts:
+                yield _count("sla", "met", count.met, name, count.key)
+                yield _count("sla", "breached", count.missed, name, count.key)
+                yield _row("sla", "met_share", name, count.key, _share(count.met_share), "share")
 
 
 def _row(

@@ -176,17 +176,51 @@ class QualityFigures:
 
 
 @dataclass(frozen=True, slots=True)
-class SlaFigures:
-    """Tickets that met their SLA and those that did not (when SLA is configured)."""
+class SlaCount:
+    """SLA targets met and missed in a period, of one target (``first_response``,
+    ``resolution``) or one policy."""
 
+    key: str
     met: int
-    breached: int
+    missed: int
 
     @property
     def met_share(self) -> float | None:
-        """Met per ticket with an SLA outcome."""
+        """Met per target settled."""
+        total = self.met + self.missed
+        return self.met / total if total else None
+
+
+@dataclass(frozen=True, slots=True)
+class SlaFigures:
+    """SLA targets that were met and those that were not (when SLA is configured).
+
+    A ticket has up to two targets; each counts in the period it settled in: its
+    clock stopped (met if within the target) or, still counting, its target passed.
+    """
+
+    met: int
+    breached: int
+    by_target: tuple[SlaCount, ...] = ()
+    by_policy: tuple[SlaCount, ...] = ()
+
+    @property
+    def met_share(self) -> float | None:
+        """Met per target with an SLA outcome."""
         total = self.met + self.breached
         return self.met / total if total else None
+
+
+@dataclass(frozen=True, slots=True)
+class LineFigure:
+    """One support line's period (``departments[].line``): its departments together."""
+
+    line: int
+    assigned: int
+    closed: int
+    resolution: Durations
+    #: Tickets this line passed to the next one.
+    passed_on: int
 
 
 @dataclass(frozen=True, slots=True)
@@ -204,3 +238,5 @@ class Stats:
     quality: QualityFigures
     #: None: SLA is not configured.
     sla: SlaFigures | None = None
+    #: Per support line, every line a department is on.
+    lines: tuple[LineFigure, ...] = ()

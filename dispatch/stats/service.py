@@ -8,7 +8,9 @@ What counts, and from when (all times are Modest's, the event log's ``at``):
 * first response: the ``first_staff_reply`` events of the period, from the arrival;
 * resolution: the tickets closed in the period (their last close in it), from the arrival;
 * people: assignments by the assignee they went to, closes by the ticket's assignee,
-  staff replies by their author, time by the entries of tickets closed in the period.
+  staff replies by their author, time by the entries of tickets closed in the period;
+  departments and support lines the same way, by department (a line is its departments);
+* SLA (when configured): the targets settled in the period (``dispatch.sla.outcomes``).
 """
 
 from __future__ import annotations
@@ -23,6 +25,7 @@ from config.routing import Role, RoutingConfig
 from dispatch.actors import People
 from dispatch.events import Actor, EventKind
 from dispatch.models import TicketState
+from dispatch.sla.outcomes import SlaStatistics
 from dispatch.stats.figures import (
     DepartmentFigure,
     DevTaskFigures,
@@ -32,6 +35,7 @@ from dispatch.stats.figures import (
     HourFigure,
     Inflow,
     KindFigure,
+    LineFigure,
     PersonFigure,
     QualityFigures,
     Response,
@@ -59,7 +63,7 @@ class SlaSource(Protocol):
     """Where SLA outcomes come from, once SLA is configured."""
 
     async def figures(self, uow: UnitOfWork, *, start: datetime, end: datetime) -> SlaFigures:
-        """Met and breached SLAs of the tickets due in the period."""
+        """Met and missed SLA targets settled in ``[start, end)`` (``end`` not after now)."""
         ...
 
 
@@ -82,6 +86,7 @@ class _Log:
     dev_created: int
     dev_done: list[float]
     findings: list[Finding]
+    handovers: dict[int, int]
     sla: SlaFigures | None
 
 
@@ -96,9 +101,10 @@ class StatsService:
         sla: SlaSource | None = None,
         clock: Callable[[], datetime] = utcnow,
     ) -> None:
+        """``sla``: where SLA figures come from (by default the clocks, once SLA is configured)."""
         self._db = database
         self._routing = routing
-        self._sla = sla
+        self._sla = sla if sla is not None else (SlaStatistics() if routing.sla.enabled else None)
         self._clock = clock
         self._people = People(routing)
 
@@ -120,6 +126,7 @@ class StatsService:
             response=_response(log),
             people=self._persons(log),
             departments=self._departments(log),
+            lines=self._lines(log),
             dev_tasks=DevTaskFigures(
                 log.dev_created,
                 len(log.dev_done),
@@ -163,7 +170,8 @@ class StatsService:
             dev_created=counts.get(EventKind.DEV_TASK_CREATED, 0),
             dev_done=await stats.dev_tasks_done(start=start, end=end),
             findings=await stats.findings(start=start, end=end),
-            sla=await self._sla.figures(uow, start=start, end=end) if self._sla else None,
+            handovers=await stats.handovers_by_line(start=start, end=end),
+            sla=await self._sla.figures(uow, start=start, end=until) if self._sla else None,
         )
 
     def _inflow(self, arrivals: list[Arrival], period: Period, now: datetime) -> Inflow:
@@ -251,6 +259,28 @@ class StatsService:
                 resolution=Durations.of(_took(m) for m in closes.get(key, [])),
             )
             for key in keys
+        )
+
+    def _lines(self, log: _Log) -> tuple[LineFigure, ...]:
+        # A ticket counts on the line of its department (one no longer in the file: none).
+        line_of = {d.key: d.line for d in self._routing.departments}
+        assigned: dict[int, int] = defaultdict(int)
+        for key, n in log.assigned_into.items():
+            if key in line_of:
+                assigned[line_of[key]] += n
+        closes: dict[int, list[float]] = defaultdict(list)
+        for moment in log.closes:
+            if moment.department_key in line_of:
+                closes[line_of[moment.department_key]].append(moment.took)
+        return tuple(
+            LineFigure(
+                line=line,
+                assigned=assigned.get(line, 0),
+                closed=len(closes.get(line, [])),
+                resolution=Durations.of(closes.get(line, [])),
+                passed_on=log.handovers.get(line, 0),
+            )
+            for line in sorted({*line_of.values(), *log.handovers})
         )
 
     def _quality(self, findings: list[Finding]) -> QualityFigures:

@@ -9,7 +9,13 @@ import pytest
 
 from cabinet.guard import _ERRORS
 from cabinet.i18n import LANGUAGES, PageTexts, load_catalog
-from cabinet.ticket_pages import MOMENT_LABELS, PRIORITY_LABELS, STAGE_LABELS
+from cabinet.ticket_pages import (
+    MOMENT_LABELS,
+    PRIORITY_LABELS,
+    SLA_STATES,
+    SLA_TARGETS,
+    STAGE_LABELS,
+)
 from tests.support.paths import REPO
 
 ROOT = REPO
@@ -34,7 +40,7 @@ def used_msgids() -> set[str]:
             m for m in re.findall(r"PortalError\(\s*" + _LITERAL, source) if m.endswith(".")
         )
         ids.update(m for m in re.findall(r"return " + _LITERAL, source) if m.endswith("."))
-    for labels in (_ERRORS, STAGE_LABELS, MOMENT_LABELS, PRIORITY_LABELS):
+    for labels in (_ERRORS, STAGE_LABELS, MOMENT_LABELS, PRIORITY_LABELS, SLA_TARGETS, SLA_STATES):
         ids.update(labels.values())
     return ids
 

@@ -90,3 +90,42 @@ def test_working_hours_follow_the_local_clock_across_a_dst_change() -> None:
     start = datetime(2026, 10, 24, 16, 0, tzinfo=berlin)
     assert calendar.add(start, hours(2)) == datetime(2026, 10, 25, 10, 0, tzinfo=berlin)
     assert calendar.elapsed(start, datetime(2026, 10, 26, 9, 0, tzinfo=berlin)) == hours(9)
+
+
+def _brute_force(hours: WorkingHours, tz: ZoneInfo, start: datetime, end: datetime) -> float:
+    """Working seconds counted minute by minute (the calendar must agree)."""
+    counted, moment = 0.0, start
+    while moment < end:
+        local_moment = moment.astimezone(tz)
+        spans = hours.weekly.get(local_moment.weekday(), ())
+        if local_moment.date() not in hours.holidays and any(
+            opens <= local_moment.time() < closes for opens, closes in spans
+        ):
+            counted += 60
+        moment += timedelta(minutes=1)
+    return counted
+
+
+@pytest.mark.parametrize(
+    ("zone", "start"),
+    [
+        # Berlin's clocks go forward on 29 March 2026 and back on 25 October.
+        ("Europe/Berlin", datetime(2026, 3, 27, 15, 7, tzinfo=UTC)),
+        ("Europe/Berlin", datetime(2026, 10, 23, 15, 52, tzinfo=UTC)),
+        ("Asia/Kathmandu", datetime(2026, 11, 20, 18, 14, tzinfo=UTC)),  # UTC+5:45
+        ("America/St_Johns", datetime(2026, 11, 1, 2, 29, tzinfo=UTC)),  # UTC-3:30 / -2:30
+    ],
+)
+def test_counting_from_timestamps_keeps_local_days_in_odd_zones_and_across_dst(
+    zone: str, start: datetime
+) -> None:
+    tz = ZoneInfo(zone)
+    hours = WorkingHours.model_validate({"mon-fri": "09:00-18:00", "sat": "10:00-14:00"})
+    calendar = WorkingCalendar(hours, tz)
+    # Latest first: a cached local day must never be later than the moment's own.
+    for offset_min in reversed(range(0, 4 * 24 * 60, 97)):
+        first = start + timedelta(minutes=offset_min)
+        last = first + timedelta(hours=31)
+        expected = _brute_force(hours, tz, first, last)
+        assert calendar.elapsed_s(first.timestamp(), last.timestamp()) == expected, first
+        assert calendar.elapsed(first, last) == expected

@@ -55,10 +55,14 @@ clients:
 """
 
 
+#: The status model: the generic helpdesk's "waiting" is waiting for the client.
+STATUSES_YAML = "statuses:\n  waiting_client: [waiting]\n"
+
+
 def portal_routing(language: str = "en") -> RoutingConfig:
     """The tests' routing file with a manager and two clients, acme and beta."""
     text = ROUTING_YAML.replace("language: en", f"language: {language}")
-    return load_routing_text(text + CLIENTS_YAML, "routing.yaml")
+    return load_routing_text(text + CLIENTS_YAML + STATUSES_YAML, "routing.yaml")
 
 
 @asynccontextmanager
