@@ -58,6 +58,28 @@ async def upsert(
     await session.execute(stmt.on_conflict_do_update(index_elements=keys, set_=changes))
 
 
+@functools.cache
+def _remember_statement(dialect: str) -> Any:
+    """Built once per dialect: many deliveries, one statement (insertmanyvalues)."""
+    table = WebhookDeliveryRow.__table__  # type: ignore[attr-defined]
+    insert = pg_insert if dialect == "postgresql" else sqlite_insert
+    return (
+        insert(table)
+        .on_conflict_do_nothing(index_elements=["source", "delivery_key"])
+        .returning(table.c.source, table.c.delivery_key)
+    )
+
+
+@functools.cache
+def _by_external_statement(for_update: bool) -> Any:
+    """Built once: the tickets of one source among many helpdesk ids (row locks on PG)."""
+    stmt = select(TicketRow).where(
+        col(TicketRow.source) == bindparam("source"),
+        col(TicketRow.external_id).in_(bindparam("external_ids", expanding=True)),
+    )
+    return stmt.with_for_update() if for_update else stmt
+
+
 class TicketRepository:
     """Tickets and their assignment compare-and-set."""
 
@@ -89,6 +111,21 @@ class TicketRepository:
         if for_update:
             stmt = stmt.with_for_update()
         return (await self._session.execute(stmt)).scalar_one_or_none()
+
+    async def get_many_by_external(
+        self, *, source: str, external_ids: Sequence[str], for_update: bool = False
+    ) -> list[TicketRow]:
+        """The tickets of ``source`` among these helpdesk ids (those that exist)."""
+        if not external_ids:
+            return []
+        params = {"source": source, "external_ids": sorted(set(external_ids))}
+        result = await self._session.execute(_by_external_statement(for_update), params)
+        return list(result.scalars().all())
+
+    async def create_many(self, tickets: Sequence[TicketRow]) -> None:
+        """Insert tickets in one multi-row INSERT ... RETURNING and give them their ids."""
+        self._session.add_all(tickets)
+        await self._session.flush()
 
     async def find_by_reference(self, *, reference: str) -> Sequence[TicketRow]:
         """Tickets whose helpdesk id or number is ``reference`` (newest first)."""
@@ -240,6 +277,17 @@ class DeliveryRepository:
         return await insert_ignoring_conflict(
             self._session, WebhookDeliveryRow, values, ["source", "delivery_key"]
         )
+
+    async def remember_many(self, *, keys: Sequence[tuple[str, str]]) -> set[tuple[str, str]]:
+        """Record many deliveries in one multi-row INSERT; the ``(source, delivery_key)``
+        pairs that were new (the others were seen before). ``keys`` must be distinct."""
+        if not keys:
+            return set()
+        at = utcnow()
+        params = [{"source": s, "delivery_key": k, "received_at": at} for s, k in sorted(keys)]
+        dialect = self._session.get_bind().dialect.name
+        result = await self._session.execute(_remember_statement(dialect), params)
+        return {(row[0], row[1]) for row in result}
 
 
 class SyncStateRepository:
