@@ -3,9 +3,9 @@
 A caller ``submit``s an item and waits for its own result. The first item starts a
 worker task; every item submitted before the worker gets the event loop, and every
 item that arrives while a batch is being applied, joins the next batch. So a lone
-item waits for nothing (no timer), and under load the batches grow by themselves,
-up to ``max_items``. Each caller is answered only after its batch's call returned
-(for intake: after the commit).
+item waits for nothing (no timer) and takes ``apply_one``, and under load the batches
+grow by themselves, up to ``max_items``. Each caller is answered only after its batch's
+call returned (for intake: after the commit).
 
 When the batch call raises, the items are applied one by one with ``apply_one``, so
 a bad item fails alone and a race (two instances creating the same ticket) is
@@ -68,6 +68,9 @@ class Batcher(Generic[T, R]):
                 raise
 
     async def _apply(self, batch: list[tuple[T, asyncio.Future[R]]]) -> None:
+        if len(batch) == 1:  # alone: the single path is the cheaper one
+            await self._settle_one(*batch[0])
+            return
         items = [item for item, _ in batch]
         try:
             results = await self._apply_many(items)

@@ -7,10 +7,11 @@ from collections.abc import Sequence
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Update, bindparam, delete, func, select, update
+from sqlalchemy import Update, bindparam, delete, func, insert, select, update
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.orm import make_transient_to_detached
 from sqlmodel import col
 
 from storage.models import (
@@ -62,12 +63,19 @@ async def upsert(
 def _remember_statement(dialect: str) -> Any:
     """Built once per dialect: many deliveries, one statement (insertmanyvalues)."""
     table = WebhookDeliveryRow.__table__  # type: ignore[attr-defined]
-    insert = pg_insert if dialect == "postgresql" else sqlite_insert
+    dialect_insert = pg_insert if dialect == "postgresql" else sqlite_insert
     return (
-        insert(table)
+        dialect_insert(table)
         .on_conflict_do_nothing(index_elements=["source", "delivery_key"])
         .returning(table.c.source, table.c.delivery_key)
     )
+
+
+@functools.cache
+def _create_tickets_statement() -> Any:
+    """Built once: new tickets, one statement (insertmanyvalues), their ids returned."""
+    table = TicketRow.__table__  # type: ignore[attr-defined]
+    return insert(table).returning(table.c.id, table.c.source, table.c.external_id)
 
 
 @functools.cache
@@ -123,9 +131,23 @@ class TicketRepository:
         return list(result.scalars().all())
 
     async def create_many(self, tickets: Sequence[TicketRow]) -> None:
-        """Insert tickets in one multi-row INSERT ... RETURNING and give them their ids."""
-        self._session.add_all(tickets)
-        await self._session.flush()
+        """Insert new tickets (distinct ``(source, external_id)``) in one multi-row INSERT
+        ... RETURNING, give them their ids and make them this unit of work's rows.
+
+        The ORM would insert them one by one on SQLite (it cannot match the returned ids
+        to the rows there); the returned helpdesk ids can.
+        """
+        if not tickets:
+            return
+        table = TicketRow.__table__  # type: ignore[attr-defined]
+        names = [column.key for column in table.columns if column.key != "id"]
+        params = [{name: getattr(ticket, name) for name in names} for ticket in tickets]
+        result = await self._session.execute(_create_tickets_statement(), params)
+        ids = {(row[1], row[2]): row[0] for row in result}
+        for ticket in tickets:
+            ticket.id = ids[(ticket.source, ticket.external_id)]
+            make_transient_to_detached(ticket)
+            self._session.add(ticket)
 
     async def find_by_reference(self, *, reference: str) -> Sequence[TicketRow]:
         """Tickets whose helpdesk id or number is ``reference`` (newest first)."""
