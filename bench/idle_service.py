@@ -32,11 +32,11 @@ from modest.logs import configure_logging
 from tests.support.harness import running_modest
 from tests.support.telegram_emulator import TelegramEmulator
 
-CONFTEST = Path(__file__).resolve().parent.parent / "tests" / "conftest.py"
+CONFTEST = Path(__file__).resolve().parent.parent / "tests" / "support" / "routing.py"
 
 
 def bench_routing() -> RoutingConfig:
-    """The tests' routing (``ROUTING_YAML`` in tests/conftest.py), read without pytest.
+    """The tests' routing (``ROUTING_YAML`` in tests/support/routing.py), read without pytest.
 
     Importing conftest would import pytest, which the service never loads: the constant is
     taken from the source instead, so the idle RSS is not inflated by it.

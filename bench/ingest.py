@@ -476,6 +476,12 @@ def report_lines(
     ]
 
 
+def _per_webhook_ms(sat: SaturateResult) -> float:
+    """The service's CPU per answered webhook in the saturation window, in ms."""
+    rate = sat.ok / sat.window if sat.window else 0.0
+    return sat.cpu.server / rate * 1000 if rate else math.nan
+
+
 def _notes(modest: ModestReport, bare: SaturateResult) -> list[str]:
     lat, sat = modest.latency, modest.saturation
     return [
@@ -492,6 +498,9 @@ def _notes(modest: ModestReport, bare: SaturateResult) -> list[str]:
         f"  latency phase: {lat.cpu}",
         f"  Modest saturation: {sat.cpu}",
         f"  bare saturation: {bare.cpu}",
+        "* service CPU per ticket (emulator included): webhook + card at "
+        f"{LATENCY_RATE:g}/s {lat.cpu.server / LATENCY_RATE * 1000:.1f} ms; "
+        f"per webhook at saturation {_per_webhook_ms(sat):.1f} ms.",
         f"* cards sent during the saturation phase ({WARMUP_S + sat.window:g} s): "
         f"{modest.cards_in_saturation} for {sat.total_ok} webhooks accepted.",
     ]

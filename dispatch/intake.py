@@ -8,7 +8,7 @@ reminders and time prompts follow from there, as its subscribers.
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from datetime import UTC, datetime
 from enum import StrEnum
 from typing import Any
@@ -16,6 +16,7 @@ from typing import Any
 import structlog
 
 from config.routing import RoutingConfig
+from dispatch.batching import Batcher
 from dispatch.events import Actor, Change, EventKind, Source, TicketLog
 from dispatch.job_payloads import FetchTicket, enqueue
 from dispatch.models import HelpdeskEvent, ReplyAuthor, TicketData, TicketEventKind, TicketState
@@ -66,9 +67,97 @@ class IntakeService:
         self._routing = routing
         self._events = events
         self._clock = clock
+        self._batcher: Batcher[HelpdeskEvent, Intake] = Batcher(
+            self._accept_batch, self._accept_webhook
+        )
 
     async def accept_event(self, event: HelpdeskEvent, *, via: Source = Source.WEBHOOK) -> Intake:
-        """Record a delivery that carries the whole ticket and apply it, atomically."""
+        """Record a delivery that carries the whole ticket and apply it, atomically.
+
+        Webhooks arriving at the same moment are applied together, in one transaction
+        (:meth:`_accept_batch`); each is answered after that commit.
+        """
+        if via == Source.WEBHOOK:
+            return await self._batcher.submit(event)
+        return await self._accept_one(event, via)
+
+    async def _accept_webhook(self, event: HelpdeskEvent) -> Intake:
+        return await self._accept_one(event, Source.WEBHOOK)
+
+    async def _accept_batch(self, events: Sequence[HelpdeskEvent]) -> list[Intake]:
+        """Deliveries in one transaction: one multi-row INSERT remembers them all, one
+        SELECT finds their tickets, one multi-row INSERT creates the new ones; then each
+        ticket's events are recorded (subscribers included) as on the single path."""
+        keys = [(event.source, event.delivery_key) for event in events]
+        outcomes = [Intake.DUPLICATE] * len(events)
+        async with self._db.unit_of_work() as uow:
+            fresh = await uow.deliveries.remember_many(keys=list(dict.fromkeys(keys)))
+            accepted: list[tuple[int, HelpdeskEvent]] = []
+            for n, (key, event) in enumerate(zip(keys, events, strict=True)):
+                if key in fresh:
+                    fresh.discard(key)  # the same key again in this batch: a duplicate
+                    outcomes[n] = Intake.ACCEPTED
+                    accepted.append((n, event))
+            tickets = await self._apply_many(uow, [event for _, event in accepted])
+            await uow.commit()
+        for (_, event), ticket in zip(accepted, tickets, strict=True):
+            self._log_accepted(event, ticket)
+        return outcomes
+
+    async def _apply_many(
+        self, uow: UnitOfWork, events: Sequence[HelpdeskEvent]
+    ) -> list[TicketRow]:
+        """Apply accepted events in one unit of work; the ticket of each, in order."""
+        actor = Actor.helpdesk(None, Source.WEBHOOK)
+        known = await self._tickets_of(uow, events)
+        first: dict[tuple[str, str], int] = {}  # each new ticket: its first event
+        later: list[int] = []  # updates, and a new ticket's events after its first
+        for n, event in enumerate(events):
+            key = (event.source, event.ticket.external_id)
+            if key in known or key in first:
+                later.append(n)
+            else:
+                first[key] = n
+        new = {n: self._new_row(events[n].source, events[n].ticket) for n in first.values()}
+        await uow.tickets.create_many(list(new.values()))
+        result: dict[int, TicketRow] = {}
+        for n, ticket in new.items():
+            data = events[n].ticket
+            await self._record_created(uow, ticket, data, actor)
+            await self._record_replies(uow, ticket, data, Source.WEBHOOK, fresh=True)
+            result[n] = ticket
+        for n in later:  # in arrival order, on the single path
+            result[n] = await self._apply(uow, events[n], Source.WEBHOOK)
+        await uow.flush()
+        return [result[n] for n in range(len(events))]
+
+    async def _tickets_of(
+        self, uow: UnitOfWork, events: Sequence[HelpdeskEvent]
+    ) -> dict[tuple[str, str], TicketRow]:
+        """The stored tickets these events are about, locked for update, by key."""
+        by_source: dict[str, list[str]] = {}
+        for event in events:
+            by_source.setdefault(event.source, []).append(event.ticket.external_id)
+        found: dict[tuple[str, str], TicketRow] = {}
+        for source, external_ids in by_source.items():
+            rows = await uow.tickets.get_many_by_external(
+                source=source, external_ids=external_ids, for_update=True
+            )
+            found.update({(row.source, row.external_id): row for row in rows})
+        return found
+
+    def _log_accepted(self, event: HelpdeskEvent, ticket: TicketRow) -> None:
+        log.info(
+            "intake.accepted",
+            source=event.source,
+            kind=event.kind.value,
+            ticket_id=ticket.id,
+            external_id=event.ticket.external_id,
+            state=ticket.state,
+        )
+
+    async def _accept_one(self, event: HelpdeskEvent, via: Source) -> Intake:
+        """One delivery in its own transaction (the portal's, and a failed batch's items)."""
         for attempt in (1, 2):
             try:
                 async with self._db.unit_of_work() as uow:
@@ -84,14 +173,7 @@ class IntakeService:
                 # (PostgreSQL): once again, it is an update of that ticket.
                 if attempt == 2:
                     raise
-        log.info(
-            "intake.accepted",
-            source=event.source,
-            kind=event.kind.value,
-            ticket_id=ticket.id,
-            external_id=event.ticket.external_id,
-            state=ticket.state,
-        )
+        self._log_accepted(event, ticket)
         return Intake.ACCEPTED
 
     async def accept_fetch_request(
@@ -140,6 +222,7 @@ class IntakeService:
         ticket = await uow.tickets.get_by_external(
             source=event.source, external_id=data.external_id, for_update=True
         )
+        fresh = ticket is None
         if ticket is None:
             ticket = await self._create(uow, event.source, data, actor)
         elif _older(data, ticket):
@@ -154,7 +237,7 @@ class IntakeService:
             return ticket
         else:
             await self._update(uow, ticket, data, actor)
-        await self._record_replies(uow, ticket, data, via)
+        await self._record_replies(uow, ticket, data, via, fresh=fresh)
         await uow.flush()
         return ticket
 
@@ -188,6 +271,13 @@ class IntakeService:
     async def _create(
         self, uow: UnitOfWork, source: str, data: TicketData, actor: Actor
     ) -> TicketRow:
+        ticket = self._new_row(source, data)
+        await uow.tickets.create(ticket)
+        await self._record_created(uow, ticket, data, actor)
+        return ticket
+
+    def _new_row(self, source: str, data: TicketData) -> TicketRow:
+        """A new ticket as the helpdesk shows it, not yet stored."""
         ticket = TicketRow(
             source=source,
             external_id=data.external_id,
@@ -200,14 +290,18 @@ class IntakeService:
             ticket.state = TicketState.CLOSED
         elif data.assignee_ref:
             self._take_helpdesk_assignment(ticket, data)
-        await uow.tickets.create(ticket)
+        return ticket
+
+    async def _record_created(
+        self, uow: UnitOfWork, ticket: TicketRow, data: TicketData, actor: Actor
+    ) -> None:
+        """The events of a ticket just stored: created (and assigned, when it came so)."""
         detail = {"state": ticket.state, "status": data.status, "priority": data.priority}
         await self._events.record(
             uow, ticket, EventKind.CREATED, actor, detail={**detail, "channel": data.channel}
         )
         if ticket.state == TicketState.ASSIGNED:
             await self._record_assignment(uow, ticket, data, actor, was=TicketState.UNASSIGNED)
-        return ticket
 
     async def _close(self, uow: UnitOfWork, ticket: TicketRow, actor: Actor) -> None:
         was = ticket.state
@@ -295,13 +389,24 @@ class IntakeService:
         ticket.version += 1
 
     async def _record_replies(
-        self, uow: UnitOfWork, ticket: TicketRow, data: TicketData, via: Source
+        self,
+        uow: UnitOfWork,
+        ticket: TicketRow,
+        data: TicketData,
+        via: Source,
+        *,
+        fresh: bool = False,
     ) -> None:
-        """Each reply the helpdesk shows, once: the first staff reply, later ones, the client's."""
+        """Each reply the helpdesk shows, once: the first staff reply, later ones, the client's.
+
+        ``fresh``: the ticket was created just now, so none is recorded yet.
+        """
         if not data.replies:
             return
         assert ticket.id is not None
-        known = await uow.events.for_ticket(ticket_id=ticket.id, kinds=_REPLY_KINDS)
+        known = (
+            [] if fresh else await uow.events.for_ticket(ticket_id=ticket.id, kinds=_REPLY_KINDS)
+        )
         seen = {str(row.detail.get("reply")) for row in known}
         answered = any(row.kind == EventKind.FIRST_STAFF_REPLY for row in known)
         far_past = datetime.min.replace(tzinfo=UTC)

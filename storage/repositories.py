@@ -7,10 +7,11 @@ from collections.abc import Sequence
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Update, bindparam, delete, func, select, update
+from sqlalchemy import Update, bindparam, delete, func, insert, select, update
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.orm import make_transient_to_detached
 from sqlmodel import col
 
 from storage.models import (
@@ -58,6 +59,35 @@ async def upsert(
     await session.execute(stmt.on_conflict_do_update(index_elements=keys, set_=changes))
 
 
+@functools.cache
+def _remember_statement(dialect: str) -> Any:
+    """Built once per dialect: many deliveries, one statement (insertmanyvalues)."""
+    table = WebhookDeliveryRow.__table__  # type: ignore[attr-defined]
+    dialect_insert = pg_insert if dialect == "postgresql" else sqlite_insert
+    return (
+        dialect_insert(table)
+        .on_conflict_do_nothing(index_elements=["source", "delivery_key"])
+        .returning(table.c.source, table.c.delivery_key)
+    )
+
+
+@functools.cache
+def _create_tickets_statement() -> Any:
+    """Built once: new tickets, one statement (insertmanyvalues), their ids returned."""
+    table = TicketRow.__table__  # type: ignore[attr-defined]
+    return insert(table).returning(table.c.id, table.c.source, table.c.external_id)
+
+
+@functools.cache
+def _by_external_statement(for_update: bool) -> Any:
+    """Built once: the tickets of one source among many helpdesk ids (row locks on PG)."""
+    stmt = select(TicketRow).where(
+        col(TicketRow.source) == bindparam("source"),
+        col(TicketRow.external_id).in_(bindparam("external_ids", expanding=True)),
+    )
+    return stmt.with_for_update() if for_update else stmt
+
+
 class TicketRepository:
     """Tickets and their assignment compare-and-set."""
 
@@ -89,6 +119,35 @@ class TicketRepository:
         if for_update:
             stmt = stmt.with_for_update()
         return (await self._session.execute(stmt)).scalar_one_or_none()
+
+    async def get_many_by_external(
+        self, *, source: str, external_ids: Sequence[str], for_update: bool = False
+    ) -> list[TicketRow]:
+        """The tickets of ``source`` among these helpdesk ids (those that exist)."""
+        if not external_ids:
+            return []
+        params = {"source": source, "external_ids": sorted(set(external_ids))}
+        result = await self._session.execute(_by_external_statement(for_update), params)
+        return list(result.scalars().all())
+
+    async def create_many(self, tickets: Sequence[TicketRow]) -> None:
+        """Insert new tickets (distinct ``(source, external_id)``) in one multi-row INSERT
+        ... RETURNING, give them their ids and make them this unit of work's rows.
+
+        The ORM would insert them one by one on SQLite (it cannot match the returned ids
+        to the rows there); the returned helpdesk ids can.
+        """
+        if not tickets:
+            return
+        table = TicketRow.__table__  # type: ignore[attr-defined]
+        names = [column.key for column in table.columns if column.key != "id"]
+        params = [{name: getattr(ticket, name) for name in names} for ticket in tickets]
+        result = await self._session.execute(_create_tickets_statement(), params)
+        ids = {(row[1], row[2]): row[0] for row in result}
+        for ticket in tickets:
+            ticket.id = ids[(ticket.source, ticket.external_id)]
+            make_transient_to_detached(ticket)
+            self._session.add(ticket)
 
     async def find_by_reference(self, *, reference: str) -> Sequence[TicketRow]:
         """Tickets whose helpdesk id or number is ``reference`` (newest first)."""
@@ -255,6 +314,17 @@ class DeliveryRepository:
         return await insert_ignoring_conflict(
             self._session, WebhookDeliveryRow, values, ["source", "delivery_key"]
         )
+
+    async def remember_many(self, *, keys: Sequence[tuple[str, str]]) -> set[tuple[str, str]]:
+        """Record many deliveries in one multi-row INSERT; the ``(source, delivery_key)``
+        pairs that were new (the others were seen before). ``keys`` must be distinct."""
+        if not keys:
+            return set()
+        at = utcnow()
+        params = [{"source": s, "delivery_key": k, "received_at": at} for s, k in sorted(keys)]
+        dialect = self._session.get_bind().dialect.name
+        result = await self._session.execute(_remember_statement(dialect), params)
+        return {(row[0], row[1]) for row in result}
 
 
 class SyncStateRepository:
