@@ -19,6 +19,7 @@ from config.routing import Department, Person, Role, RoutingConfig
 from dispatch.cards import CardPublisher
 from dispatch.events import Actor, EventKind, TicketEvent, TicketLog
 from dispatch.job_payloads import WriteBack, enqueue
+from dispatch.lines.views import line_departments
 from dispatch.models import TicketState, WritebackState
 from storage.db import Database, UnitOfWork
 from storage.models import TicketRow
@@ -132,7 +133,7 @@ class AssignmentService:
         """A dispatcher who is also a specialist takes the ticket; the first tap wins.
 
         The department is the one the helpdesk files the ticket under when they are in
-        it, else their first department.
+        it, else their first department on the ticket's support line.
         """
         dispatcher = self.dispatcher(actor)
         if dispatcher is None:
@@ -142,6 +143,11 @@ class AssignmentService:
             return TapResult(TapOutcome.NOT_A_MEMBER)
         async with self._db.unit_of_work() as uow:
             ticket = await uow.tickets.get(ticket_id=ticket_id)
+        if ticket is not None:
+            on_line = {d.key for d in line_departments(self._routing, ticket.line)}
+            departments = [d for d in departments if d.key in on_line]
+            if not departments:
+                return TapResult(TapOutcome.NOT_A_MEMBER)
         filed = ticket.helpdesk_department if ticket is not None else None
         department = self._routing.department_by_helpdesk_id(filed) if filed else None
         if department is None or department not in departments:

@@ -48,11 +48,14 @@ class CardPublisher:
         self._clients = clients or ClientDirectory(routing)
         #: The CRM block of the card (who wrote, the company, its contract), when a CRM is set.
         self._crm = crm
-        #: Whether any dispatcher is also in a department: then cards offer "take it myself".
-        self._takers = any(
-            Role.DISPATCHER in person.roles and routing.departments_of(person.key)
+        #: The departments of dispatchers who are also specialists: a card whose
+        #: departments include one offers "take it myself".
+        self._takers = {
+            department.key
             for person in routing.people
-        )
+            if Role.DISPATCHER in person.roles
+            for department in routing.departments_of(person.key)
+        }
         self._clock = clock
         self._sla = SlaReader(routing)
 
@@ -292,15 +295,16 @@ class CardPublisher:
         members = self._routing.members(browsing.key) if browsing else []
         # Each person's open tickets on their button, so the dispatcher sees who is free.
         load = await uow.tickets.open_counts(assignee_keys=[p.key for p in members])
+        departments = line_departments(self._routing, ticket.line)
         return self._renderer.card(
             view,
-            departments=line_departments(self._routing, ticket.line),
+            departments=departments,
             browsing=browsing,
             members=members,
             load=load,
             reminder=reminder,
             reassigning=reassigning,
-            take=self._takers,
+            take=any(department.key in self._takers for department in departments),
             alert=alert,
         )
 

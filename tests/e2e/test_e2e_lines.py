@@ -36,10 +36,14 @@ async def passed_on(h: Harness, tg: TelegramEmulator) -> None:
         "Development",
         "Experts",
         "Platform team",
+        "🙋 Take it myself",  # the dispatcher is also a specialist (issue 17.10)
     ], "line 1 dispatches anywhere"
     await assign_on_card(h, card.message_id, IVAN, "Support", "Olga Sidorova")
     handed = await wait_message(tg, OLGA, "A ticket for you")
-    assert [b[0] for b in tg.buttons(OLGA, handed.message_id)] == ["➡️ Pass to line 2"]
+    assert [b[0] for b in tg.buttons(OLGA, handed.message_id)] == [
+        "↩️ Hand back",
+        "➡️ Pass to line 2",
+    ]
     assert (await press(tg, OLGA, "A ticket for you", "➡️ Pass to line 2")).get("text") is None
     question = await wait_message(tg, OLGA, "Pass #A-1 to line 2")
     assert [b[0] for b in tg.buttons(OLGA, question.message_id)] == ["Experts"]
@@ -79,7 +83,10 @@ async def test_a_ticket_passed_to_line_two_goes_back_to_dispatch_for_that_line(
 
         await assign_on_card(h, card.message_id, IVAN, "Experts", "Anna Smirnova")
         handed = await wait_message(tg, ANNA, "A ticket for you")
-        assert [b[0] for b in tg.buttons(ANNA, handed.message_id)] == ["➡️ Pass to line 3"]
+        assert [b[0] for b in tg.buttons(ANNA, handed.message_id)] == [
+            "↩️ Hand back",
+            "➡️ Pass to line 3",
+        ]
 
         async with h.service.database.unit_of_work() as uow:
             (ticket,) = await h.tickets()
