@@ -7,7 +7,6 @@ from datetime import datetime
 from typing import Any
 
 from sqlalchemy import delete, func, select, update
-from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlmodel import col
@@ -24,8 +23,12 @@ from storage.types import rowcount, utcnow
 
 def _insert(session: AsyncSession, table: type[Any]) -> Any:
     """An INSERT with the dialect's ON CONFLICT clauses (SQLite and PostgreSQL)."""
-    dialect = session.get_bind().dialect.name
-    return (pg_insert if dialect == "postgresql" else sqlite_insert)(table)
+    if session.get_bind().dialect.name == "postgresql":
+        # Imported here: a service on SQLite never loads the PostgreSQL dialect (~2 MiB).
+        from sqlalchemy.dialects.postgresql import insert as pg_insert
+
+        return pg_insert(table)
+    return sqlite_insert(table)
 
 
 async def insert_ignoring_conflict(
