@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from datetime import tzinfo
+from typing import TYPE_CHECKING
 
 from aiogram import Dispatcher
 
@@ -26,11 +27,13 @@ from dispatch.dev_tasks import DevTaskService
 from dispatch.health.unreadable import UnreadableTickets
 from dispatch.history import HistoryCommand
 from dispatch.lists import TicketLists
-from dispatch.portal.accounts import PortalAccounts
 from dispatch.reminders import ReminderService
 from dispatch.stats.command import StatsReports
 from dispatch.time_followup import TimeFollowUp
 from dispatch.time_tracking import TimeTracker
+
+if TYPE_CHECKING:
+    from dispatch.portal.accounts import PortalAccounts  # loaded only with the cabinet on
 
 
 def create_dispatcher(

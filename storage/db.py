@@ -11,9 +11,10 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import functools
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from sqlalchemy import event, text
 from sqlalchemy.exc import DBAPIError
@@ -32,7 +33,6 @@ from storage.housekeeping_repository import HousekeepingRepository
 from storage.job_repository import JobRepository
 from storage.nag_repository import NagRepository
 from storage.outbox_repository import OutboxRepository
-from storage.portal_repository import PortalRepository
 from storage.repositories import (
     DeliveryRepository,
     LeaseRepository,
@@ -43,6 +43,9 @@ from storage.repositories import (
 from storage.sqlite_driver import one_trip_dbapi
 from storage.stats_repository import StatsRepository
 from storage.time_repository import TimeRepository
+
+if TYPE_CHECKING:
+    from storage.portal_repository import PortalRepository
 
 
 class Wakeup:
@@ -92,8 +95,14 @@ class UnitOfWork:
         self.dev_tasks = DevTaskRepository(session)
         self.housekeeping = HousekeepingRepository(session)
         self.crm = CrmRepository(session)
-        self.portal = PortalRepository(session)
         self.stats = StatsRepository(session)
+
+    @functools.cached_property
+    def portal(self) -> PortalRepository:
+        """The client cabinet's tables: loaded on first use, so only with the cabinet on."""
+        from storage.portal_repository import PortalRepository
+
+        return PortalRepository(self.session)
 
     async def flush(self) -> None:
         """Write the pending changes now (ids, constraints), inside the transaction."""
