@@ -14,8 +14,6 @@ from pathlib import Path
 
 from config.errors import ConfigError
 from config.settings import load_settings
-from connectors.registry import default_registry
-from modest.config_check import RoutingPathOnly, config_problems
 from modest.errors import StartupError
 from modest.logs import configure_logging
 
@@ -191,6 +189,9 @@ def check_config(file: str | None) -> int:
     The settings the routing file depends on are checked too (a connector it names
     must have its variables), so the verdict is the one ``modest run`` reaches.
     """
+    from connectors.registry import default_registry
+    from modest.config_check import config_problems
+
     path = Path(file) if file else _config_path()
     problems = config_problems(path, default_registry())
     for problem in problems:
@@ -202,4 +203,7 @@ def check_config(file: str | None) -> int:
 
 
 def _config_path() -> Path:
+    # Its settings model is built on import (~10 ms): not for ``modest run``.
+    from modest.config_check import RoutingPathOnly
+
     return RoutingPathOnly().modest_config
