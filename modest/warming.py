@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import asyncio
 import gc
+import sys
 import time
 from collections.abc import Callable
 from functools import partial
@@ -60,6 +61,11 @@ _CALLED = (
     methods.GetMe,
 )
 
+#: While the models are built in a worker thread, the event loop waits at most this long
+#: for the GIL (Python's default, 5 ms, made each of a request's hand-offs to the
+#: database thread that slow: the first /healthz took ~0.2 s).
+SWITCH_INTERVAL = 0.0005
+
 Step = Callable[[], object]
 
 
@@ -86,10 +92,15 @@ async def warm_in_background(pinned: list[object], *, webhook: bool) -> float:
     What a step returns (the ``Response[...]`` models) is appended to ``pinned``.
     """
     started = time.perf_counter()
-    for step in warm_steps(webhook=webhook):
-        built = await asyncio.to_thread(step)
-        if isinstance(built, type) and issubclass(built, BaseModel):
-            pinned.append(built)
+    switch = sys.getswitchinterval()
+    sys.setswitchinterval(min(switch, SWITCH_INTERVAL))
+    try:
+        for step in warm_steps(webhook=webhook):
+            built = await asyncio.to_thread(step)
+            if isinstance(built, type) and issubclass(built, BaseModel):
+                pinned.append(built)
+    finally:
+        sys.setswitchinterval(switch)
     # As after start: what was just built lives as long as the process, so the
     # collector need not walk it again and again.
     gc.freeze()
