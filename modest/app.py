@@ -126,7 +126,9 @@ class ModestService:
             self._spawn(self._poll())
         # Everything built so far lives as long as the process: keep the collector from
         # walking it again and again (a full pass over aiogram's models took ~200 ms).
+        # ``modest run`` starts with the collector off (``modest.cli``): it is on from here.
         gc.freeze()
+        gc.enable()
         self._log_started(webhook_url)
         # In the background: /healthz answers and requests are served meanwhile.
         self._spawn(self._settle(webhook=bool(webhook_url)))
