@@ -57,13 +57,14 @@ STACK = (
 )
 #: What the child runs: the imports, then one JSON line with its memory.
 _PROBE = """
-import importlib, json, pathlib, sys
+import importlib, json, os, pathlib, sys
 {defer}
 for name in {stack!r}:
     importlib.import_module(name)
 status = pathlib.Path("/proc/self/status").read_text().splitlines()
 kb = {{line.split(":")[0]: int(line.split()[1]) for line in status if line.endswith(" kB")}}
-print(json.dumps({{"rss_mb": kb["VmRSS"] / 1024, "aiogram_deferred": {check}}}), flush=True)
+cpu = sum(os.times()[:2])
+print(json.dumps({{"rss_mb": kb["VmRSS"] / 1024, "cpu_s": cpu, "deferred": {check}}}), flush=True)
 """
 DEFERRED = _PROBE.format(
     defer="from modest.lazy_aiogram import import_aiogram; deferred = import_aiogram()",
@@ -80,9 +81,11 @@ START_TIMEOUT_S = 60.0
 
 @dataclass
 class Run:
-    """One process: seconds until ready (imported, or healthy) and its RSS then."""
+    """One process: seconds until ready (imported, or healthy), CPU seconds it had used by
+    then, and its RSS (the stack: then; the service: once idle)."""
 
     seconds: float
+    cpu_s: float
     rss_mb: float
     #: The service only: seconds from spawn to ``modest.warmed``, and the peak RSS.
     warmed_s: float | None = None
@@ -117,7 +120,7 @@ async def stack_import(code: str) -> Run:
     if child.returncode != 0 or not line:
         raise RuntimeError(f"the stack probe failed ({child.returncode})")
     report = json.loads(line)
-    return Run(seconds, report["rss_mb"])
+    return Run(seconds, report["cpu_s"], report["rss_mb"])
 
 
 async def service_start(env: dict[str, str], workdir: Path, idle: float) -> Run:
@@ -142,10 +145,11 @@ async def service_start(env: dict[str, str], workdir: Path, idle: float) -> Run:
         reader = asyncio.create_task(_read_log(child, started, warmed))
         try:
             seconds = await _healthy(http, url, child, started) - started
+            cpu = _cpu_seconds(child.pid)
             await asyncio.sleep(idle)
             warmed_s = await asyncio.wait_for(warmed, START_TIMEOUT_S)
             status = _proc_status(child.pid)
-            return Run(seconds, status["VmRSS"], warmed_s, status["VmHWM"])
+            return Run(seconds, cpu, status["VmRSS"], warmed_s, status["VmHWM"])
         finally:
             await _stop(child)
             reader.cancel()
@@ -196,6 +200,13 @@ def _proc_status(pid: int) -> dict[str, float]:
         if value.strip().endswith(" kB"):
             fields[name] = int(value.split()[0]) / 1024
     return fields
+
+
+def _cpu_seconds(pid: int) -> float:
+    """User plus system CPU time of a process (all its threads) so far."""
+    stat = Path(f"/proc/{pid}/stat").read_text(encoding="ascii")
+    fields = stat.rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
 
 
 def _repo() -> Path:
@@ -269,6 +280,14 @@ def report_lines(
             ratio <= GOAL_TIME_RATIO,
         ),
         _row("modest run -> modest.warmed (s)", f"{service.median('warmed_s'):.2f}", "", None),
+        _row("CPU: importing the stack (s)", f"{deferred.median('cpu_s'):.2f}", "", None),
+        _row("CPU: modest run until /healthz ok (s)", f"{service.median('cpu_s'):.2f}", "", None),
+        _row(
+            "ratio of the CPU times",
+            f"{service.median('cpu_s') / deferred.median('cpu_s'):.2f}",
+            "",
+            None,
+        ),
         _row("floor: RSS after importing the stack (MiB)", f"{floor:.1f}", "", None),
         _row("  the same, plain import aiogram (MiB)", f"{eager.median('rss_mb'):.1f}", "", None),
         _row(f"modest run, idle RSS after {args.idle:g} s (MiB)", f"{rss:.1f}", "", None),
@@ -285,6 +304,8 @@ def report_lines(
         f"* stack, plain aiogram (s):  {eager.each('seconds')}",
         f"* start -> healthy (s):      {service.each('seconds')}",
         f"* start -> warmed (s):       {service.each('warmed_s')}",
+        f"* CPU, stack import (s):     {deferred.each('cpu_s')}",
+        f"* CPU, start -> healthy (s): {service.each('cpu_s')}",
         f"* floor RSS (MiB):           {deferred.each('rss_mb', '{:.1f}')}",
         f"* idle RSS (MiB):            {service.each('rss_mb', '{:.1f}')}",
     ]
@@ -300,6 +321,8 @@ def main() -> None:
     deferred, eager, service = asyncio.run(measure(args.runs, args.idle))
     lines = report_lines(args, deferred, eager, service)
     lines.append(f"* the whole benchmark took {time.monotonic() - started:.0f} s.")
+    load = " ".join(f"{value:.2f}" for value in os.getloadavg())
+    lines.append(f"* load average at the end: {load} ({os.cpu_count()} CPUs).")
     print("\n".join(lines))
 
 
