@@ -22,7 +22,6 @@ from dispatch.history import TicketHistory, format_line
 from dispatch.report_files import report_csv, report_pdf
 from dispatch.reports import ClientReport, ReportService
 from modest.checks import first_failure
-from modest.doctor import checklist, render
 from modest.logs import configure_logging
 from modest.startup import migrate, start_service
 from storage.db import Database
@@ -45,6 +44,8 @@ def migrate_only(settings: Settings) -> int:
 
 def doctor(routing_path: Path) -> int:
     """``modest doctor``: the checklist; 1 when something must be fixed first."""
+    from modest.doctor import checklist, render
+
     # The checklist is the output; what the connectors log on the way goes to stderr.
     configure_logging("WARNING", "console", stream=sys.stderr)
     checks = asyncio.run(checklist(routing_path))
