@@ -22,7 +22,6 @@ from aiogram.client.session.aiohttp import AiohttpSession
 from aiogram.client.telegram import TelegramAPIServer
 from aiogram.enums import ParseMode
 from aiogram.exceptions import TelegramAPIError
-from aiogram.webhook.aiohttp_server import SimpleRequestHandler
 from aiohttp import web
 from apscheduler.schedulers.asyncio import AsyncIOScheduler
 
@@ -106,6 +105,9 @@ class ModestService:
         """
         webhook_url = self.settings.telegram_webhook_url
         if webhook_url:
+            # aiogram's webhook server (~1 MiB) only for a webhook, not for long polling.
+            from aiogram.webhook.aiohttp_server import SimpleRequestHandler
+
             secret = self.settings.telegram_webhook_secret
             SimpleRequestHandler(
                 self.dispatcher,

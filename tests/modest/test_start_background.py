@@ -88,6 +88,7 @@ LEFT_OUT = (
     "cabinet.app",
     "storage.portal_models",
     "modest.config_check",  # check-config, report, history, stats
+    "aiogram.webhook",  # a Telegram webhook, not long polling
     "alembic",  # only when a migration runs
     "matplotlib",  # the first chart
     "reportlab",  # the first PDF
