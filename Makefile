@@ -45,6 +45,7 @@ bench: install-dev
 	$(PY) -m bench.ingest
 	$(PY) -m bench.outbox
 	$(PY) -m bench.nag
+	$(PY) -m bench.startup
 
 clean:
 	rm -rf $(VENV) .mypy_cache .pytest_cache .ruff_cache
