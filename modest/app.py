@@ -139,6 +139,10 @@ class ModestService:
         """What the first requests need not wait for: the models, then the menus."""
         try:
             await warm_in_background(self.pinned_types, webhook=webhook)
+        except Exception as exc:
+            # Nothing is lost: a model not built now is built on first use.
+            log.warning("modest.warming_failed", error=repr(exc))
+        try:
             if not self._stopped.is_set():
                 await self._register_menus()
         finally:

@@ -55,6 +55,23 @@ async def test_healthz_and_webhooks_do_not_wait_for_the_warming(
         assert [call for call in tg.calls if call.method == "setMyCommands"]
 
 
+async def test_a_warming_that_fails_costs_nothing_but_the_warming(
+    tg: TelegramEmulator,
+    routing: RoutingConfig,
+    sqlite_url: str,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    async def broken(pinned: list[object], *, webhook: bool) -> float:
+        raise RuntimeError("pydantic changed")
+
+    monkeypatch.setattr(modest.app, "warm_in_background", broken)
+    async with running_modest(tg, routing, sqlite_url) as h:  # settles all the same
+        assert [call for call in tg.calls if call.method == "setMyCommands"]
+        await h.post_generic(ticket_body("42"))
+        assert (await h.card()).text.startswith("#A-42 ")
+    # stop() went through as well (the harness stopped the service without an error)
+
+
 async def test_a_real_start_builds_the_models_after_it_is_up(
     tg: TelegramEmulator, tmp_path: Path
 ) -> None:
