@@ -47,6 +47,7 @@ bench: install-dev
 	$(PY) -m bench.nag
 	$(PY) -m bench.burst
 	$(PY) -m bench.sla
+	$(PY) -m bench.startup
 
 clean:
 	rm -rf $(VENV) .mypy_cache .pytest_cache .ruff_cache

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from datetime import tzinfo
+from typing import TYPE_CHECKING
 
 from aiogram import Dispatcher
 
@@ -29,13 +30,15 @@ from dispatch.health.unreadable import UnreadableTickets
 from dispatch.history import HistoryCommand
 from dispatch.lines.service import LineService
 from dispatch.lists import TicketLists
-from dispatch.portal.accounts import PortalAccounts
 from dispatch.reassign import Reassignment
 from dispatch.reminders import ReminderService
 from dispatch.sla.scan import SlaService
 from dispatch.stats.command import StatsReports
 from dispatch.time_followup import TimeFollowUp
 from dispatch.time_tracking import TimeTracker
+
+if TYPE_CHECKING:
+    from dispatch.portal.accounts import PortalAccounts  # loaded only with the cabinet on
 
 
 def create_dispatcher(

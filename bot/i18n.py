@@ -12,6 +12,7 @@ number takes is the language's own rule from CLDR through Babel (Russian has thr
 
 from __future__ import annotations
 
+import functools
 import gettext
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -53,6 +54,11 @@ def read_catalog(language: str, locales_dir: Path = LOCALES_DIR) -> Catalog:
     return Catalog(texts, plurals, gettext.c2py(catalog.plural_expr))
 
 
+#: Each language's catalog is read once per process: parsing a ``.po`` file takes Babel
+#: ~15 ms, and the bot makes a ``Texts`` for every language it sets a menu in.
+_shared_catalog = functools.cache(read_catalog)
+
+
 def load_catalog(language: str, locales_dir: Path = LOCALES_DIR) -> dict[str, str]:
     """The translations of one language, msgid to msgstr (untranslated ids left out)."""
     return read_catalog(language, locales_dir).texts
@@ -70,7 +76,7 @@ class Texts:
         if language not in LANGUAGES:
             raise ValueError(f"unsupported language {language!r}; use one of {LANGUAGES}")
         self.language = language
-        catalog = read_catalog(language, locales_dir)
+        catalog = _shared_catalog(language, locales_dir)
         self._catalog = catalog.texts
         self._plurals = catalog.plurals
         self._plural_index = catalog.plural_index

@@ -12,22 +12,18 @@ import contextlib
 import gc
 from collections.abc import Coroutine
 from dataclasses import dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING, Any
 from urllib.parse import urlparse
 
 import structlog
-from aiogram import Bot, Dispatcher, methods, types
+from aiogram import Bot, Dispatcher
 from aiogram.client.default import DefaultBotProperties
 from aiogram.client.session.aiohttp import AiohttpSession
 from aiogram.client.telegram import TelegramAPIServer
 from aiogram.enums import ParseMode
 from aiogram.exceptions import TelegramAPIError
-from aiogram.methods.base import Response
-from aiogram.types import Update
-from aiogram.webhook.aiohttp_server import SimpleRequestHandler
 from aiohttp import web
 from apscheduler.schedulers.asyncio import AsyncIOScheduler
-from argon2 import PasswordHasher
 
 from bot.commands import CommandMenu, register_menus
 from bot.delivery.limits import TelegramRateLimiter
@@ -49,14 +45,16 @@ from dispatch.actors import People
 from dispatch.chats import ChatAccess
 from dispatch.history import HistoryCommand
 from modest.domain import Domain, build_domain, periodic_jobs
-from modest.lazy_aiogram import warm_up
 from modest.metrics import Metrics
 from modest.polling import PollingLease, instance_id, poll_while_leased
-from modest.portal import build_portal
+from modest.warming import warm_in_background
 from modest.wiring import bind_references, build_crm, build_helpdesk, build_http, build_tracker
 from modest.wiring import helpdesk_kind as helpdesk_kind  # the CLI's and the tests' entry
 from scheduler.housekeeping import build_scheduler
 from storage.db import Database
+
+if TYPE_CHECKING:
+    from argon2 import PasswordHasher
 
 log = structlog.get_logger(__name__)
 
@@ -90,7 +88,9 @@ class ModestService:
     _tasks: list[asyncio.Task[None]] = field(default_factory=list)
     _runner: web.AppRunner | None = None
     http_port: int | None = None
-    pinned_types: list[type] = field(default_factory=lambda: pin_response_types())
+    #: The models built after start (``modest.warming``), kept referenced.
+    pinned_types: list[object] = field(default_factory=list)
+    _settled: asyncio.Event = field(default_factory=asyncio.Event)
     polling_lease_ttl: float = 20.0
     _polling: bool = False
     _stopped: asyncio.Event = field(default_factory=asyncio.Event)
@@ -99,9 +99,17 @@ class ModestService:
     dispatch_chat_title: str | None = None
 
     async def start(self) -> None:
-        """Start HTTP, Telegram updates, the outbox sender, the job runner, the scheduler."""
+        """Start HTTP, Telegram updates, the outbox sender, the job runner, the scheduler.
+
+        ``/healthz`` answers from the first of them on. What no first request needs is
+        left to a background task (``settled``): aiogram's models are built and the
+        command menus set once the service is up.
+        """
         webhook_url = self.settings.telegram_webhook_url
         if webhook_url:
+            # aiogram's webhook server (~1 MiB) only for a webhook, not for long polling.
+            from aiogram.webhook.aiohttp_server import SimpleRequestHandler
+
             secret = self.settings.telegram_webhook_secret
             SimpleRequestHandler(
                 self.dispatcher,
@@ -120,11 +128,31 @@ class ModestService:
         else:
             self._polling = True
             self._spawn(self._poll())
-        await self._register_menus()
         # Everything built so far lives as long as the process: keep the collector from
         # walking it again and again (a full pass over aiogram's models took ~200 ms).
+        # ``modest run`` starts with the collector off (``modest.cli``): it is on from here.
         gc.freeze()
+        gc.enable()
         self._log_started(webhook_url)
+        # In the background: /healthz answers and requests are served meanwhile.
+        self._spawn(self._settle(webhook=bool(webhook_url)))
+
+    async def _settle(self, *, webhook: bool) -> None:
+        """What the first requests need not wait for: the models, then the menus."""
+        try:
+            await warm_in_background(self.pinned_types, webhook=webhook)
+        except Exception as exc:
+            # Nothing is lost: a model not built now is built on first use.
+            log.warning("modest.warming_failed", error=repr(exc))
+        try:
+            if not self._stopped.is_set():
+                await self._register_menus()
+        finally:
+            self._settled.set()
+
+    async def settled(self) -> None:
+        """Return once the start's background work is done: models built, menus set."""
+        await self._settled.wait()
 
     def _log_started(self, webhook_url: str | None) -> None:
         """One line that says what this instance is wired to."""
@@ -208,40 +236,6 @@ def _bound_port(runner: web.AppRunner) -> int | None:
     return None
 
 
-#: The types the bot itself builds (messages, keyboards), made ready before traffic.
-_BUILT_TYPES = (
-    types.InlineKeyboardMarkup,
-    types.InlineKeyboardButton,
-    types.LinkPreviewOptions,
-    types.ReplyParameters,
-    types.ForceReply,
-    types.CallbackQuery,
-    types.ChatMemberUpdated,
-)
-
-#: Response models aiogram parametrises per call; pydantic caches them only weakly, so
-#: unpinned they are rebuilt after every collection (~5 ms each).
-_PINNED_RESPONSES = (
-    methods.SendMessage,
-    methods.EditMessageText,
-    methods.DeleteMessage,
-    methods.AnswerCallbackQuery,
-    methods.GetUpdates,
-    methods.SendDocument,
-    methods.GetMe,
-)
-
-
-def pin_response_types() -> list[type]:
-    """Build the models the service uses, and aiogram's ``Response[...]`` ones, once.
-
-    aiogram's models are built on first use (``modest.lazy_aiogram``): building these
-    here keeps that cost off the first update and the first call.
-    """
-    warm_up([Update, *_BUILT_TYPES, *_PINNED_RESPONSES])
-    return [Response[method.__returning__] for method in _PINNED_RESPONSES]  # type: ignore[name-defined]
-
-
 def build_bot(settings: Settings) -> Bot:
     """The aiogram Bot, pointed at Telegram or a self-hosted Bot API server."""
     session = AiohttpSession(
@@ -313,6 +307,8 @@ def build_service(
     )
     portal = None
     if settings.portal_on and settings.portal_base_url:
+        from modest.portal import build_portal  # the cabinet (jinja2, argon2): only when on
+
         portal = build_portal(
             settings.portal_base_url, routing, database, helpdesk, domain, hasher=portal_hasher
         )

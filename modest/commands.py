@@ -11,6 +11,7 @@ import re
 import signal
 import sys
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from bot.i18n import Texts
 from config.routing import RoutingConfig, load_routing
@@ -21,11 +22,12 @@ from dispatch.history import TicketHistory, format_line
 from dispatch.report_files import report_csv, report_pdf
 from dispatch.reports import ClientReport, ReportService
 from modest.checks import first_failure
-from modest.config_check import RoutingPathOnly
-from modest.doctor import checklist, render
 from modest.logs import configure_logging
 from modest.startup import migrate, start_service
 from storage.db import Database
+
+if TYPE_CHECKING:
+    from modest.config_check import RoutingPathOnly
 
 
 def run(settings: Settings) -> int:
@@ -42,6 +44,8 @@ def migrate_only(settings: Settings) -> int:
 
 def doctor(routing_path: Path) -> int:
     """``modest doctor``: the checklist; 1 when something must be fixed first."""
+    from modest.doctor import checklist, render
+
     # The checklist is the output; what the connectors log on the way goes to stderr.
     configure_logging("WARNING", "console", stream=sys.stderr)
     checks = asyncio.run(checklist(routing_path))
@@ -55,7 +59,7 @@ def write_reports(args: argparse.Namespace) -> int:
     if not re.fullmatch(r"\d{4}-(0[1-9]|1[0-2])", args.month):
         print(f"modest: --month must be YYYY-MM, got {args.month!r}", file=sys.stderr)
         return 2
-    env = RoutingPathOnly()
+    env = _paths()
     routing = load_routing(env.modest_config)
     try:
         reports = asyncio.run(_build_reports(env.database_url, routing, args))
@@ -93,7 +97,7 @@ async def _build_reports(
 
 def print_history(reference: str) -> int:
     """``modest history TICKET``: ``YYYY-MM-DD HH:MM  <kind>  <actor>  <details>`` lines."""
-    env = RoutingPathOnly()
+    env = _paths()
     routing = load_routing(env.modest_config)
     lines = asyncio.run(_history_lines(env.database_url, routing, reference))
     if lines is None:
@@ -120,7 +124,7 @@ def write_stats(args: argparse.Namespace) -> int:
     """``modest stats``: a period's figures as text, CSV or a chart (``modest.stats_cli``)."""
     from modest.stats_cli import write_stats as write  # matplotlib only for this command
 
-    env = RoutingPathOnly()
+    env = _paths()
     return write(args, load_routing(env.modest_config), env.database_url)
 
 
@@ -129,6 +133,13 @@ def portal(args: argparse.Namespace) -> int:
     from modest.portal import run_portal_command
 
     return run_portal_command(args)
+
+
+def _paths() -> RoutingPathOnly:
+    """The routing file and the database, without a bot token (report, history, stats)."""
+    from modest.config_check import RoutingPathOnly  # its model is built on import
+
+    return RoutingPathOnly()
 
 
 async def _run(settings: Settings) -> int:

@@ -11,9 +11,10 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import functools
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from sqlalchemy import event, text
 from sqlalchemy.exc import DBAPIError
@@ -33,7 +34,6 @@ from storage.job_repository import JobRepository
 from storage.line_repository import LineRepository
 from storage.nag_repository import NagRepository
 from storage.outbox_repository import OutboxRepository
-from storage.portal_repository import PortalRepository
 from storage.repositories import (
     DeliveryRepository,
     LeaseRepository,
@@ -45,6 +45,9 @@ from storage.sla_repository import SlaRepository
 from storage.sqlite_driver import one_trip_dbapi
 from storage.stats_repository import StatsRepository
 from storage.time_repository import TimeRepository
+
+if TYPE_CHECKING:
+    from storage.portal_repository import PortalRepository
 
 
 class Wakeup:
@@ -94,10 +97,16 @@ class UnitOfWork:
         self.dev_tasks = DevTaskRepository(session)
         self.housekeeping = HousekeepingRepository(session)
         self.crm = CrmRepository(session)
-        self.portal = PortalRepository(session)
         self.stats = StatsRepository(session)
         self.sla = SlaRepository(session)
         self.lines = LineRepository(session)
+
+    @functools.cached_property
+    def portal(self) -> PortalRepository:
+        """The client cabinet's tables: loaded on first use, so only with the cabinet on."""
+        from storage.portal_repository import PortalRepository
+
+        return PortalRepository(self.session)
 
     async def flush(self) -> None:
         """Write the pending changes now (ids, constraints), inside the transaction."""

@@ -8,7 +8,6 @@ from datetime import datetime
 from typing import Any
 
 from sqlalchemy import Update, bindparam, delete, func, insert, select, update
-from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import make_transient_to_detached
@@ -38,8 +37,12 @@ def _set_message_id_statement() -> Update:
 
 def _insert(session: AsyncSession, table: type[Any]) -> Any:
     """An INSERT with the dialect's ON CONFLICT clauses (SQLite and PostgreSQL)."""
-    dialect = session.get_bind().dialect.name
-    return (pg_insert if dialect == "postgresql" else sqlite_insert)(table)
+    if session.get_bind().dialect.name == "postgresql":
+        # Imported here: a service on SQLite never loads the PostgreSQL dialect (~2 MiB).
+        from sqlalchemy.dialects.postgresql import insert as pg_insert
+
+        return pg_insert(table)
+    return sqlite_insert(table)
 
 
 async def insert_ignoring_conflict(
@@ -63,9 +66,17 @@ async def upsert(
 def _remember_statement(dialect: str) -> Any:
     """Built once per dialect: many deliveries, one statement (insertmanyvalues)."""
     table = WebhookDeliveryRow.__table__  # type: ignore[attr-defined]
-    dialect_insert = pg_insert if dialect == "postgresql" else sqlite_insert
+    if dialect == "postgresql":
+        # Imported here: a service on SQLite never loads the PostgreSQL dialect.
+        from sqlalchemy.dialects.postgresql import insert as pg_insert
+
+        return (
+            pg_insert(table)
+            .on_conflict_do_nothing(index_elements=["source", "delivery_key"])
+            .returning(table.c.source, table.c.delivery_key)
+        )
     return (
-        dialect_insert(table)
+        sqlite_insert(table)
         .on_conflict_do_nothing(index_elements=["source", "delivery_key"])
         .returning(table.c.source, table.c.delivery_key)
     )

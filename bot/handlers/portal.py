@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 from aiogram import F, Router
 from aiogram.enums import ChatType
 from aiogram.filters import Command, CommandObject
@@ -10,8 +12,10 @@ from aiogram.types import Message
 from bot.i18n import Texts
 from bot.list_renderers import esc
 from dispatch.events import Actor
-from dispatch.portal.accounts import PortalAccounts
-from dispatch.portal.models import NotAllowed, PortalError
+
+if TYPE_CHECKING:
+    # The cabinet's modules are loaded only where it is on (``modest.app``).
+    from dispatch.portal.accounts import PortalAccounts
 
 _REFUSALS = {
     "unknown client": "There is no client {client} in the routing file.",
@@ -38,6 +42,8 @@ async def invite_command(
     if portal_accounts is None:
         await message.answer(texts("The client cabinet is off: set PORTAL_BASE_URL."))
         return
+    from dispatch.portal.models import NotAllowed, PortalError  # the cabinet is on: loaded
+
     words = (command.args or "").split()
     if len(words) < 2:
         await message.answer(texts("Write the client and the e-mail: /invite acme boss@acme.ru"))

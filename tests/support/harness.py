@@ -92,9 +92,15 @@ async def running_modest(
     connectors: ConnectorRegistry | None = None,
     crm: CrmConnector | None = None,
     portal_hasher: PasswordHasher | None = None,
+    wait_settled: bool = True,
     **settings: Any,
 ) -> AsyncIterator[Harness]:
-    """Start Modest like ``modest run`` does, on a free port; stop it on exit."""
+    """Start Modest like ``modest run`` does, on a free port; stop it on exit.
+
+    Unless ``wait_settled`` is false, the test begins once the service has done its
+    start's background work (models built, menus set: ``ModestService.settled``), as a
+    service some seconds old has.
+    """
     for person in routing.people:
         if person.telegram_id:
             tg.add_user(person.telegram_id, first_name=person.name)
@@ -121,6 +127,8 @@ async def running_modest(
     )
     service.polling_lease_ttl = polling_lease_ttl
     await service.start()
+    if wait_settled:
+        await service.settled()
     http = httpx.AsyncClient(base_url=f"http://127.0.0.1:{service.http_port}", timeout=10)
     try:
         yield Harness(service, http, tg, routing.dispatch.chat_id)
