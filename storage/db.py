@@ -65,6 +65,10 @@ class Wakeup:
         """Wake the worker."""
         self._get().set()
 
+    def clear(self) -> None:
+        """Forget earlier wake-ups: the worker is about to look at everything committed."""
+        self._get().clear()
+
     async def wait(self, seconds: float) -> None:
         """Wait until woken or until ``seconds`` have passed, then re-arm."""
         ev = self._get()

@@ -126,6 +126,26 @@ def _head_ids() -> Subquery:
 
 
 @functools.cache
+def _chat_head_statement() -> Select[tuple[OutboxRow]]:
+    """The oldest live row of ``:chat_id`` (two seeks of ``ix_outbox_status_chat_id``)."""
+
+    def first(status: str) -> Select[tuple[int]]:
+        return select(func.min(_OUTBOX.c.id)).where(
+            _OUTBOX.c.status == status, _OUTBOX.c.chat_id == bindparam("chat_id")
+        )
+
+    live = union_all(
+        first(OutboxStatus.PENDING.value), first(OutboxStatus.SENDING.value)
+    ).subquery()
+    oldest = select(func.min(live.c[0])).scalar_subquery()
+    return (
+        select(OutboxRow)
+        .where(col(OutboxRow.id) == oldest)
+        .options(*(defer(getattr(OutboxRow, name)) for name in _NOT_READ_FOR_HEADS))
+    )
+
+
+@functools.cache
 def _claim_statement() -> Update:
     """``lease_claim`` for an outbox row, returning its payload; values as parameters."""
     t, pending, sending = _OUTBOX, OutboxStatus.PENDING.value, OutboxStatus.SENDING.value
@@ -302,14 +322,35 @@ class OutboxRepository:
         result = (await self._session.execute(_heads_statement(limit), params)).all()
         return [row for row, _ in result], {chat for _, chat in result if chat is not None}
 
+    async def chat_head(self, *, chat_id: int) -> OutboxRow | None:
+        """The oldest undelivered row of one chat (the only one of it that may go), as
+        ``heads`` reads it: without the payload, which ``claim`` returns."""
+        stmt = _chat_head_statement()
+        return (await self._session.execute(stmt, {"chat_id": chat_id})).scalar_one_or_none()
+
     async def claim(
         self, *, row_id: int, now: datetime, lease_until: datetime
     ) -> dict[str, Any] | None:
         """Take a row for sending and read its payload as committed now (an edit may have
         been folded into it); None if another sender holds it."""
         params = {"row_id": row_id, "now": now, "lease_until": lease_until}
-        row = (await self._session.execute(_claim_statement(), params)).first()
-        return None if row is None else dict(row[0] or {})
+        claimed = (await self._session.execute(_claim_statement(), params)).first()
+        return None if claimed is None else dict(claimed[0] or {})
+
+    async def claim_row(self, row: OutboxRow, *, now: datetime, lease_until: datetime) -> bool:
+        """``claim`` for a row read by ``heads``; False if another sender holds it.
+
+        The claimed row leaves the session with its payload set: the sender changes the
+        payload for the call (a reply's message id), which is not to be written back.
+        """
+        assert row.id is not None
+        payload = await self.claim(row_id=row.id, now=now, lease_until=lease_until)
+        if payload is None:
+            return False
+        if row in self._session:
+            self._session.expunge(row)
+        row.payload = payload
+        return True
 
     async def finish(self, *, row_id: int, status: str, error: str | None = None) -> None:
         """Close a row: sent, failed, blocked."""

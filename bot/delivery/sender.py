@@ -14,6 +14,11 @@ Guarantees:
   not retried; a bad request is logged as failed;
 * a crash while sending loses nothing: the claim is a lease, and a row whose
   lease ran out is sent again (at-least-once).
+
+Cost: a pass (one transaction) claims the first row of every chat that may go; the
+transaction that records a call claims that chat's next row when it may go at once, so a
+chat's queue drains with one transaction per call. Passes run when a commit queued
+something, when a chat's call left a row waiting, or when a wait ends; never empty.
 """
 
 from __future__ import annotations
@@ -59,6 +64,10 @@ class DeliveryResult:
     error: str = ""
 
 
+#: Outcomes after which a row is closed, so the chat's next row may follow it.
+_DONE_WITH = frozenset({Outcome.DELIVERED, Outcome.BLOCKED, Outcome.FAILED})
+
+
 class TelegramTransport(Protocol):
     """Makes one Telegram call; never raises for Telegram or network errors."""
 
@@ -91,6 +100,9 @@ class OutboxSender:
         self._max_backoff = max_backoff
         self._clock = clock
         self._inflight: dict[int, asyncio.Task[None]] = {}
+        #: Chats whose last call left a row that is not sent yet: the next pass is due
+        #: once their call is done (the others need none: no empty passes).
+        self._held: set[int] = set()
         self._blocked: set[int] | None = None
         self._stopping = asyncio.Event()
         self._reachability = reachability or BotApiReachability()
@@ -106,6 +118,9 @@ class OutboxSender:
         """Deliver until ``stop`` is called."""
         log.info("outbox.sender_started")
         while not self._stopping.is_set():
+            # A pass sees every commit made before it starts: a wake-up from one of those
+            # would only cause an empty pass.
+            self._db.outbox_wakeup.clear()
             try:
                 wait = await self.pass_once()
             except Exception:
@@ -173,9 +188,15 @@ class OutboxSender:
         # the claim transaction in between would otherwise eat the safety margin.
         return self._limiter.wait_time(row.chat_id)
 
-    def _on_done(self, chat_id: int, _task: asyncio.Task[None]) -> None:
+    def _on_done(self, chat_id: int, task: asyncio.Task[None]) -> None:
         self._inflight.pop(chat_id, None)
-        self._db.outbox_wakeup.set()
+        crashed = not task.cancelled() and task.exception() is not None
+        if crashed:
+            # The row stays claimed until its lease ends, then goes again.
+            log.error("outbox.send_crashed", chat_id=chat_id, exc_info=task.exception())
+        if crashed or chat_id in self._held:
+            self._held.discard(chat_id)
+            self._db.outbox_wakeup.set()
 
     async def _wait_inflight(self) -> None:
         if self._inflight:
@@ -197,10 +218,8 @@ class OutboxSender:
         assert row.id is not None
         # The payload as committed now: an edit may have been folded into this send
         # since the pass read it.
-        payload = await uow.outbox.claim(row_id=row.id, now=now, lease_until=now + self._lease)
-        if payload is None:
+        if not await uow.outbox.claim_row(row, now=now, lease_until=now + self._lease):
             return None
-        row.payload = payload
         message_id = None
         if row.target_id is not None and row.op != OutboxOp.SEND:
             message_id = await self._telegram_id(uow, row.target_id)
@@ -211,6 +230,19 @@ class OutboxSender:
         return row, message_id
 
     async def _send(self, row: OutboxRow, message_id: int | None) -> None:
+        """Deliver ``row``; then the chat's next row, claimed in the transaction that
+        records this one, while each may go at once (one transaction per call, not a
+        claim and a record, and no pass in between)."""
+        claim: tuple[OutboxRow, int | None] | None = (row, message_id)
+        while claim is not None:
+            row, message_id = claim
+            result, backoff = await self._attempt(row, message_id)
+            claim = await self._record(row, result, backoff=backoff)
+
+    async def _attempt(
+        self, row: OutboxRow, message_id: int | None
+    ) -> tuple[DeliveryResult, float | None]:
+        """Make the call (or know it needs none); the result and a backoff to use."""
         backoff: float | None = None
         if self._blocked and row.chat_id in self._blocked:
             result = DeliveryResult(Outcome.BLOCKED, error="chat is marked blocked")
@@ -225,7 +257,7 @@ class OutboxSender:
                 # The Bot API came back while this call was under way: a failure of
                 # this call must not wait out a backoff the recovery already ended.
                 backoff = 0.0
-        await self._record(row, result, backoff=backoff)
+        return result, backoff
 
     @staticmethod
     async def _telegram_id(uow: UnitOfWork, message_row_id: int) -> int | None:
@@ -261,8 +293,11 @@ class OutboxSender:
 
     async def _record(
         self, row: OutboxRow, result: DeliveryResult, *, backoff: float | None = None
-    ) -> None:
+    ) -> tuple[OutboxRow, int | None] | None:
+        """Record how the call went; claim the chat's next row in the same transaction
+        when this one is done with and the next may go now (None otherwise)."""
         assert row.id is not None
+        follow: tuple[OutboxRow, int | None] | None = None
         async with self._db.unit_of_work() as uow:
             match result.outcome:
                 case Outcome.DELIVERED:
@@ -303,7 +338,27 @@ class OutboxSender:
                         row_id=row.id, status=OutboxStatus.FAILED, error=result.error
                     )
                     log.error("outbox.failed", outbox_id=row.id, error=result.error)
+            if result.outcome not in _DONE_WITH:
+                self._held.add(row.chat_id)  # rescheduled: a pass waits for it
+            elif not self._stopping.is_set():
+                follow = await self._claim_next(uow, row.chat_id)
             await uow.commit()
+        return follow
+
+    async def _claim_next(
+        self, uow: UnitOfWork, chat_id: int
+    ) -> tuple[OutboxRow, int | None] | None:
+        """The chat's next row, claimed, if it may go now; else the passes take it later."""
+        now = utcnow()
+        head = await uow.outbox.chat_head(chat_id=chat_id)
+        if head is None:
+            return None
+        claim = (
+            None if self._time_until_allowed(head, now) > 0 else await self._claim(uow, head, now)
+        )
+        if claim is None:
+            self._held.add(chat_id)
+        return claim
 
     def _backoff(self, attempts: int) -> float:
         base = min(self._max_backoff, 0.5 * 2.0 ** min(attempts, 16))

@@ -7,6 +7,7 @@ from dataclasses import dataclass, field
 from datetime import timedelta
 from typing import Any
 
+from sqlalchemy import event
 from sqlmodel import select
 
 from bot.delivery.limits import TelegramRateLimiter
@@ -259,3 +260,91 @@ async def test_when_the_bot_api_is_back_backoffs_end_but_a_429_is_waited_out(
         }
     assert rows[6].status == OutboxStatus.PENDING
     assert (rows[6].not_before - utcnow()).total_seconds() > 25, "retry_after obeyed exactly"
+
+
+@dataclass
+class StatementLog:
+    """The transactions and statements the database saw (SQLAlchemy engine events)."""
+
+    begins: int = 0
+    statements: list[str] = field(default_factory=list)
+
+    def attach(self, db: Database) -> None:
+        engine = db.engine.sync_engine
+        event.listen(engine, "begin", self._begin)
+        event.listen(engine, "before_cursor_execute", self._statement)
+
+    def _begin(self, _conn: Any) -> None:
+        self.begins += 1
+
+    def _statement(self, _conn: Any, _cursor: Any, statement: str, *_: Any) -> None:
+        self.statements.append(" ".join(statement.split()))
+
+    def count(self, prefix: str) -> int:
+        return sum(s.startswith(prefix) for s in self.statements)
+
+
+async def run_until_delivered(
+    sender: OutboxSender, db: Database, transport: RecordingTransport, calls: int
+) -> None:
+    runner = asyncio.create_task(sender.run())
+    try:
+        for _ in range(500):
+            if len(transport.calls) >= calls:
+                async with db.unit_of_work() as uow:
+                    if await uow.outbox.backlog() == 0:
+                        break
+            await asyncio.sleep(0.01)
+        await asyncio.sleep(0.2)  # time for passes that should not happen
+    finally:
+        sender.stop()
+        await runner
+
+
+async def test_a_chats_queue_goes_out_with_one_transaction_per_call_and_no_empty_pass(
+    database: Database,
+) -> None:
+    ticket_id = await make_ticket(database)
+    async with database.unit_of_work() as uow:
+        for n in range(5):
+            card = await uow.messages.create(ticket_id=ticket_id, kind="card", chat_id=-100)
+            await uow.outbox.enqueue_send(
+                message=card, payload={"text": f"card {n}"}, ticket_id=ticket_id
+            )
+        await uow.commit()
+    transport = RecordingTransport()
+    log = StatementLog()
+    log.attach(database)
+    await run_until_delivered(
+        OutboxSender(database, transport, free_limiter()), database, transport, calls=5
+    )
+    assert [p["text"] for _, _, _, p in transport.calls] == [f"card {n}" for n in range(5)]
+    # One pass claims the first card; each record claims the next in its transaction.
+    assert log.count("WITH RECURSIVE pending_chat") == 1, "one pass, no empty ones"
+    sender_begins = log.begins - log.count("SELECT count(")  # the test's backlog checks
+    assert sender_begins == 1 + 5, log.statements
+
+
+async def test_a_replys_message_id_is_sent_but_not_written_into_the_outbox(
+    database: Database,
+) -> None:
+    ticket_id = await make_ticket(database)
+    async with database.unit_of_work() as uow:
+        card = await uow.messages.create(ticket_id=ticket_id, kind="card", chat_id=-100)
+        await uow.outbox.enqueue_send(message=card, payload={"text": "card"}, ticket_id=ticket_id)
+        reply = await uow.messages.create(ticket_id=ticket_id, kind="note", chat_id=-100)
+        await uow.outbox.enqueue_send(
+            message=reply, payload={"text": "note"}, ticket_id=ticket_id, reply_to=card
+        )
+        await uow.commit()
+    transport = RecordingTransport()
+    log = StatementLog()
+    log.attach(database)
+    await run_until_delivered(
+        OutboxSender(database, transport, free_limiter()), database, transport, calls=2
+    )
+    assert transport.calls[1][3] == {"text": "note", "reply_to_message_id": 101}
+    assert not [s for s in log.statements if s.startswith("UPDATE outbox SET payload")]
+    async with database.unit_of_work() as uow:
+        rows = (await uow.session.execute(select(OutboxRow).order_by(OutboxRow.id))).scalars()
+        assert [row.payload for row in rows] == [{"text": "card"}, {"text": "note"}]
