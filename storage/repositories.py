@@ -7,7 +7,7 @@ from collections.abc import Sequence
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Update, bindparam, delete, func, insert, select, update
+from sqlalchemy import TextClause, Update, bindparam, delete, func, insert, select, text, update
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import make_transient_to_detached
@@ -21,7 +21,7 @@ from storage.models import (
     TicketRow,
     WebhookDeliveryRow,
 )
-from storage.types import rowcount, utcnow
+from storage.types import UTCDateTime, rowcount, utcnow
 
 
 @functools.cache
@@ -60,6 +60,18 @@ async def upsert(
     changes = {name: value for name, value in values.items() if name not in keys}
     stmt = _insert(session, table).values(**values)
     await session.execute(stmt.on_conflict_do_update(index_elements=keys, set_=changes))
+
+
+@functools.cache
+def _remember_one_statement() -> TextClause:
+    """One delivery, in the syntax SQLite and PostgreSQL share. A text statement: the
+    dialects' ``on_conflict_do_nothing`` has no cache key, so it was compiled again for
+    every webhook."""
+    return text(
+        "INSERT INTO webhook_delivery (source, delivery_key, received_at) "
+        "VALUES (:source, :delivery_key, :received_at) "
+        "ON CONFLICT (source, delivery_key) DO NOTHING"
+    ).bindparams(bindparam("received_at", type_=UTCDateTime()))
 
 
 @functools.cache
@@ -322,9 +334,7 @@ class DeliveryRepository:
     async def remember(self, *, source: str, delivery_key: str) -> bool:
         """Record a delivery; False if it was seen before."""
         values = {"source": source, "delivery_key": delivery_key, "received_at": utcnow()}
-        return await insert_ignoring_conflict(
-            self._session, WebhookDeliveryRow, values, ["source", "delivery_key"]
-        )
+        return rowcount(await self._session.execute(_remember_one_statement(), values)) == 1
 
     async def remember_many(self, *, keys: Sequence[tuple[str, str]]) -> set[tuple[str, str]]:
         """Record many deliveries in one multi-row INSERT; the ``(source, delivery_key)``
