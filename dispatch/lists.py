@@ -59,6 +59,8 @@ class TicketLists:
             items = await self._items(uow, tickets, now, stages=False)
             payload = self._renderer.ticket_list(items, mine=False)
             uow.outbox.enqueue_plain(chat_id=chat_id, payload=payload)
+            # An answer to a question: lost in a crash, it is asked again.
+            await uow.relax_durability()
             await uow.commit()
         return True
 
@@ -75,5 +77,7 @@ class TicketLists:
             items = await self._items(uow, tickets, now, stages=True)
             payload = self._renderer.ticket_list(items, mine=True)
             uow.outbox.enqueue_plain(chat_id=telegram_id, payload=payload)
+            # An answer to a question: lost in a crash, it is asked again.
+            await uow.relax_durability()
             await uow.commit()
         return True

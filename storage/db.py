@@ -116,6 +116,17 @@ class UnitOfWork:
         """Write the pending changes now (ids, constraints), inside the transaction."""
         await self.session.flush()
 
+    async def relax_durability(self) -> None:
+        """This transaction's commit need not wait for its WAL to reach the disk.
+
+        For work whose loss in a crash costs nothing but asking again (a list a user asked
+        for): PostgreSQL keeps the database consistent and may lose only the last such
+        commits (``synchronous_commit = off`` for this transaction alone). SQLite already
+        commits so (WAL with ``synchronous=NORMAL``).
+        """
+        if self.session.get_bind().dialect.name == "postgresql":
+            await self.session.execute(text("SET LOCAL synchronous_commit TO OFF"))
+
     async def commit(self) -> None:
         """Commit, then wake the workers whose queues this transaction filled."""
         await self.session.commit()
