@@ -20,7 +20,7 @@ if TYPE_CHECKING:
 MIGRATIONS_DIR = Path(__file__).parent / "migrations"
 
 #: The newest revision in ``storage/migrations/versions`` (a test checks that it is).
-HEAD_REVISION = "0011"
+HEAD_REVISION = "0012"
 
 #: The PostgreSQL advisory lock that lets one instance at a time migrate ("modest" in ASCII).
 _MIGRATION_LOCK = 0x6D6F64657374

@@ -136,6 +136,8 @@ class OutboxRow(SQLModel, table=True):
         Index("ix_outbox_status_chat_id", "status", "chat_id", "id"),
         # The oldest undelivered row (/healthz) and the prune of delivered ones.
         Index("ix_outbox_status_created_at", "status", "created_at"),
+        # When the first pending row may go: a pass looks for heads only then.
+        Index("ix_outbox_status_not_before", "status", "not_before"),
     )
 
     id: int | None = Field(default=None, primary_key=True)

@@ -126,6 +126,22 @@ def _head_ids() -> Subquery:
 
 
 @functools.cache
+def _first_due_statement() -> Select[tuple[datetime | None]]:
+    """No live row may go before the time this finds (``heads``' free time, or earlier):
+    the earliest ``not_before`` of the pending rows (one seek of
+    ``ix_outbox_status_not_before``), and of the few rows being sent their lease's end
+    while it lasts, else their ``not_before``."""
+    t, now = _OUTBOX, bindparam("now", type_=UTCDateTime())
+    pending = select(func.min(t.c.not_before).label("at")).where(
+        t.c.status == OutboxStatus.PENDING.value
+    )
+    free_at = case((t.c.locked_until > now, t.c.locked_until), else_=t.c.not_before)
+    sending = select(func.min(free_at).label("at")).where(t.c.status == OutboxStatus.SENDING.value)
+    both = union_all(pending, sending).subquery()
+    return select(func.min(both.c.at).label("at"))
+
+
+@functools.cache
 def _chat_head_statement() -> Select[tuple[OutboxRow]]:
     """The oldest live row of ``:chat_id`` (two seeks of ``ix_outbox_status_chat_id``)."""
 
@@ -321,6 +337,13 @@ class OutboxRepository:
         params = {"now": now or utcnow()}
         result = (await self._session.execute(_heads_statement(limit), params)).all()
         return [row for row, _ in result], {chat for _, chat in result if chat is not None}
+
+    async def first_due(self, *, now: datetime) -> datetime | None:
+        """A time before which no undelivered row may go (a row may go then, or a row
+        behind a held head would); None when nothing waits. A time after ``now`` means no
+        pass can send anything before it."""
+        at = (await self._session.execute(_first_due_statement(), {"now": now})).scalar_one()
+        return None if at is None else _aware(at)
 
     async def chat_head(self, *, chat_id: int) -> OutboxRow | None:
         """The oldest undelivered row of one chat (the only one of it that may go), as

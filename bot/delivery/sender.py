@@ -145,6 +145,13 @@ class OutboxSender:
         claimed: list[tuple[OutboxRow, int | None]] = []
         async with self._db.unit_of_work() as uow:
             released = await self._release(uow, now)
+            # One index seek first: behind a backlog that waits out its backoffs (after an
+            # outage) nothing may go, and finding every chat's head would find only that.
+            due = await uow.outbox.first_due(now=now)
+            if due is None or due > now:
+                if released:
+                    await uow.commit()
+                return sleep if due is None else min(sleep, (due - now).total_seconds())
             # Blocks are read every pass: another instance may have unblocked a chat.
             heads, self._blocked = await uow.outbox.heads_and_blocked(limit=1000)
             for row in heads:

@@ -348,3 +348,25 @@ async def test_a_replys_message_id_is_sent_but_not_written_into_the_outbox(
     async with database.unit_of_work() as uow:
         rows = (await uow.session.execute(select(OutboxRow).order_by(OutboxRow.id))).scalars()
         assert [row.payload for row in rows] == [{"text": "card"}, {"text": "note"}]
+
+
+async def test_behind_a_held_backlog_a_pass_looks_for_no_heads_and_waits_for_the_first(
+    database: Database,
+) -> None:
+    ticket_id = await make_ticket(database)
+    async with database.unit_of_work() as uow:
+        for chat_id in range(1, 6):
+            card = await uow.messages.create(ticket_id=ticket_id, kind="card", chat_id=chat_id)
+            await uow.outbox.enqueue_send(message=card, payload={"text": "t"}, ticket_id=ticket_id)
+        await uow.commit()
+        rows = (await uow.session.execute(select(OutboxRow))).scalars().all()
+        for n, row in enumerate(rows):
+            row.not_before = utcnow() + timedelta(seconds=30 + n)  # waiting out a backoff
+        await uow.commit()
+    transport = RecordingTransport()
+    log = StatementLog()
+    log.attach(database)
+    wait = await OutboxSender(database, transport, free_limiter(), poll_interval=60).pass_once()
+    assert 29 < wait <= 30
+    assert log.count("WITH RECURSIVE pending_chat") == 0
+    assert transport.calls == []

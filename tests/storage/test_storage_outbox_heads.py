@@ -98,3 +98,51 @@ async def test_heads_are_the_oldest_live_rows_that_may_go_and_the_first_held(
 async def test_an_empty_outbox_has_no_heads(database: Database) -> None:
     async with database.unit_of_work() as uow:
         assert await uow.outbox.heads_and_blocked(limit=10) == ([], set())
+
+
+async def test_nothing_may_go_before_the_first_due_time(database: Database) -> None:
+    """``first_due`` never says "later" while a head may go, nor a time after a held head
+    becomes free: a pass that trusts it neither misses a row nor oversleeps."""
+    saw_held_only = saw_due = 0
+    for seed in range(40):
+        async with database.unit_of_work() as uow:
+            await uow.session.execute(OutboxRow.__table__.delete())  # type: ignore[attr-defined]
+            await uow.session.execute(BlockedChatRow.__table__.delete())  # type: ignore[attr-defined]
+            await uow.commit()
+        await fill(database, seed)
+        if seed % 2:  # every row held: a backlog waiting out its backoffs
+            await hold_everything(database, seed)
+        async with database.unit_of_work() as uow:
+            rows = (await uow.session.execute(select(OutboxRow))).scalars().all()
+            due_at = await uow.outbox.first_due(now=NOW)
+            heads, _ = await uow.outbox.heads_and_blocked(limit=1000, now=NOW)
+        live = [row for row in rows if row.status in (PENDING, SENDING)]
+        assert (due_at is None) == (not live), seed
+        if due_at is None:
+            continue
+        free = [row for row in heads if _free_at(row) <= NOW]
+        if free:
+            saw_due += 1
+            assert due_at <= NOW, seed
+        else:
+            saw_held_only += due_at > NOW
+        assert due_at <= min(_free_at(row) for row in heads), seed
+    assert saw_due, "the data does not test a head that may go"
+    assert saw_held_only, "the data does not test held heads alone"
+
+
+async def hold_everything(database: Database, seed: int) -> None:
+    rng = random.Random(seed)
+    async with database.unit_of_work() as uow:
+        for row in (await uow.session.execute(select(OutboxRow))).scalars():
+            row.not_before = NOW + timedelta(seconds=rng.randint(1, 3600))
+            if row.status == SENDING and row.locked_until is not None:
+                row.locked_until = NOW + timedelta(seconds=rng.randint(1, 3600))
+        await uow.commit()
+
+
+def _free_at(row: OutboxRow) -> datetime:
+    leased = row.status == SENDING and row.locked_until and row.locked_until > NOW
+    moment = row.locked_until if leased else row.not_before
+    assert moment is not None
+    return moment
