@@ -159,6 +159,28 @@ async def test_the_request_is_the_one_aiogram_made(rig: Rig, payload: dict[str, 
     assert (new.method, new.params) == (old.method, old_params)
 
 
+@pytest.mark.parametrize(
+    ("op", "payload"),
+    [
+        (OutboxOp.EDIT, {"text": "<b>taken</b>", "reply_markup": MARKUP}),
+        (OutboxOp.EDIT, {"text": "no buttons", "reply_markup": {"force_reply": True}}),
+        (OutboxOp.DELETE, {}),
+    ],
+    ids=["edit", "edit-force-reply", "delete"],
+)
+async def test_edits_and_deletes_are_the_ones_aiogram_made(
+    rig: Rig, op: OutboxOp, payload: dict[str, Any]
+) -> None:
+    params = []
+    for transport in (rig.aiogram, rig.plain):
+        card = await rig.send(transport, {"text": "card"})
+        await transport.deliver(op=op, chat_id=CHAT, message_id=card.message_id, payload=payload)
+        call = rig.tg.calls[-1]
+        assert call.status == 200
+        params.append((call.method, call.params | {"message_id": "same"}))
+    assert params[1] == params[0]
+
+
 def _ready(tg: TelegramEmulator, setup: str) -> int:
     """Arrange one failure for the next sendMessage; the chat to send to."""
     match setup:
