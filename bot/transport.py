@@ -1,8 +1,9 @@
-"""The outbox's Telegram transport: one aiogram call, its errors classified.
+"""The outbox's Telegram transport through aiogram: one ``Bot`` call, its errors classified.
 
-Classification follows Telegram's own error texts: "message is not modified"
-means the message already shows what we wanted; 403 means the user blocked or
-removed the bot; 429 carries ``retry_after``; 5xx and network trouble pass.
+The service sends with ``bot.plain_transport`` (the same calls without aiogram's models);
+this one stays as the reference that one is measured and tested against (``bench.transport``).
+403 means the user blocked or removed the bot; 429 carries ``retry_after``; 5xx and
+network trouble pass; bad requests are read by ``bot.telegram_errors``.
 """
 
 from __future__ import annotations
@@ -32,10 +33,8 @@ from aiogram.types import (
 )
 
 from bot.delivery.sender import DeliveryResult, Outcome
+from bot.telegram_errors import bad_request, for_chat
 from storage.models import OutboxOp
-
-_NOT_MODIFIED = "message is not modified"
-_GONE = ("chat not found", "bot was kicked", "user is deactivated", "have no rights to send")
 
 
 class AiogramTransport:
@@ -48,12 +47,7 @@ class AiogramTransport:
         self, *, op: OutboxOp, chat_id: int, message_id: int | None, payload: dict[str, Any]
     ) -> DeliveryResult:
         """Make the call and say how it went; never raises for Telegram errors."""
-        result = await self._classified(op, chat_id, message_id, payload)
-        if result.outcome == Outcome.BLOCKED and chat_id < 0:
-            # A group (the dispatch chat) is never written off for good: the bot may be
-            # back in it any minute. This message fails, and the log says why.
-            return DeliveryResult(Outcome.FAILED, error=f"group refuses messages: {result.error}")
-        return result
+        return for_chat(await self._classified(op, chat_id, message_id, payload), chat_id)
 
     async def _classified(
         self, op: OutboxOp, chat_id: int, message_id: int | None, payload: dict[str, Any]
@@ -67,7 +61,7 @@ class AiogramTransport:
         except TelegramForbiddenError as exc:
             return DeliveryResult(Outcome.BLOCKED, error=exc.message)
         except TelegramBadRequest as exc:
-            return _bad_request(exc)
+            return bad_request(exc.message)
         except (TelegramServerError, TelegramNetworkError, TelegramUnauthorizedError) as exc:
             # Unauthorized too: a token being rotated should not lose messages.
             return DeliveryResult(Outcome.TRANSIENT, error=f"{type(exc).__name__}: {exc.message}")
@@ -152,12 +146,3 @@ def _markup(payload: dict[str, Any]) -> InlineKeyboardMarkup | ForceReply | None
     if raw.get("force_reply"):
         return ForceReply.model_validate(raw)
     return InlineKeyboardMarkup.model_validate(raw)
-
-
-def _bad_request(exc: TelegramBadRequest) -> DeliveryResult:
-    text = exc.message.lower()
-    if _NOT_MODIFIED in text:
-        return DeliveryResult(Outcome.DELIVERED, error=exc.message)
-    if any(marker in text for marker in _GONE):
-        return DeliveryResult(Outcome.BLOCKED, error=exc.message)
-    return DeliveryResult(Outcome.FAILED, error=exc.message)

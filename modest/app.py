@@ -31,9 +31,9 @@ from bot.delivery.sender import OutboxSender
 from bot.delivery.watch import BotApiReachability, BotApiWatch
 from bot.factory import create_dispatcher
 from bot.i18n import Texts
+from bot.plain_transport import PlainTransport
 from bot.renderers import TelegramRenderer
 from bot.stats_renderers import TelegramStatsRenderer
-from bot.transport import AiogramTransport
 from config.routing import RoutingConfig
 from config.settings import Settings
 from connectors.base import HelpdeskConnector
@@ -315,11 +315,13 @@ def build_service(
     bot = build_bot(settings)
     commands = CommandMenu(tracker=tracker is not None, sla=routing.sla.enabled)
     reachability = BotApiReachability()
-    # Every call (the long poll too) tells the sender when Telegram is back.
-    bot.session.middleware(BotApiWatch(reachability, observer=metrics))
+    # Every call (the long poll too) tells the sender when Telegram is back; the outbox's
+    # calls bypass aiogram's session middlewares, so its transport reports to the same watch.
+    watch = BotApiWatch(reachability, observer=metrics)
+    bot.session.middleware(watch)
     sender = OutboxSender(
         database,
-        AiogramTransport(bot),
+        PlainTransport(bot, watch=watch),
         limiter,
         lease_seconds=OUTBOX_CLAIM_SECONDS,
         reachability=reachability,

@@ -32,13 +32,10 @@ from modest.lazy_aiogram import warm_up
 
 log = structlog.get_logger(__name__)
 
-#: The types the bot itself builds (messages, keyboards).
+#: The types the bot itself builds (the renderers' buttons).
 _BUILT_TYPES = (
     types.InlineKeyboardMarkup,
     types.InlineKeyboardButton,
-    types.LinkPreviewOptions,
-    types.ReplyParameters,
-    types.ForceReply,
 )
 
 #: What setting the command menus builds (``bot.commands.register_menus``), right after.
@@ -49,15 +46,14 @@ _MENU_TYPES = (
     types.BotCommandScopeChat,
 )
 
-#: The methods the service calls once it runs. pydantic caches the ``Response[...]``
-#: models aiogram parametrises per call only weakly, so unpinned they are rebuilt after
-#: every collection (~5 ms each): the service keeps them referenced.
+#: The methods the service calls through aiogram once it runs: the handlers' answers
+#: (``message.answer``, a press's answer) and the start-up check. The outbox's sends,
+#: edits and deletes build no aiogram model (``bot.plain_transport``). pydantic caches the
+#: ``Response[...]`` models aiogram parametrises per call only weakly, so unpinned they
+#: are rebuilt after every collection (~5 ms each): the service keeps them referenced.
 _CALLED = (
     methods.SendMessage,
-    methods.EditMessageText,
-    methods.DeleteMessage,
     methods.AnswerCallbackQuery,
-    methods.SendDocument,
     methods.GetMe,
 )
 

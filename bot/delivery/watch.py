@@ -163,12 +163,16 @@ class BotApiWatch(BaseRequestMiddleware):
         try:
             response = await make_request(bot, method)
         except Exception as exc:
-            self._seen(method.__api_method__, classify(exc), started)
+            self.seen(method.__api_method__, classify(exc), started)
             raise
-        self._seen(method.__api_method__, CallOutcome.OK, started)
+        self.seen(method.__api_method__, CallOutcome.OK, started)
         return response
 
-    def _seen(self, name: str, outcome: CallOutcome, started: float) -> None:
+    def seen(self, name: str, outcome: CallOutcome, started: float) -> None:
+        """One call to ``name`` (begun at ``perf_counter()`` ``started``) ended so.
+
+        Calls made past aiogram's session (``bot.plain_transport``) report here too.
+        """
         self._reachability.saw(outcome)
         if self._observer is not None:
             self._observer.telegram_call(name, outcome, time.perf_counter() - started)

@@ -273,13 +273,19 @@ class TelegramEmulator(BotApiCore):
         error_code: int = 500,
         description: str = "Internal Server Error",
         retry_after: int | None = None,
+        migrate_to_chat_id: int | None = None,
     ) -> None:
-        """The next ``times`` calls of ``method`` answer this error (not counted as sent)."""
+        """The next ``times`` calls of ``method`` answer this error (not counted as sent).
+
+        ``migrate_to_chat_id``: the group became that supergroup (Telegram answers 400).
+        """
         if error_code == 429 and description == "Internal Server Error":
             description = f"Too Many Requests: retry after {retry_after or 1}"
             retry_after = retry_after or 1
         name = _CANONICAL.get(method.lower(), method)
-        failure = ApiError(error_code, description, retry_after=retry_after)
+        failure = ApiError(
+            error_code, description, retry_after=retry_after, migrate_to_chat_id=migrate_to_chat_id
+        )
         self._failures.setdefault(name, []).extend([failure] * times)
 
     # ------------------------------------------------------------------ inspection
