@@ -360,12 +360,12 @@ class OutboxSender:
         head = await uow.outbox.chat_head(chat_id=chat_id)
         if head is None:
             return None
-        claim = (
-            None if self._time_until_allowed(head, now) > 0 else await self._claim(uow, head, now)
-        )
-        if claim is None:
-            self._held.add(chat_id)
-        return claim
+        if self._time_until_allowed(head, now) == 0:
+            claim = await self._claim(uow, head, now)
+            if claim is not None:
+                return claim
+        self._held.add(chat_id)  # it waits (or another sender has it): a pass takes it
+        return None
 
     def _backoff(self, attempts: int) -> float:
         base = min(self._max_backoff, 0.5 * 2.0 ** min(attempts, 16))
