@@ -23,6 +23,14 @@ def moment(rng: random.Random) -> datetime:
     return NOW + timedelta(microseconds=rng.randint(-3_600_000_000, 3_600_000_000))
 
 
+async def clear(database: Database) -> None:
+    """No outbox rows, no blocked chats."""
+    async with database.unit_of_work() as uow:
+        await uow.session.execute(OutboxRow.__table__.delete())  # type: ignore[attr-defined]
+        await uow.session.execute(BlockedChatRow.__table__.delete())  # type: ignore[attr-defined]
+        await uow.commit()
+
+
 async def fill(database: Database, seed: int) -> None:
     """Rows of random status and times in random chats (private and groups), some blocked."""
     rng = random.Random(seed)
@@ -80,10 +88,7 @@ async def test_heads_are_the_oldest_live_rows_that_may_go_and_the_first_held(
 ) -> None:
     left_out = 0
     for seed in range(12):
-        async with database.unit_of_work() as uow:
-            await uow.session.execute(OutboxRow.__table__.delete())  # type: ignore[attr-defined]
-            await uow.session.execute(BlockedChatRow.__table__.delete())  # type: ignore[attr-defined]
-            await uow.commit()
+        await clear(database)
         await fill(database, seed)
         for limit in (1000, 3):
             want_ids, want_blocked, unread = await expected(database, limit)
@@ -105,10 +110,7 @@ async def test_nothing_may_go_before_the_first_due_time(database: Database) -> N
     becomes free: a pass that trusts it neither misses a row nor oversleeps."""
     saw_held_only = saw_due = 0
     for seed in range(40):
-        async with database.unit_of_work() as uow:
-            await uow.session.execute(OutboxRow.__table__.delete())  # type: ignore[attr-defined]
-            await uow.session.execute(BlockedChatRow.__table__.delete())  # type: ignore[attr-defined]
-            await uow.commit()
+        await clear(database)
         await fill(database, seed)
         if seed % 2:  # every row held: a backlog waiting out its backoffs
             await hold_everything(database, seed)
