@@ -35,7 +35,8 @@ from pathlib import Path
 from typing import Any
 
 import asyncpg
-from sqlalchemy import insert, text
+from sqlalchemy import insert, select, text
+from sqlmodel import col
 
 from bench.idle_service import production_logging
 from bot.i18n import Texts
@@ -162,10 +163,16 @@ async def checked(database: Database) -> None:
     async with database.unit_of_work() as uow:
         waiting = await uow.nags.waiting(limit=LIST_LIMIT)
         mine = await uow.tickets.open_assigned_to(assignee_key="p00", limit=LIST_LIMIT)
+        rows = (
+            await uow.session.execute(
+                select(TicketRow).where(col(TicketRow.id).in_([t.id for t in mine]))
+            )
+        ).scalars()
+        owners = {(t.assignee_key, t.state) for t in rows}
     first = TICKETS - UNASSIGNED + 1
     assert [t.id for t in waiting] == list(range(first, first + LIST_LIMIT))
     assert len(mine) == LIST_LIMIT
-    assert all(t.assignee_key == "p00" and t.state == "assigned" for t in mine)
+    assert owners == {("p00", "assigned")}
     assert [t.received_at for t in mine] == sorted(t.received_at for t in mine)
 
 

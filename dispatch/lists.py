@@ -2,17 +2,15 @@
 
 from __future__ import annotations
 
-import dataclasses
 from collections.abc import Callable, Sequence
 from datetime import datetime
 
 from config.routing import RoutingConfig
 from dispatch.events import Actor
-from dispatch.reminders import waiting_item
 from dispatch.sla.status import SlaReader
 from dispatch.views import ListMessages, WaitingTicket
 from storage.db import Database, UnitOfWork
-from storage.models import TicketRow
+from storage.ticket_lines import TicketLine
 from storage.types import utcnow
 
 LIST_LIMIT = 100
@@ -36,14 +34,17 @@ class TicketLists:
         self._sla = SlaReader(routing)
 
     async def _items(
-        self, uow: UnitOfWork, tickets: Sequence[TicketRow], now: datetime, *, stages: bool
+        self, uow: UnitOfWork, tickets: Sequence[TicketLine], now: datetime, *, stages: bool
     ) -> list[WaitingTicket]:
         """List lines with each ticket's nearest SLA target (and its stage, for ``/mine``)."""
-        notes = await self._sla.notes_for(uow, [t.id for t in tickets if t.id is not None], now)
+        notes = await self._sla.notes_for(uow, [ticket.id for ticket in tickets], now)
         return [
-            dataclasses.replace(
-                waiting_item(ticket, now),
-                sla=notes.get(ticket.id or 0),
+            WaitingTicket(
+                ticket.id,
+                ticket.number,
+                ticket.subject,
+                now - ticket.received_at,
+                sla=notes.get(ticket.id),
                 stage=ticket.stage if stages else "",
             )
             for ticket in tickets

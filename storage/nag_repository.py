@@ -18,6 +18,7 @@ from storage.models import (
     TelegramMessageRow,
     TicketRow,
 )
+from storage.ticket_lines import TicketLine, line_columns, lines_of
 
 #: Ids per IN list: well under SQLite's and asyncpg's limits on bound parameters.
 _CHUNK = 5_000
@@ -126,20 +127,20 @@ class NagRepository:
         value = (await self._session.execute(stmt)).scalar_one_or_none()
         return value if isinstance(value, datetime) else None
 
-    async def waiting(self, *, limit: int) -> Sequence[TicketRow]:
-        """Unassigned tickets being reminded about, oldest first.
+    async def waiting(self, *, limit: int) -> list[TicketLine]:
+        """Unassigned tickets being reminded about, oldest first, as list lines.
 
         Read in order from ``ix_ticket_state_received_at`` (the unassigned ones), each
         checked for an active reminder, up to ``limit``: no sort of every reminder.
         """
         stmt = (
-            select(TicketRow)
+            line_columns()
             .join(NagRow, col(TicketRow.id) == col(NagRow.ticket_id))
             .where(col(TicketRow.state) == "unassigned", col(NagRow.active).is_(True))
             .order_by(col(TicketRow.received_at))
             .limit(limit)
         )
-        return (await self._session.execute(stmt)).scalars().all()
+        return lines_of((await self._session.execute(stmt)).all())
 
     async def drop_queued_reminders(self, *, ticket_id: int) -> int:
         """Supersede reminder and escalation sends of a ticket not yet delivered."""

@@ -21,6 +21,7 @@ from storage.models import (
     TicketRow,
     WebhookDeliveryRow,
 )
+from storage.ticket_lines import TicketLine, line_columns, lines_of
 from storage.types import UTCDateTime, rowcount, utcnow
 
 
@@ -236,11 +237,11 @@ class TicketRepository:
         if cached is not None:
             await self._session.refresh(cached)
 
-    async def open_assigned_to(self, *, assignee_key: str, limit: int) -> Sequence[TicketRow]:
-        """Tickets assigned to a person and not closed, oldest first (read in order from
-        ``ix_ticket_assignee_state_received_at``, up to ``limit``)."""
+    async def open_assigned_to(self, *, assignee_key: str, limit: int) -> list[TicketLine]:
+        """Tickets assigned to a person and not closed, oldest first, as list lines (read
+        in order from ``ix_ticket_assignee_state_received_at``, up to ``limit``)."""
         stmt = (
-            select(TicketRow)
+            line_columns()
             .where(
                 col(TicketRow.assignee_key) == assignee_key,
                 col(TicketRow.state) == "assigned",
@@ -248,7 +249,7 @@ class TicketRepository:
             .order_by(col(TicketRow.received_at))
             .limit(limit)
         )
-        return (await self._session.execute(stmt)).scalars().all()
+        return lines_of((await self._session.execute(stmt)).all())
 
     async def open_counts(self, *, assignee_keys: Sequence[str]) -> dict[str, int]:
         """How many tickets each of these people has open (assigned, not closed)."""
