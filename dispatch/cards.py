@@ -156,12 +156,12 @@ class CardPublisher:
     async def post_card(self, uow: UnitOfWork, ticket: TicketRow) -> None:
         """Post a new dispatch card to the dispatchers' chat."""
         assert ticket.id is not None
-        message = await uow.messages.create(
+        payload = await self._render(uow, ticket)
+        # Added after the render's queries, so that no autoflush inserts it on its own.
+        message = uow.messages.add(
             ticket_id=ticket.id, kind=MessageKind.CARD, chat_id=self._routing.dispatch.chat_id
         )
-        await uow.outbox.enqueue_send(
-            message=message, payload=await self._render(uow, ticket), ticket_id=ticket.id
-        )
+        await uow.outbox.enqueue_send(message=message, payload=payload, ticket_id=ticket.id)
 
     async def refresh_card(
         self,
@@ -232,10 +232,8 @@ class CardPublisher:
         assert ticket.id is not None
         cards = await uow.messages.find(ticket_id=ticket.id, kind=MessageKind.CARD)
         reply_to = next((card for card in cards if card.chat_id == chat_id), None)
-        message = await uow.messages.create(
-            ticket_id=ticket.id, kind=MessageKind.CARD, chat_id=chat_id
-        )
         payload = await self._render(uow, ticket, alert=alert)
+        message = uow.messages.add(ticket_id=ticket.id, kind=MessageKind.CARD, chat_id=chat_id)
         await uow.outbox.enqueue_send(
             message=message, payload=payload, ticket_id=ticket.id, reply_to=reply_to
         )
@@ -251,9 +249,6 @@ class CardPublisher:
         person = self._routing.person(ticket.assignee_key) if ticket.assignee_key else None
         if person is None or person.telegram_id is None:
             return False
-        message = await uow.messages.create(
-            ticket_id=ticket.id, kind=MessageKind.ASSIGNEE, chat_id=person.telegram_id
-        )
         view = dataclasses.replace(
             TicketView.of(ticket, self._routing),
             sla=await self._sla.note_for(uow, ticket.id, self._clock()),
@@ -261,6 +256,9 @@ class CardPublisher:
         next_line = ticket.line + 1 if next_line_departments(self._routing, ticket.line) else None
         payload = self._renderer.assignee_message(
             view, dev_task=self._dev_tasks, next_line=next_line
+        )
+        message = uow.messages.add(
+            ticket_id=ticket.id, kind=MessageKind.ASSIGNEE, chat_id=person.telegram_id
         )
         await uow.outbox.enqueue_send(message=message, payload=payload, ticket_id=ticket.id)
         return True

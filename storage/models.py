@@ -10,7 +10,8 @@ from enum import StrEnum
 from typing import Any
 
 from sqlalchemy import JSON, BigInteger, Index, UniqueConstraint
-from sqlmodel import Field, SQLModel
+from sqlalchemy.orm import relationship
+from sqlmodel import Field, Relationship, SQLModel
 
 from storage.types import UTCDateTime, utcnow
 
@@ -157,6 +158,14 @@ class OutboxRow(SQLModel, table=True):
     created_at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime)
     sent_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
     last_error: str | None = None
+    #: The message of ``target_id``, set only when the row is queued with a message not
+    #: yet flushed: the flush then inserts both and fills ``target_id``, so queueing a
+    #: card costs no flush of its own. Never loaded (``noload``): read ``target_id``.
+    target: TelegramMessageRow | None = Relationship(
+        sa_relationship=relationship(
+            "TelegramMessageRow", foreign_keys="[OutboxRow.target_id]", lazy="noload"
+        )
+    )
 
 
 class BlockedChatRow(SQLModel, table=True):

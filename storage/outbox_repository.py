@@ -238,8 +238,12 @@ class OutboxRepository:
         ticket_id: int | None,
         reply_to: TelegramMessageRow | None = None,
     ) -> None:
-        """Queue the first send of ``message``, as a reply to ``reply_to`` when given."""
-        self._add(
+        """Queue the first send of ``message``, as a reply to ``reply_to`` when given.
+
+        A ``message`` not flushed yet (``MessageRepository.add``) is linked to the row:
+        the next flush inserts the message first and the row with its id.
+        """
+        row = self._add(
             message.chat_id,
             OutboxOp.SEND,
             message.id,
@@ -247,6 +251,8 @@ class OutboxRepository:
             payload,
             reply_to_id=reply_to.id if reply_to is not None else None,
         )
+        if message.id is None:
+            row.target = message
 
     async def enqueue_edit(
         self, *, message: TelegramMessageRow, payload: dict[str, Any], ticket_id: int | None
@@ -281,7 +287,7 @@ class OutboxRepository:
         payload: dict[str, Any],
         *,
         reply_to_id: int | None = None,
-    ) -> None:
+    ) -> OutboxRow:
         row = OutboxRow(
             chat_id=chat_id,
             op=op,
@@ -292,6 +298,7 @@ class OutboxRepository:
         )
         self._session.add(row)
         self.enqueued += 1
+        return row
 
     async def _pending(self, target_id: int | None, op: str) -> OutboxRow | None:
         stmt = (

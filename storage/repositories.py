@@ -293,10 +293,20 @@ class MessageRepository:
     async def create(
         self, *, ticket_id: int | None, kind: str, chat_id: int
     ) -> TelegramMessageRow:
-        """A new, not yet delivered, message of a ticket."""
+        """A new, not yet delivered, message of a ticket, flushed: its id is known."""
+        row = self.add(ticket_id=ticket_id, kind=kind, chat_id=chat_id)
+        await self._session.flush()
+        return row
+
+    def add(self, *, ticket_id: int | None, kind: str, chat_id: int) -> TelegramMessageRow:
+        """A new message whose id comes with the next flush.
+
+        For a message that is only sent (``OutboxRepository.enqueue_send`` links the two,
+        and that flush inserts both): a card costs no flush of its own. Use ``create``
+        where the id is needed at once.
+        """
         row = TelegramMessageRow(ticket_id=ticket_id, kind=kind, chat_id=chat_id)
         self._session.add(row)
-        await self._session.flush()
         return row
 
     async def set_message_id(self, *, message_row_id: int, message_id: int) -> None:

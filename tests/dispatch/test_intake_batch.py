@@ -3,10 +3,13 @@
 from __future__ import annotations
 
 import asyncio
+from collections.abc import Iterator
+from contextlib import contextmanager
 from typing import Any
 
 import pytest
 from sqlalchemy import event as sa_event
+from sqlalchemy.orm import Session
 from sqlmodel import select
 
 from bot.i18n import Texts
@@ -18,7 +21,13 @@ from dispatch.intake import Intake, IntakeService
 from dispatch.models import HelpdeskEvent, TicketData, TicketEventKind
 from dispatch.subscriptions import subscribe_features
 from storage.db import Database, UnitOfWork
-from storage.models import OutboxRow, TicketEventRow, TicketRow, WebhookDeliveryRow
+from storage.models import (
+    OutboxRow,
+    TelegramMessageRow,
+    TicketEventRow,
+    TicketRow,
+    WebhookDeliveryRow,
+)
 
 
 def intake_service(db: Database, routing: RoutingConfig, events: TicketLog) -> IntakeService:
@@ -60,6 +69,59 @@ async def test_webhooks_arriving_together_share_one_transaction(
     assert [e.kind for e in events] == ["created"] * 20
     assert {e.ticket_id for e in events} == {t.id for t in tickets}
     assert {c.ticket_id for c in cards} == {t.id for t in tickets}, "one card per ticket"
+
+
+def count_inserts(db: Database, table: str) -> list[int]:
+    inserts = [0]
+
+    @sa_event.listens_for(db.engine.sync_engine, "before_cursor_execute")
+    def _counted(*args: Any) -> None:
+        if args[2].lstrip().upper().startswith(f"INSERT INTO {table.upper()} "):
+            inserts[0] += 1
+
+    return inserts
+
+
+@contextmanager
+def counted_flushes() -> Iterator[list[int]]:
+    flushes = [0]
+
+    def counted(*_args: Any) -> None:
+        flushes[0] += 1
+
+    sa_event.listen(Session, "after_flush", counted)
+    try:
+        yield flushes
+    finally:
+        sa_event.remove(Session, "after_flush", counted)
+
+
+async def test_the_cards_of_a_batch_are_flushed_together(
+    database: Database, routing: RoutingConfig
+) -> None:
+    """A card's message needs no flush of its own: 20 new tickets, two flushes (their
+    tickets, then the rest), each outbox row pointing at its own ticket's card. PostgreSQL
+    inserts the messages and the rows with one statement each; SQLite has no ordered
+    RETURNING for a many-row insert, so there it is one statement per row, in that flush."""
+    intake = intake_service(database, routing, TicketLog())
+    await intake.accept_event(webhook("0", "d0"))  # the statements' first build, alone
+    messages = count_inserts(database, "telegram_message")
+    sends = count_inserts(database, "outbox")
+    with counted_flushes() as flushes:
+        await asyncio.gather(
+            *(intake.accept_event(webhook(str(n), f"d{n}")) for n in range(1, 21))
+        )
+    assert flushes[0] <= 2
+    if database.engine.dialect.name == "postgresql":
+        assert (messages[0], sends[0]) == (1, 1)
+    async with database.unit_of_work() as uow:
+        rows = (await uow.session.execute(select(OutboxRow))).scalars().all()
+        messages_stored = (await uow.session.execute(select(TelegramMessageRow))).scalars()
+        by_id = {message.id: message for message in messages_stored}
+    assert len(rows) == 21
+    for row in rows:
+        card = by_id[row.target_id]
+        assert (card.ticket_id, card.kind, card.chat_id) == (row.ticket_id, "card", row.chat_id)
 
 
 async def test_duplicates_and_updates_in_one_batch(
