@@ -114,6 +114,7 @@ class UnitOfWork:
 
     async def flush(self) -> None:
         """Write the pending changes now (ids, constraints), inside the transaction."""
+        await self.events.write_queued()
         await self.session.flush()
 
     async def relax_durability(self) -> None:
@@ -129,6 +130,7 @@ class UnitOfWork:
 
     async def commit(self) -> None:
         """Commit, then wake the workers whose queues this transaction filled."""
+        await self.events.write_queued()
         await self.session.commit()
         if self.outbox.enqueued:
             self.outbox.enqueued = 0

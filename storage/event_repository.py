@@ -2,10 +2,11 @@
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Iterable, Mapping, Sequence
 from typing import Any
 
-from sqlalchemy import insert, literal, select
+from sqlalchemy import Insert, insert, literal, select
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlmodel import col
 
@@ -18,11 +19,35 @@ _EVENTS: Any = TicketEventRow.__table__  # type: ignore[attr-defined]
 _TICKETS: Any = TicketRow.__table__  # type: ignore[attr-defined]
 
 
+@functools.cache
+def _insert_events() -> Insert:
+    """Built once: every transaction that records an event runs it."""
+    return insert(_EVENTS)
+
+
 class EventRepository:
     """Ticket events in the order they happened (by id)."""
 
     def __init__(self, session: AsyncSession) -> None:
         self._session = session
+        self._queued: list[dict[str, Any]] = []
+
+    def queue(self, values: Mapping[str, Any]) -> None:
+        """Add an event given as its column values (every column but ``id``).
+
+        The events queued in a transaction are inserted together, in the order they were
+        queued, with one statement and no ORM object each, before this log is next read
+        here and at the unit of work's flush or commit (``write_queued``).
+        """
+        self._queued.append(dict(values))
+
+    async def write_queued(self) -> None:
+        """Insert the queued events now (the unit of work calls it before its flush and
+        commit; the reads here call it first)."""
+        if not self._queued:
+            return
+        rows, self._queued = self._queued, []
+        await self._session.execute(_insert_events(), rows)
 
     def append(self, row: TicketEventRow) -> None:
         """Add an event to the log; it is written with the transaction's next flush.
@@ -41,7 +66,8 @@ class EventRepository:
         if not values:
             return
         await self._session.flush()  # events added one by one come first
-        await self._session.execute(insert(_EVENTS), list(values))
+        await self.write_queued()
+        await self._session.execute(_insert_events(), list(values))
 
     async def append_for_tickets(
         self, *, ticket_ids: Sequence[int], values: Mapping[str, Any]
@@ -54,6 +80,7 @@ class EventRepository:
         if not ticket_ids:
             return
         await self._session.flush()  # events added one by one come first
+        await self.write_queued()
         tickets = _TICKETS.c
         constants = [literal(value, _EVENTS.c[name].type) for name, value in values.items()]
         for start in range(0, len(ticket_ids), _CHUNK):
@@ -69,6 +96,7 @@ class EventRepository:
         self, *, ticket_id: int, kinds: Iterable[str] | None = None
     ) -> Sequence[TicketEventRow]:
         """A ticket's events, oldest first; only ``kinds`` when given."""
+        await self.write_queued()
         stmt = select(TicketEventRow).where(col(TicketEventRow.ticket_id) == ticket_id)
         if kinds is not None:
             stmt = stmt.where(col(TicketEventRow.kind).in_(list(kinds)))

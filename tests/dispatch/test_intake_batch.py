@@ -10,7 +10,7 @@ from typing import Any
 import pytest
 from sqlalchemy import event as sa_event
 from sqlalchemy.orm import Session
-from sqlmodel import select
+from sqlmodel import col, select
 
 from bot.i18n import Texts
 from bot.renderers import TelegramRenderer
@@ -122,6 +122,28 @@ async def test_the_cards_of_a_batch_are_flushed_together(
     for row in rows:
         card = by_id[row.target_id]
         assert (card.ticket_id, card.kind, card.chat_id) == (row.ticket_id, "card", row.chat_id)
+
+
+async def test_the_events_of_a_batch_are_one_insert_in_their_order(
+    database: Database, routing: RoutingConfig
+) -> None:
+    """The log's rows are queued as plain values and written together (no ORM row each):
+    20 new tickets, one ``INSERT INTO ticket_event``; the ids keep the order recorded."""
+    intake = intake_service(database, routing, TicketLog())
+    await intake.accept_event(webhook("0", "d0"))
+    inserts = count_inserts(database, "ticket_event")
+    await asyncio.gather(*(intake.accept_event(webhook(str(n), f"d{n}")) for n in range(1, 21)))
+    assert inserts[0] == 1
+    async with database.unit_of_work() as uow:
+        events = (
+            (await uow.session.execute(select(TicketEventRow).order_by(col(TicketEventRow.id))))
+            .scalars()
+            .all()
+        )
+        tickets = (await uow.session.execute(select(TicketRow))).scalars().all()
+    number = {ticket.id: int(ticket.number) for ticket in tickets}
+    assert [number[event.ticket_id] for event in events] == list(range(21))
+    assert {event.kind for event in events} == {"created"}
 
 
 async def test_duplicates_and_updates_in_one_batch(
