@@ -32,12 +32,12 @@ from storage.event_repository import EventRepository
 from storage.housekeeping_repository import HousekeepingRepository
 from storage.job_repository import JobRepository
 from storage.line_repository import LineRepository
+from storage.message_repository import MessageRepository
 from storage.nag_repository import NagRepository
 from storage.outbox_repository import OutboxRepository
 from storage.repositories import (
     DeliveryRepository,
     LeaseRepository,
-    MessageRepository,
     SyncStateRepository,
     TicketRepository,
 )
