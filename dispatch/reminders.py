@@ -43,14 +43,6 @@ class NagPass:
     paused: bool = False
 
 
-def waiting_item(ticket: TicketRow, now: datetime, assignee: str | None = None) -> WaitingTicket:
-    """A ticket as a line of a digest or list."""
-    assert ticket.id is not None
-    return WaitingTicket(
-        ticket.id, ticket.number, ticket.subject, now - ticket.received_at, assignee
-    )
-
-
 class NagTracker:
     """Starts and stops a ticket's reminders as its state changes."""
 

@@ -37,7 +37,8 @@ class EventRepository:
 
         The events queued in a transaction are inserted together, in the order they were
         queued, with one statement and no ORM object each, before this log is next read
-        here and at the unit of work's flush or commit (``write_queued``).
+        here and at the unit of work's flush or commit (``write_queued``). A query of
+        ``ticket_event`` elsewhere in the same transaction sees them after ``uow.flush()``.
         """
         self._queued.append(dict(values))
 
