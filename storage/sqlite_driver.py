@@ -46,6 +46,14 @@ def _execute(conn: sqlite3.Connection, operation: str, parameters: Any) -> _Outc
         cursor.close()
 
 
+def _begin_then(
+    conn: sqlite3.Connection, begin: str, function: Any, operation: str, parameters: Any
+) -> _Outcome:
+    """Run on aiosqlite's thread: the deferred BEGIN, then the transaction's first statement."""
+    conn.execute(begin)
+    return function(conn, operation, parameters)  # type: ignore[no-any-return]
+
+
 def _executemany(conn: sqlite3.Connection, operation: str, parameters: Any) -> _Outcome:
     cursor = conn.cursor()
     try:
@@ -70,10 +78,16 @@ class OneTripCursor(AsyncAdapt_aiosqlite_cursor):
 
     def _trip(self, function: Any, operation: Any, parameters: Any) -> _Outcome:
         connection = self._connection
+        adapted = self._adapt_connection
+        begin = adapted.take_deferred_begin() if isinstance(adapted, OneTripConnection) else None
         try:
-            outcome: _Outcome = self.await_(
-                connection._execute(function, connection._conn, operation, parameters)
-            )
+            if begin is None:
+                call = connection._execute(function, connection._conn, operation, parameters)
+            else:
+                call = connection._execute(
+                    _begin_then, connection._conn, begin, function, operation, parameters
+                )
+            outcome: _Outcome = self.await_(call)
         except Exception as error:
             self._adapt_connection._handle_exception(error)
         return outcome
@@ -86,15 +100,53 @@ class OneTripCursor(AsyncAdapt_aiosqlite_cursor):
 
 
 class OneTripConnection(AsyncAdapt_aiosqlite_connection):
-    """SQLAlchemy's aiosqlite connection adapter handing out ``OneTripCursor``s."""
+    """SQLAlchemy's aiosqlite connection adapter handing out ``OneTripCursor``s.
 
-    __slots__ = ()
+    ``defer_begin`` keeps a transaction's ``BEGIN`` until its first statement and sends
+    both in one trip; a transaction that runs no statement costs no trip at all (its
+    commit or rollback has nothing to end).
+    """
+
+    __slots__ = ("_deferred_begin",)
+
+    def __init__(self, dbapi: Any, connection: Any) -> None:
+        super().__init__(dbapi, connection)
+        self._deferred_begin: str | None = None
+
+    def defer_begin(self, statement: str) -> None:
+        """Start the transaction with ``statement`` together with its first statement."""
+        self._deferred_begin = statement
+
+    def take_deferred_begin(self) -> str | None:
+        """The BEGIN still to send, if any, which the caller now sends."""
+        begin, self._deferred_begin = self._deferred_begin, None
+        return begin
 
     def cursor(self, server_side: bool = False) -> AsyncAdapt_aiosqlite_cursor:
-        """A one-trip cursor; streaming cursors stay SQLAlchemy's."""
+        """A one-trip cursor; streaming cursors stay SQLAlchemy's (after the BEGIN)."""
         if server_side:
+            begin = self.take_deferred_begin()
+            if begin is not None:
+                OneTripCursor(self).execute(begin)
             return super().cursor(server_side=True)
         return OneTripCursor(self)
+
+    def commit(self) -> None:
+        """Commit; no trip when no transaction is open."""
+        if self._transaction_open():
+            super().commit()
+
+    def rollback(self) -> None:
+        """Roll back; no trip when no transaction is open (the pool's reset after every
+        commit is one such rollback)."""
+        if self._transaction_open():
+            super().rollback()
+
+    def _transaction_open(self) -> bool:
+        # sqlite3 reads its own autocommit flag; no statement of this connection runs
+        # meanwhile (SQLAlchemy awaits each one), so the worker thread is idle.
+        deferred = self.take_deferred_begin() is not None
+        return not deferred and bool(self._connection._conn.in_transaction)
 
 
 class OneTripDBAPI(AsyncAdapt_aiosqlite_dbapi):

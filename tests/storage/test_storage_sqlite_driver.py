@@ -43,3 +43,72 @@ async def test_statements_behave_as_with_the_stock_adapter(
                 await conn.execute(text("INSERT INTO t (v) VALUES ('c')"))
     finally:
         await database.dispose()
+
+
+async def _count_trips(database: Database, monkeypatch: pytest.MonkeyPatch) -> list[str]:
+    """Names of the functions sent to aiosqlite's thread from now on (one pooled connection)."""
+    async with database.engine.connect() as conn:
+        raw = (await conn.get_raw_connection()).driver_connection
+    trips: list[str] = []
+    real = raw._execute
+
+    async def counted(function: Any, *args: Any) -> Any:
+        trips.append(function.__name__)
+        return await real(function, *args)
+
+    monkeypatch.setattr(raw, "_execute", counted)
+    return trips
+
+
+async def test_a_transaction_costs_a_trip_per_statement_and_one_for_its_commit(
+    sqlite_url: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    database = Database(sqlite_url)
+    try:
+        async with database.engine.begin() as conn:
+            await conn.execute(text("CREATE TABLE t (id INTEGER PRIMARY KEY, v TEXT UNIQUE)"))
+        trips = await _count_trips(database, monkeypatch)
+        async with database.unit_of_work() as uow:
+            await uow.session.execute(text("INSERT INTO t (v) VALUES ('a')"))
+            await uow.session.execute(text("INSERT INTO t (v) VALUES ('b')"))
+            await uow.commit()
+        # BEGIN IMMEDIATE goes with the first statement; the pool's reset after the
+        # commit finds no transaction open and costs nothing.
+        assert trips == ["_begin_then", "_execute", "commit"]
+        trips.clear()
+        async with database.unit_of_work() as uow:
+            await uow.commit()
+        async with database.unit_of_work():
+            pass
+        assert trips == []  # a transaction that ran no statement ends without a trip
+    finally:
+        await database.dispose()
+
+
+async def _insert_then_break_unique(database: Database) -> None:
+    async with database.engine.begin() as conn:
+        await conn.execute(text("INSERT INTO t (v) VALUES ('c')"))
+        await conn.execute(text("INSERT INTO t (v) VALUES ('a')"))
+
+
+async def test_deferred_begin_keeps_rollback_and_streaming_as_they_were(
+    sqlite_url: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    database = Database(sqlite_url)
+    try:
+        async with database.engine.begin() as conn:
+            await conn.execute(text("CREATE TABLE t (id INTEGER PRIMARY KEY, v TEXT UNIQUE)"))
+            await conn.execute(text("INSERT INTO t (v) VALUES ('a')"))
+        async with database.unit_of_work() as uow:
+            await uow.session.execute(text("INSERT INTO t (v) VALUES ('b')"))
+            await uow.rollback()
+        with pytest.raises(IntegrityError):
+            await _insert_then_break_unique(database)
+        async with database.engine.begin() as conn:
+            # A streamed read as the transaction's first statement: BEGIN goes first.
+            streamed = await conn.stream(text("SELECT v FROM t ORDER BY id"))
+            assert [row[0] async for row in streamed] == ["a"]
+            raw = (await conn.get_raw_connection()).driver_connection
+            assert raw._conn.in_transaction
+    finally:
+        await database.dispose()
