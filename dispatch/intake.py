@@ -20,6 +20,7 @@ from dispatch.batching import Batcher
 from dispatch.events import Actor, Change, EventKind, Source, TicketLog
 from dispatch.job_payloads import FetchTicket, enqueue
 from dispatch.models import HelpdeskEvent, ReplyAuthor, TicketData, TicketEventKind, TicketState
+from dispatch.sla.stages import StatusModel
 from storage.db import Database, UnitOfWork
 from storage.errors import ConflictError
 from storage.models import TicketRow
@@ -65,6 +66,7 @@ class IntakeService:
     ) -> None:
         self._db = database
         self._routing = routing
+        self._statuses = StatusModel(routing)
         self._events = events
         self._clock = clock
         self._batcher: Batcher[HelpdeskEvent, Intake] = Batcher(
@@ -290,6 +292,9 @@ class IntakeService:
             ticket.state = TicketState.CLOSED
         elif data.assignee_ref:
             self._take_helpdesk_assignment(ticket, data)
+        # Stored with the ticket: the status model's subscriber then finds it in place
+        # and the ticket needs no UPDATE of its stage right after its INSERT.
+        ticket.stage = self._statuses.stage_of(ticket.status, ticket.state)
         return ticket
 
     async def _record_created(
