@@ -4,7 +4,8 @@ SQLite runs in WAL mode behind a single pooled connection with ``BEGIN
 IMMEDIATE`` transactions: SQLite has one writer anyway, and taking the write
 lock up front avoids the "database is locked" errors that deferred
 transactions hit when two of them try to upgrade at once. Statements go to
-aiosqlite's thread in one trip each (``storage.sqlite_driver``).
+aiosqlite's thread in one trip each, the BEGIN with a transaction's first statement
+(``storage.sqlite_driver``).
 """
 
 from __future__ import annotations
